@@ -1,0 +1,174 @@
+//! The pool's configuration as the JS layer hands it over: already validated
+//! and defaulted there (lib/config.js owns mysql2's option names and error
+//! messages); here it becomes mysql_async options and pool settings.
+use crate::error::ErrInfo;
+use crate::tls;
+use mysql_async::{Opts, OptsBuilder};
+use std::time::Duration;
+
+#[napi(object)]
+#[derive(Clone)]
+pub struct SslConfig {
+    /// PEM text of one or more trusted CAs; none = the Mozilla root store.
+    pub ca: Option<Vec<String>>,
+    /// PEM client certificate chain and key, for `REQUIRE X509` users.
+    pub cert: Option<String>,
+    pub key: Option<String>,
+    pub reject_unauthorized: bool,
+    pub verify_identity: bool,
+    pub servername: Option<String>,
+    pub min_version: Option<String>,
+    pub max_version: Option<String>,
+}
+
+#[napi(object)]
+#[derive(Clone)]
+pub struct PoolConfig {
+    pub host: String,
+    pub port: u32,
+    pub user: String,
+    pub password: Option<String>,
+    pub database: Option<String>,
+    pub socket_path: Option<String>,
+    pub connection_limit: u32,
+    pub wait_for_connections: bool,
+    pub queue_limit: u32,
+    pub max_idle: u32,
+    pub min_idle: u32,
+    pub idle_timeout: f64,
+    pub max_lifetime: f64,
+    pub acquire_timeout: f64,
+    pub enable_keep_alive: bool,
+    pub keep_alive_initial_delay: f64,
+    pub idle_ping_interval: f64,
+    pub connect_timeout: f64,
+    pub validate_after_idle: f64,
+    /// "always" | "never" | "auto"
+    pub reset_on_release: String,
+    pub max_prepared_statements: u32,
+    pub circuit_breaker_threshold: u32,
+    pub circuit_breaker_reset: f64,
+    pub leak_detection_timeout: f64,
+    pub charset: Option<String>,
+    pub init_sql: Vec<String>,
+    pub ssl: Option<SslConfig>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ResetPolicy {
+    Always,
+    Never,
+    Auto,
+}
+
+/// Pool policy, in the units the pool works with.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub limit: usize,
+    pub wait_for_connections: bool,
+    pub queue_limit: usize,
+    pub max_idle: usize,
+    pub min_idle: usize,
+    pub idle_timeout: Option<Duration>,
+    pub max_lifetime: Option<Duration>,
+    pub acquire_timeout: Option<Duration>,
+    pub idle_ping_interval: Option<Duration>,
+    pub connect_timeout: Option<Duration>,
+    pub validate_after_idle: Duration,
+    pub reset: ResetPolicy,
+    pub breaker_threshold: u32,
+    pub breaker_reset: Duration,
+    pub leak_detection: Option<Duration>,
+}
+
+fn ms(v: f64) -> Option<Duration> {
+    if v.is_finite() && v > 0.0 {
+        Some(Duration::from_micros((v * 1000.0) as u64))
+    } else {
+        None
+    }
+}
+
+impl PoolConfig {
+    pub fn settings(&self) -> Settings {
+        let limit = self.connection_limit.max(1) as usize;
+        Settings {
+            limit,
+            wait_for_connections: self.wait_for_connections,
+            queue_limit: self.queue_limit as usize,
+            max_idle: (self.max_idle as usize).min(limit),
+            min_idle: (self.min_idle as usize).min(limit),
+            idle_timeout: ms(self.idle_timeout),
+            max_lifetime: ms(self.max_lifetime),
+            acquire_timeout: ms(self.acquire_timeout),
+            idle_ping_interval: ms(self.idle_ping_interval),
+            connect_timeout: ms(self.connect_timeout),
+            validate_after_idle: ms(self.validate_after_idle).unwrap_or(Duration::ZERO),
+            reset: match self.reset_on_release.as_str() {
+                "always" => ResetPolicy::Always,
+                "never" => ResetPolicy::Never,
+                _ => ResetPolicy::Auto,
+            },
+            breaker_threshold: self.circuit_breaker_threshold,
+            breaker_reset: ms(self.circuit_breaker_reset).unwrap_or(Duration::from_secs(1)),
+            leak_detection: ms(self.leak_detection_timeout),
+        }
+    }
+
+    /// mysql_async connection options tuned for a pool we manage ourselves.
+    pub fn mysql_opts(&self) -> Result<Opts, ErrInfo> {
+        let mut b = OptsBuilder::default()
+            .ip_or_hostname(self.host.clone())
+            .tcp_port(self.port.min(65535) as u16)
+            .user(Some(self.user.clone()))
+            .pass(self.password.clone())
+            .db_name(self.database.clone())
+            // 127.0.0.1 must stay TCP (and TLS) as configured, like mysql2.
+            .prefer_socket(false)
+            .socket(self.socket_path.clone())
+            // mysql2 always sends CLIENT_FOUND_ROWS: UPDATE counts matched rows.
+            .client_found_rows(true)
+            .tcp_nodelay(true)
+            .stmt_cache_size(self.max_prepared_statements as usize)
+            .tcp_keepalive(if self.enable_keep_alive {
+                // The OS counts idle time before the first probe in whole seconds.
+                Some(Duration::from_millis(self.keep_alive_initial_delay.clamp(1000.0, 86_400_000.0) as u64))
+            } else {
+                None
+            });
+        let mut init = Vec::new();
+        if let Some(cs) = &self.charset {
+            init.push(format!("SET NAMES {}", charset_name(cs)?));
+        }
+        init.extend(self.init_sql.iter().cloned());
+        if !init.is_empty() {
+            b = b.init(init);
+        }
+        if let Some(ssl) = &self.ssl {
+            b = b.ssl_opts(Some(tls::ssl_opts(ssl)?));
+        }
+        Ok(Opts::from(b))
+    }
+}
+
+/// mysql2 accepts collation names (UTF8MB4_UNICODE_CI) as `charset`; the
+/// server wants a character set for SET NAMES, with the collation apart.
+fn charset_name(cs: &str) -> Result<String, ErrInfo> {
+    let lower = cs.to_ascii_lowercase();
+    if !lower.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || lower.is_empty() {
+        return Err(ErrInfo::new("ERR_INVALID_CHARSET", format!("Invalid charset: {cs}")));
+    }
+    let set = lower.split('_').next().unwrap_or("utf8mb4");
+    if set != "utf8mb4" && set != "utf8" && set != "utf8mb3" {
+        // Results are decoded as UTF-8; other charsets would be garbled silently.
+        return Err(ErrInfo::new(
+            "ERR_UNSUPPORTED_CHARSET",
+            format!("Unsupported charset {cs}: napi-mysql-pool speaks utf8mb4 (or utf8) only"),
+        ));
+    }
+    if lower.contains('_') && lower != set {
+        Ok(format!("{set} COLLATE {lower}"))
+    } else {
+        Ok(set.to_string())
+    }
+}

@@ -1,0 +1,423 @@
+//! Rows -> a compact columnar batch that JS turns into objects in one pass.
+//!
+//! Creating JS values through N-API one at a time costs more than mysql2's
+//! JIT-compiled parser, so a result set crosses the boundary as a handful of
+//! values: all string cells concatenated into one JS string (sliced in JS by
+//! UTF-16 lengths), numbers and lengths in one Float64Array, a tag byte per
+//! cell, and binary cells in one Buffer. The type mapping (mysql2's) is
+//! decided here once per column; lib/rows.js builds a row constructor once
+//! per result shape.
+use mysql_async::consts::{ColumnFlags, ColumnType};
+use mysql_async::{Column, Value};
+
+/// Per-query conversion switches (mysql2 options), set by the JS layer.
+pub mod flags {
+    pub const SUPPORT_BIG_NUMBERS: u32 = 1;
+    pub const BIG_NUMBER_STRINGS: u32 = 2;
+    pub const DECIMAL_NUMBERS: u32 = 4;
+    pub const JSON_STRINGS: u32 = 8;
+    /// A JS typeCast function runs per cell: send every cell as text/bytes.
+    pub const RAW: u32 = 16;
+    /// typeCast === false: every cell is a Buffer.
+    pub const ALL_BUFFERS: u32 = 32;
+    pub const DATE_STRINGS_DATE: u32 = 64;
+    pub const DATE_STRINGS_DATETIME: u32 = 128;
+    pub const DATE_STRINGS_TIMESTAMP: u32 = 256;
+}
+
+/// Column kinds; lib/rows.js has the same numbers.
+pub mod kind {
+    pub const NUMBER: u8 = 0;
+    pub const STRING: u8 = 1;
+    pub const BUFFER: u8 = 2;
+    pub const DATE: u8 = 3;
+    pub const DATETIME: u8 = 4;
+    pub const JSON: u8 = 5;
+    /// BIGINT with supportBigNumbers: number when safe, else string (tag 2).
+    pub const BIGINT: u8 = 6;
+    pub const GEOMETRY: u8 = 7;
+    pub const NULL: u8 = 8;
+}
+
+/// Cell tags.
+pub const TAG_NULL: u8 = 0;
+pub const TAG_VALUE: u8 = 1;
+pub const TAG_STRING: u8 = 2;
+pub const TAG_BUFFER: u8 = 3;
+
+const BINARY_CHARSET: u16 = 63;
+const MAX_SAFE: i128 = 9_007_199_254_740_991;
+
+pub struct RowBatch {
+    pub meta: String,
+    pub text: Vec<u8>,
+    pub ascii: bool,
+    pub nums: Vec<f64>,
+    pub tags: Vec<u8>,
+    pub bin: Vec<u8>,
+    pub nrows: u32,
+    pub ncols: u32,
+}
+
+pub struct Header {
+    pub affected_rows: f64,
+    pub insert_id: f64,
+    pub warning_status: f64,
+    pub server_status: f64,
+    pub info: String,
+}
+
+pub enum ResultSet {
+    Rows(RowBatch),
+    Header(Header),
+}
+
+fn column_kind(col: &Column, fl: u32) -> u8 {
+    use ColumnType::*;
+    let ty = col.column_type();
+    match ty {
+        MYSQL_TYPE_TINY | MYSQL_TYPE_SHORT | MYSQL_TYPE_LONG | MYSQL_TYPE_INT24 | MYSQL_TYPE_YEAR
+        | MYSQL_TYPE_FLOAT | MYSQL_TYPE_DOUBLE => kind::NUMBER,
+        MYSQL_TYPE_LONGLONG => {
+            if fl & flags::SUPPORT_BIG_NUMBERS != 0 {
+                if fl & flags::BIG_NUMBER_STRINGS != 0 {
+                    kind::STRING
+                } else {
+                    kind::BIGINT
+                }
+            } else {
+                kind::NUMBER
+            }
+        }
+        MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL => {
+            if fl & flags::DECIMAL_NUMBERS != 0 {
+                kind::NUMBER
+            } else {
+                kind::STRING
+            }
+        }
+        MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE => {
+            if fl & flags::DATE_STRINGS_DATE != 0 {
+                kind::STRING
+            } else {
+                kind::DATE
+            }
+        }
+        MYSQL_TYPE_DATETIME | MYSQL_TYPE_DATETIME2 => {
+            if fl & flags::DATE_STRINGS_DATETIME != 0 {
+                kind::STRING
+            } else {
+                kind::DATETIME
+            }
+        }
+        MYSQL_TYPE_TIMESTAMP | MYSQL_TYPE_TIMESTAMP2 => {
+            if fl & flags::DATE_STRINGS_TIMESTAMP != 0 {
+                kind::STRING
+            } else {
+                kind::DATETIME
+            }
+        }
+        MYSQL_TYPE_TIME | MYSQL_TYPE_TIME2 => kind::STRING,
+        MYSQL_TYPE_GEOMETRY => kind::GEOMETRY,
+        MYSQL_TYPE_JSON => {
+            if fl & flags::JSON_STRINGS != 0 {
+                kind::STRING
+            } else {
+                kind::JSON
+            }
+        }
+        MYSQL_TYPE_NULL => kind::NULL,
+        MYSQL_TYPE_BIT => kind::BUFFER,
+        _ => {
+            if col.character_set() == BINARY_CHARSET {
+                kind::BUFFER
+            } else {
+                kind::STRING
+            }
+        }
+    }
+}
+
+fn push_meta_str(meta: &mut String, s: &str) {
+    // NUL separates fields; identifiers cannot contain it.
+    meta.push_str(s);
+    meta.push('\0');
+}
+
+fn build_meta(cols: &[Column], kinds: &[u8], fl: u32) -> String {
+    let mut meta = String::with_capacity(cols.len() * 48);
+    // Raw mode changes how cells travel, so it is part of the shape.
+    meta.push(if fl & (flags::RAW | flags::ALL_BUFFERS) != 0 { 'r' } else { 'n' });
+    meta.push('\0');
+    for (c, k) in cols.iter().zip(kinds) {
+        push_meta_str(&mut meta, &k.to_string());
+        push_meta_str(&mut meta, &c.name_str());
+        push_meta_str(&mut meta, &c.org_name_str());
+        push_meta_str(&mut meta, &c.table_str());
+        push_meta_str(&mut meta, &c.org_table_str());
+        push_meta_str(&mut meta, &c.schema_str());
+        push_meta_str(&mut meta, &c.character_set().to_string());
+        push_meta_str(&mut meta, &c.column_length().to_string());
+        push_meta_str(&mut meta, &(c.column_type() as u8).to_string());
+        push_meta_str(&mut meta, &c.flags().bits().to_string());
+        push_meta_str(&mut meta, &c.decimals().to_string());
+    }
+    meta
+}
+
+/// Builds one result set's batch, row by row, as rows arrive.
+pub struct Encoder {
+    kinds: Vec<u8>,
+    decimals: Vec<u8>,
+    raw: bool,
+    all_buffers: bool,
+    batch: RowBatch,
+}
+
+impl Encoder {
+    pub fn new(cols: &[Column], fl: u32) -> Self {
+        let kinds: Vec<u8> = cols.iter().map(|c| column_kind(c, fl)).collect();
+        let meta = build_meta(cols, &kinds, fl);
+        Encoder {
+            decimals: cols.iter().map(|c| if is_date_only(c) { DATE_ONLY } else { c.decimals() }).collect(),
+            kinds,
+            raw: fl & flags::RAW != 0,
+            all_buffers: fl & flags::ALL_BUFFERS != 0,
+            batch: RowBatch {
+                meta,
+                text: Vec::new(),
+                ascii: true,
+                nums: Vec::new(),
+                tags: Vec::new(),
+                bin: Vec::new(),
+                nrows: 0,
+                ncols: cols.len() as u32,
+            },
+        }
+    }
+
+    pub fn finish(self) -> RowBatch {
+        self.batch
+    }
+
+    pub fn push_row(&mut self, row: &mysql_async::Row) {
+        for i in 0..row.len() {
+            self.push_cell(i, row.as_ref(i).unwrap_or(&Value::NULL));
+        }
+        self.batch.nrows += 1;
+    }
+
+    fn null(&mut self) {
+        self.batch.tags.push(TAG_NULL);
+        self.batch.nums.push(0.0);
+    }
+
+    fn string(&mut self, bytes: &[u8]) {
+        let b = &mut self.batch;
+        let units = match std::str::from_utf8(bytes) {
+            Ok(_) => {
+                b.text.extend_from_slice(bytes);
+                utf16_len(bytes, &mut b.ascii)
+            }
+            Err(_) => {
+                // Only reachable with a non-UTF-8 column charset; never drop the cell.
+                let s = String::from_utf8_lossy(bytes).into_owned();
+                b.text.extend_from_slice(s.as_bytes());
+                utf16_len(s.as_bytes(), &mut b.ascii)
+            }
+        };
+        b.tags.push(TAG_STRING);
+        b.nums.push(units as f64);
+    }
+
+    fn buffer(&mut self, bytes: &[u8]) {
+        let b = &mut self.batch;
+        b.bin.extend_from_slice(bytes);
+        b.tags.push(TAG_BUFFER);
+        b.nums.push(bytes.len() as f64);
+    }
+
+    fn number(&mut self, n: f64) {
+        self.batch.tags.push(TAG_VALUE);
+        self.batch.nums.push(n);
+    }
+
+    fn push_cell(&mut self, i: usize, v: &Value) {
+        let k = self.kinds.get(i).copied().unwrap_or(kind::STRING);
+        if let Value::NULL = v {
+            return self.null();
+        }
+        if self.all_buffers {
+            return self.buffer(&text_of(v, self.decimals.get(i).copied().unwrap_or(0)));
+        }
+        if self.raw || matches!(k, kind::STRING | kind::DATE | kind::DATETIME | kind::JSON) {
+            return match v {
+                Value::Bytes(b) if k == kind::BUFFER || k == kind::GEOMETRY => self.buffer(b),
+                Value::Bytes(b) => self.string(b),
+                other if k == kind::BUFFER || k == kind::GEOMETRY => {
+                    self.buffer(&text_of(other, self.decimals.get(i).copied().unwrap_or(0)))
+                }
+                other => {
+                    let t = text_of(other, self.decimals.get(i).copied().unwrap_or(0));
+                    self.string(&t)
+                }
+            };
+        }
+        match k {
+            kind::BUFFER | kind::GEOMETRY => match v {
+                Value::Bytes(b) => self.buffer(b),
+                other => self.buffer(&text_of(other, 0)),
+            },
+            kind::NULL => self.null(),
+            kind::NUMBER => match v {
+                Value::Bytes(b) => self.number(text_number(b)),
+                Value::Int(n) => self.number(*n as f64),
+                Value::UInt(n) => self.number(*n as f64),
+                Value::Float(f) => self.number(*f as f64),
+                Value::Double(f) => self.number(*f),
+                other => {
+                    let t = text_of(other, 0);
+                    self.number(text_number(&t))
+                }
+            },
+            kind::BIGINT => {
+                let n: Option<i128> = match v {
+                    Value::Int(n) => Some(*n as i128),
+                    Value::UInt(n) => Some(*n as i128),
+                    Value::Bytes(b) => std::str::from_utf8(b).ok().and_then(|s| s.parse::<i128>().ok()),
+                    _ => None,
+                };
+                match n {
+                    Some(n) if (-MAX_SAFE..=MAX_SAFE).contains(&n) => self.number(n as f64),
+                    Some(n) => self.string(n.to_string().as_bytes()),
+                    None => {
+                        let t = text_of(v, 0);
+                        self.string(&t)
+                    }
+                }
+            }
+            _ => {
+                let t = text_of(v, 0);
+                self.string(&t)
+            }
+        }
+    }
+}
+
+/// UTF-16 length of valid UTF-8: one unit per scalar, two for 4-byte ones.
+fn utf16_len(bytes: &[u8], ascii: &mut bool) -> usize {
+    if bytes.is_ascii() {
+        return bytes.len();
+    }
+    *ascii = false;
+    bytes
+        .iter()
+        .map(|&b| ((b & 0xC0) != 0x80) as usize + (b >= 0xF0) as usize)
+        .sum()
+}
+
+/// Number parsing with mysql2's results: short decimals by its digit loop
+/// (whose rounding can differ from a correctly rounded parse), long ones and
+/// exponents by the standard parser (correctly rounded, like JS parseFloat).
+pub fn text_number(b: &[u8]) -> f64 {
+    if b.is_empty() {
+        return 0.0;
+    }
+    if b.len() > 17 || b.iter().any(|&c| c == b'e' || c == b'E') {
+        return std::str::from_utf8(b).ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    }
+    let mut i = 0;
+    let mut factor = 1.0f64;
+    if b[0] == b'-' {
+        factor = -1.0;
+        i = 1;
+    }
+    if i < b.len() && b[i] == b'+' {
+        i += 1;
+    }
+    let mut result = 0.0f64;
+    let mut past_dot = false;
+    for &c in &b[i..] {
+        if c == b'.' {
+            past_dot = true;
+            continue;
+        }
+        result = result * 10.0 + (c as f64 - 48.0);
+        if past_dot {
+            factor *= 10.0;
+        }
+    }
+    result / factor
+}
+
+/// `decimals` value that marks a DATE column (no time part in its text).
+pub const DATE_ONLY: u8 = 255;
+
+/// The text protocol's rendering of a binary-protocol value, so that both
+/// protocols feed the same JS conversions.
+pub fn text_of(v: &Value, decimals: u8) -> Vec<u8> {
+    match v {
+        Value::NULL => Vec::new(),
+        Value::Bytes(b) => b.clone(),
+        Value::Int(n) => n.to_string().into_bytes(),
+        Value::UInt(n) => n.to_string().into_bytes(),
+        Value::Float(f) => format_float(*f as f64).into_bytes(),
+        Value::Double(f) => format_float(*f).into_bytes(),
+        Value::Date(y, mo, d, h, mi, s, us) => {
+            let mut out = format!("{y:04}-{mo:02}-{d:02}");
+            if decimals != DATE_ONLY {
+                out.push_str(&format!(" {h:02}:{mi:02}:{s:02}"));
+                push_fraction(&mut out, *us, decimals);
+            }
+            out.into_bytes()
+        }
+        Value::Time(neg, days, h, mi, s, us) => {
+            let hours = *days as u64 * 24 + *h as u64;
+            let mut out = format!("{}{hours:02}:{mi:02}:{s:02}", if *neg { "-" } else { "" });
+            push_fraction(&mut out, *us, decimals);
+            out.into_bytes()
+        }
+    }
+}
+
+fn push_fraction(out: &mut String, us: u32, decimals: u8) {
+    let d = if decimals > 6 { 0 } else { decimals as usize };
+    if d > 0 {
+        let frac = format!("{us:06}");
+        out.push('.');
+        out.push_str(&frac[..d]);
+    }
+}
+
+fn format_float(f: f64) -> String {
+    // Shortest round-trip digits, as the server prints them.
+    f.to_string()
+}
+
+/// Marks whether the column's value fits the DATE type (no time part).
+pub fn is_date_only(col: &Column) -> bool {
+    matches!(col.column_type(), ColumnType::MYSQL_TYPE_DATE | ColumnType::MYSQL_TYPE_NEWDATE)
+}
+
+#[allow(dead_code)]
+pub fn is_unsigned(col: &Column) -> bool {
+    col.flags().contains(ColumnFlags::UNSIGNED_FLAG)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn numbers() {
+        assert_eq!(text_number(b"1.5"), 1.5);
+        assert_eq!(text_number(b"-12"), -12.0);
+        assert_eq!(text_number(b"1e3"), 1000.0);
+        assert_eq!(text_number(b"123456789012345678901"), 123456789012345678901.0);
+    }
+    #[test]
+    fn utf16() {
+        let mut a = true;
+        assert_eq!(utf16_len("héllo😀".as_bytes(), &mut a), 7);
+        assert!(!a);
+    }
+}

@@ -1,0 +1,143 @@
+//! Errors as JavaScript sees them: mysql2's fields (`code`, `errno`, `sqlState`,
+//! `sqlMessage`, `fatal`) plus the pool's own stable codes.
+use crate::errcodes::ERROR_NAMES;
+use mysql_async::{DriverError, Error as MyError};
+
+/// A failure on its way to JS. The JS layer turns it into an `Error` object.
+#[derive(Debug, Clone)]
+pub struct ErrInfo {
+    pub message: String,
+    pub code: String,
+    pub errno: Option<u32>,
+    pub sql_state: Option<String>,
+    pub sql_message: Option<String>,
+    /// The connection is unusable after this error (mysql2's `fatal`).
+    pub fatal: bool,
+}
+
+impl ErrInfo {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        ErrInfo {
+            message: message.into(),
+            code: code.to_string(),
+            errno: None,
+            sql_state: None,
+            sql_message: None,
+            fatal: false,
+        }
+    }
+
+    pub fn fatal(mut self) -> Self {
+        self.fatal = true;
+        self
+    }
+
+    /// Pool-level failures: plain mysql2 messages plus the pool's counts.
+    pub fn pool(code: &str, message: &str, counts: &str) -> Self {
+        ErrInfo::new(code, format!("{message} ({counts})"))
+    }
+}
+
+pub fn error_name(errno: u16) -> Option<&'static str> {
+    ERROR_NAMES
+        .binary_search_by_key(&errno, |(n, _)| *n)
+        .ok()
+        .map(|i| ERROR_NAMES[i].1)
+}
+
+fn io_code(kind: std::io::ErrorKind) -> &'static str {
+    use std::io::ErrorKind::*;
+    match kind {
+        ConnectionRefused => "ECONNREFUSED",
+        ConnectionReset => "ECONNRESET",
+        ConnectionAborted => "ECONNABORTED",
+        TimedOut => "ETIMEDOUT",
+        NotFound => "ENOTFOUND",
+        AddrNotAvailable => "EADDRNOTAVAIL",
+        BrokenPipe => "EPIPE",
+        UnexpectedEof => "PROTOCOL_CONNECTION_LOST",
+        _ => "PROTOCOL_CONNECTION_LOST",
+    }
+}
+
+/// Maps a mysql_async error. `connecting` tells apart a failed handshake
+/// (mysql2 reports the socket error code) from a lost connection mid-query.
+pub fn from_mysql(err: &MyError, connecting: bool) -> ErrInfo {
+    match err {
+        MyError::Server(se) => {
+            let code = error_name(se.code).unwrap_or("UNKNOWN_CODE_PLEASE_REPORT");
+            ErrInfo {
+                message: se.message.clone(),
+                code: code.to_string(),
+                errno: Some(se.code as u32),
+                sql_state: Some(se.state.clone()),
+                sql_message: Some(se.message.clone()),
+                // Errors during the handshake (access denied...) end the connection.
+                fatal: connecting,
+            }
+        }
+        MyError::Io(io) => {
+            let text = io.to_string();
+            let (code, message) = match io {
+                mysql_async::IoError::Io(e) => {
+                    let code = if connecting { io_code(e.kind()) } else { lost_code(e.kind()) };
+                    (code, text)
+                }
+                mysql_async::IoError::Tls(_) => ("HANDSHAKE_SSL_ERROR", text),
+            };
+            ErrInfo::new(code, message).fatal()
+        }
+        MyError::Driver(d) => driver(d, connecting),
+        MyError::Url(u) => ErrInfo::new("ERR_INVALID_URL", u.to_string()),
+        MyError::Other(e) => {
+            let text = e.to_string();
+            // Timeouts from mysql_async's own connect deadline arrive as `Other`.
+            let code = if text.to_ascii_lowercase().contains("timed out") { "ETIMEDOUT" } else { "PROTOCOL_ERROR" };
+            ErrInfo::new(code, text).fatal()
+        }
+    }
+}
+
+fn lost_code(kind: std::io::ErrorKind) -> &'static str {
+    match kind {
+        std::io::ErrorKind::TimedOut => "ETIMEDOUT",
+        _ => "PROTOCOL_CONNECTION_LOST",
+    }
+}
+
+fn driver(d: &DriverError, connecting: bool) -> ErrInfo {
+    let text = d.to_string();
+    match d {
+        DriverError::ConnectionClosed => {
+            let msg = if connecting { text } else { "Connection lost: The server closed the connection.".to_string() };
+            ErrInfo::new("PROTOCOL_CONNECTION_LOST", msg).fatal()
+        }
+        DriverError::StmtParamsMismatch { .. } => ErrInfo::new("ER_WRONG_ARGUMENTS", text),
+        DriverError::StmtParamsNumberExceedsLimit { .. } => ErrInfo::new("ER_PS_MANY_PARAM", text),
+        DriverError::PacketTooLarge => ErrInfo::new("ER_NET_PACKET_TOO_LARGE", text).fatal(),
+        DriverError::NoClientSslFlagFromServer => ErrInfo::new("HANDSHAKE_NO_SSL_SUPPORT", "Server does not support secure connection").fatal(),
+        DriverError::UnknownAuthPlugin { .. } => ErrInfo::new("AUTH_SWITCH_PLUGIN_ERROR", text).fatal(),
+        _ => ErrInfo::new("PROTOCOL_ERROR", text).fatal(),
+    }
+}
+
+/// Turns a panic payload into an error instead of letting it unwind into Node.
+pub fn from_panic(payload: Box<dyn std::any::Any + Send>) -> ErrInfo {
+    let msg = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string());
+    ErrInfo::new("ERR_NATIVE_PANIC", format!("internal error in napi-mysql-pool: {msg}")).fatal()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn names() {
+        assert_eq!(error_name(1062), Some("ER_DUP_ENTRY"));
+        assert_eq!(error_name(1064), Some("ER_PARSE_ERROR"));
+        assert_eq!(error_name(1), None);
+    }
+}

@@ -1,0 +1,541 @@
+//! The borrow queue and the policy around it (HikariCP's split: lending here,
+//! reaping/lifetime/keep-alive in the maintenance task, the lent connection
+//! is the caller's `PooledConn`). Connections are mysql_async `Conn`s; its
+//! own Pool is not used because it has no queue limit, no acquire timeout
+//! and only a socket peek for validation.
+use crate::config::{ResetPolicy, Settings};
+use crate::error::{self, ErrInfo};
+use crate::metrics::Metrics;
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Opts};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+use tokio::sync::{oneshot, Notify};
+
+pub mod codes {
+    pub const CLOSED: &str = "POOL_CLOSED";
+    pub const QUEUE_LIMIT: &str = "POOL_QUEUE_LIMIT";
+    pub const NO_CONNECTIONS: &str = "POOL_NO_CONNECTIONS";
+    pub const ACQUIRE_TIMEOUT: &str = "POOL_ACQUIRE_TIMEOUT";
+    pub const CIRCUIT_OPEN: &str = "POOL_CIRCUIT_OPEN";
+}
+
+const SERVER_STATUS_IN_TRANS: u16 = 0x0001;
+
+pub struct PooledConn {
+    pub conn: Conn,
+    pub id: u64,
+    expires: Option<Instant>,
+    last_used: Instant,
+    /// Set when an error left the connection unusable.
+    pub broken: bool,
+}
+
+impl PooledConn {
+    pub fn thread_id(&self) -> u32 {
+        self.conn.id()
+    }
+
+    fn in_transaction(&self) -> bool {
+        self.conn
+            .last_ok_packet()
+            .map(|ok| ok.status_flags().bits() & SERVER_STATUS_IN_TRANS != 0)
+            .unwrap_or(false)
+    }
+}
+
+struct Waiter {
+    id: u64,
+    tx: oneshot::Sender<Result<PooledConn, ErrInfo>>,
+}
+
+#[derive(Default)]
+struct State {
+    idle: VecDeque<PooledConn>,
+    /// Open plus being opened.
+    total: usize,
+    connecting: usize,
+    active: usize,
+    waiters: VecDeque<Waiter>,
+    closed: bool,
+    breaker_failures: u32,
+    breaker_open_until: Option<Instant>,
+    next_conn_id: u64,
+    next_waiter_id: u64,
+    last_connect_error: Option<ErrInfo>,
+}
+
+/// Counts for stats(), health() and error messages.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Counts {
+    pub total: usize,
+    pub active: usize,
+    pub idle: usize,
+    pub connecting: usize,
+    pub waiting: usize,
+    pub closed: bool,
+    pub breaker_open: bool,
+}
+
+pub struct Pool {
+    state: Mutex<State>,
+    pub settings: Settings,
+    opts: Opts,
+    pub metrics: Metrics,
+    pub started: Instant,
+    drained: Notify,
+}
+
+fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+    // A poisoned lock only means another task panicked mid-update; the
+    // counts are still the best we have, so keep going rather than abort.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl State {
+    fn breaker_open(&self, now: Instant) -> bool {
+        matches!(self.breaker_open_until, Some(t) if t > now)
+    }
+}
+
+impl Pool {
+    pub fn new(settings: Settings, opts: Opts) -> Arc<Pool> {
+        let pool = Arc::new(Pool {
+            state: Mutex::new(State::default()),
+            settings,
+            opts,
+            metrics: Metrics::default(),
+            started: Instant::now(),
+            drained: Notify::new(),
+        });
+        tokio::spawn(maintain(Arc::downgrade(&pool)));
+        pool.replenish();
+        pool
+    }
+
+    pub fn counts(&self) -> Counts {
+        let st = lock(&self.state);
+        Counts {
+            total: st.total,
+            active: st.active,
+            idle: st.idle.len(),
+            connecting: st.connecting,
+            waiting: st.waiters.len(),
+            closed: st.closed,
+            breaker_open: st.breaker_open(Instant::now()),
+        }
+    }
+
+    pub fn last_connect_error(&self) -> Option<ErrInfo> {
+        lock(&self.state).last_connect_error.clone()
+    }
+
+    fn counts_text(st: &State, limit: usize) -> String {
+        format!(
+            "active {}, idle {}, limit {}, waiting {}",
+            st.active,
+            st.idle.len(),
+            limit,
+            st.waiters.len()
+        )
+    }
+
+    fn reject(&self, st: &State, code: &str, message: &str) -> ErrInfo {
+        Metrics::inc(&self.metrics.rejected);
+        self.metrics.error(code);
+        ErrInfo::pool(code, message, &Self::counts_text(st, self.settings.limit))
+    }
+
+    /// Lends a connection: idle first (most recently used), else a new one
+    /// while under the limit, else a FIFO wait.
+    pub async fn acquire(self: &Arc<Self>) -> Result<PooledConn, ErrInfo> {
+        let start = Instant::now();
+        enum Step {
+            Got(PooledConn),
+            Connect,
+            Wait(u64, oneshot::Receiver<Result<PooledConn, ErrInfo>>),
+        }
+        loop {
+            let step = {
+                let mut st = lock(&self.state);
+                let now = Instant::now();
+                if st.closed {
+                    return Err(self.reject(&st, codes::CLOSED, "Pool is closed."));
+                }
+                if let Some(c) = st.idle.pop_back() {
+                    st.active += 1;
+                    Step::Got(c)
+                } else if st.breaker_open(now) {
+                    let msg = "Circuit breaker open: the server is unreachable, failing fast.";
+                    return Err(self.reject(&st, codes::CIRCUIT_OPEN, msg));
+                } else if st.total < self.settings.limit {
+                    st.total += 1;
+                    st.connecting += 1;
+                    Step::Connect
+                } else if !self.settings.wait_for_connections {
+                    return Err(self.reject(&st, codes::NO_CONNECTIONS, "No connections available."));
+                } else if self.settings.queue_limit > 0 && st.waiters.len() >= self.settings.queue_limit {
+                    return Err(self.reject(&st, codes::QUEUE_LIMIT, "Queue limit reached."));
+                } else {
+                    let (tx, rx) = oneshot::channel();
+                    st.next_waiter_id += 1;
+                    let id = st.next_waiter_id;
+                    st.waiters.push_back(Waiter { id, tx });
+                    Step::Wait(id, rx)
+                }
+            };
+            let conn = match step {
+                Step::Got(c) => c,
+                Step::Connect => match self.connect().await {
+                    Ok(c) => {
+                        let mut st = lock(&self.state);
+                        st.connecting -= 1;
+                        st.active += 1;
+                        c
+                    }
+                    Err(e) => {
+                        {
+                            let mut st = lock(&self.state);
+                            st.connecting -= 1;
+                            st.total -= 1;
+                        }
+                        self.replenish();
+                        return Err(e);
+                    }
+                },
+                Step::Wait(id, mut rx) => {
+                    let got = match self.settings.acquire_timeout {
+                        Some(t) => {
+                            let left = t.saturating_sub(start.elapsed());
+                            tokio::time::timeout(left, &mut rx).await.ok()
+                        }
+                        None => Some((&mut rx).await),
+                    };
+                    match got {
+                        Some(Ok(Ok(c))) => c,
+                        Some(Ok(Err(e))) => return Err(e),
+                        Some(Err(_)) => {
+                            let st = lock(&self.state);
+                            return Err(self.reject(&st, codes::CLOSED, "Pool is closed."));
+                        }
+                        None => {
+                            // Timed out: leave the queue; a connection handed
+                            // over in the same instant goes back to the pool.
+                            let err = {
+                                let mut st = lock(&self.state);
+                                st.waiters.retain(|w| w.id != id);
+                                Metrics::inc(&self.metrics.timed_out);
+                                let ms = self.settings.acquire_timeout.map(|d| d.as_millis()).unwrap_or(0);
+                                let mut e = self.reject(
+                                    &st,
+                                    codes::ACQUIRE_TIMEOUT,
+                                    &format!("Timeout acquiring a connection after {ms} ms."),
+                                );
+                                if let Some(ce) = &st.last_connect_error {
+                                    if st.breaker_failures > 0 {
+                                        e.message.push_str(&format!(" Last connect error: {}", ce.message));
+                                    }
+                                }
+                                e
+                            };
+                            rx.close();
+                            if let Ok(Ok(c)) = rx.try_recv() {
+                                self.put_back(c, false);
+                            }
+                            return Err(err);
+                        }
+                    }
+                }
+            };
+            if let Some(c) = self.check_out(conn).await {
+                Metrics::inc(&self.metrics.acquired);
+                self.metrics.acquire_wait.observe(start.elapsed());
+                return Ok(c);
+            }
+        }
+    }
+
+    /// Validates a connection about to be lent; None if it was discarded.
+    async fn check_out(self: &Arc<Self>, mut c: PooledConn) -> Option<PooledConn> {
+        let expired = matches!(c.expires, Some(t) if t <= Instant::now());
+        if c.broken || expired {
+            self.destroy(c);
+            return None;
+        }
+        if c.last_used.elapsed() >= self.settings.validate_after_idle {
+            let deadline = self.settings.connect_timeout.unwrap_or(Duration::from_secs(10));
+            let ok = matches!(tokio::time::timeout(deadline, c.conn.ping()).await, Ok(Ok(())));
+            if !ok {
+                Metrics::inc(&self.metrics.validation_failures);
+                self.destroy(c);
+                return None;
+            }
+        }
+        Some(c)
+    }
+
+    async fn connect(self: &Arc<Self>) -> Result<PooledConn, ErrInfo> {
+        let t0 = Instant::now();
+        let deadline = self.settings.connect_timeout.unwrap_or(Duration::from_secs(3600));
+        let res = tokio::time::timeout(deadline, Conn::new(self.opts.clone())).await;
+        let res = match res {
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(e)) => Err(error::from_mysql(&e, true)),
+            Err(_) => Err(ErrInfo::new("ETIMEDOUT", "connect ETIMEDOUT").fatal()),
+        };
+        let mut st = lock(&self.state);
+        match res {
+            Ok(conn) => {
+                Metrics::inc(&self.metrics.created);
+                self.metrics.connect_time.observe(t0.elapsed());
+                st.breaker_failures = 0;
+                st.breaker_open_until = None;
+                st.next_conn_id += 1;
+                let id = st.next_conn_id;
+                let expires = self.settings.max_lifetime.map(|life| Instant::now() + jittered(life, id));
+                Ok(PooledConn { conn, id, expires, last_used: Instant::now(), broken: false })
+            }
+            Err(e) => {
+                Metrics::inc(&self.metrics.connect_failures);
+                self.metrics.error(&e.code);
+                st.breaker_failures += 1;
+                let threshold = self.settings.breaker_threshold;
+                if threshold > 0 && st.breaker_failures >= threshold {
+                    st.breaker_open_until = Some(Instant::now() + self.settings.breaker_reset);
+                }
+                st.last_connect_error = Some(e.clone());
+                Err(e)
+            }
+        }
+    }
+
+    /// Returns a lent connection. `borrowed` is true for getConnection()
+    /// connections, whose session state the next borrower must not see.
+    pub async fn release(self: &Arc<Self>, mut c: PooledConn, borrowed: bool) {
+        let closed = lock(&self.state).closed;
+        let expired = matches!(c.expires, Some(t) if t <= Instant::now());
+        if closed || c.broken || expired {
+            Metrics::inc(&self.metrics.released);
+            return self.destroy(c);
+        }
+        let full_reset = match self.settings.reset {
+            ResetPolicy::Always => true,
+            ResetPolicy::Never => false,
+            ResetPolicy::Auto => borrowed,
+        };
+        let deadline = self.settings.connect_timeout.unwrap_or(Duration::from_secs(10));
+        if full_reset {
+            Metrics::inc(&self.metrics.resets);
+            let ok = matches!(tokio::time::timeout(deadline, c.conn.reset()).await, Ok(Ok(_)));
+            c.broken |= !ok;
+        } else if self.settings.reset != ResetPolicy::Never && c.in_transaction() {
+            // A single pool.query('BEGIN') must not hand an open transaction on.
+            Metrics::inc(&self.metrics.resets);
+            let ok = matches!(tokio::time::timeout(deadline, c.conn.query_drop("ROLLBACK")).await, Ok(Ok(_)));
+            c.broken |= !ok;
+        }
+        if c.broken {
+            Metrics::inc(&self.metrics.released);
+            return self.destroy(c);
+        }
+        self.put_back(c, true);
+    }
+
+    /// Hands a healthy connection to the oldest live waiter, else to idle.
+    fn put_back(self: &Arc<Self>, mut c: PooledConn, count_release: bool) {
+        let mut st = lock(&self.state);
+        if count_release {
+            // Only a real use restarts the idle clock (not a keep-alive ping).
+            c.last_used = Instant::now();
+            Metrics::inc(&self.metrics.released);
+        }
+        st.active -= 1;
+        if st.closed {
+            st.total -= 1;
+            drop(st);
+            return self.dispose(c);
+        }
+        while let Some(w) = st.waiters.pop_front() {
+            st.active += 1;
+            match w.tx.send(Ok(c)) {
+                Ok(()) => return,
+                Err(back) => {
+                    st.active -= 1;
+                    match back {
+                        Ok(conn) => c = conn,
+                        Err(_) => return,
+                    }
+                }
+            }
+        }
+        st.idle.push_back(c);
+        if st.active == 0 {
+            self.drained.notify_waiters();
+        }
+    }
+
+    /// Closes a lent connection (counted as active) and refills if needed.
+    pub fn destroy(self: &Arc<Self>, c: PooledConn) {
+        {
+            let mut st = lock(&self.state);
+            st.active -= 1;
+            st.total -= 1;
+            if st.active == 0 {
+                self.drained.notify_waiters();
+            }
+        }
+        self.dispose(c);
+        self.replenish();
+    }
+
+    fn dispose(&self, c: PooledConn) {
+        Metrics::inc(&self.metrics.destroyed);
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(Duration::from_secs(2), c.conn.disconnect()).await;
+        });
+    }
+
+    /// Opens connections in the background for queued waiters and to keep
+    /// `minIdle` warm; they retry with backoff until the server is back.
+    pub fn replenish(self: &Arc<Self>) {
+        let mut st = lock(&self.state);
+        while !st.closed
+            && st.total < self.settings.limit
+            && (st.waiters.len() > st.connecting || st.total < self.settings.min_idle)
+        {
+            st.total += 1;
+            st.connecting += 1;
+            let pool = self.clone();
+            tokio::spawn(async move { pool.background_connect().await });
+        }
+    }
+
+    async fn background_connect(self: Arc<Self>) {
+        let mut attempt = 0u32;
+        loop {
+            let wanted = {
+                let st = lock(&self.state);
+                !st.closed && (!st.waiters.is_empty() || st.total <= self.settings.min_idle)
+            };
+            if !wanted {
+                let mut st = lock(&self.state);
+                st.total -= 1;
+                st.connecting -= 1;
+                return;
+            }
+            match self.connect().await {
+                Ok(c) => {
+                    {
+                        let mut st = lock(&self.state);
+                        st.connecting -= 1;
+                        st.active += 1;
+                    }
+                    return self.put_back(c, false);
+                }
+                Err(_) => {
+                    attempt += 1;
+                    let backoff = Duration::from_millis((25u64 << attempt.min(5)).min(500));
+                    tokio::time::sleep(backoff).await;
+                }
+            }
+        }
+    }
+
+    /// Stops lending, fails waiters, closes idle connections, then waits up
+    /// to `grace` for lent ones to come back (they are closed on return).
+    pub async fn end(self: &Arc<Self>, grace: Duration) {
+        let (waiters, idle) = {
+            let mut st = lock(&self.state);
+            st.closed = true;
+            let w: Vec<Waiter> = st.waiters.drain(..).collect();
+            let i: Vec<PooledConn> = st.idle.drain(..).collect();
+            st.total -= i.len();
+            (w, i)
+        };
+        for w in waiters {
+            let st = lock(&self.state);
+            let e = self.reject(&st, codes::CLOSED, "Pool is closed.");
+            drop(st);
+            let _ = w.tx.send(Err(e));
+        }
+        for c in idle {
+            self.dispose(c);
+        }
+        let deadline = Instant::now() + grace;
+        loop {
+            let notified = self.drained.notified();
+            if lock(&self.state).active == 0 || Instant::now() >= deadline {
+                break;
+            }
+            let _ = tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), notified).await;
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        lock(&self.state).closed
+    }
+}
+
+/// Spreads expiry so connections opened together do not all close together
+/// (up to 10% earlier than maxLifetime).
+fn jittered(life: Duration, seed: u64) -> Duration {
+    let nanos = Instant::now().elapsed().subsec_nanos() as u64 ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let x = nanos.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) >> 33;
+    let frac = (x % 1000) as f64 / 10_000.0; // 0 .. 0.1
+    life.mul_f64(1.0 - frac)
+}
+
+/// Reaper, lifetime enforcement and idle keep-alive pings, once a second.
+async fn maintain(pool: Weak<Pool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(pool) = pool.upgrade() else { return };
+        if pool.is_closed() {
+            return;
+        }
+        let s = &pool.settings;
+        let floor = s.min_idle.max(if s.max_idle < s.limit { s.max_idle } else { 0 });
+        let now = Instant::now();
+        let (reaped, to_ping) = {
+            let mut st = lock(&pool.state);
+            let mut reaped = Vec::new();
+            let mut to_ping = Vec::new();
+            let mut keep = VecDeque::with_capacity(st.idle.len());
+            let mut remaining = st.idle.len();
+            // Oldest-used first, so the reaper trims the cold end.
+            while let Some(c) = st.idle.pop_front() {
+                let idle_for = now.saturating_duration_since(c.last_used);
+                let expired = matches!(c.expires, Some(t) if t <= now);
+                let stale = matches!(s.idle_timeout, Some(t) if idle_for >= t) && remaining > floor;
+                if expired || stale {
+                    reaped.push(c);
+                    remaining -= 1;
+                } else if matches!(s.idle_ping_interval, Some(t) if idle_for >= t) {
+                    to_ping.push(c);
+                } else {
+                    keep.push_back(c);
+                }
+            }
+            st.idle = keep;
+            st.total -= reaped.len();
+            st.active += to_ping.len();
+            (reaped, to_ping)
+        };
+        for c in reaped {
+            pool.dispose(c);
+        }
+        for mut c in to_ping {
+            let ok = matches!(tokio::time::timeout(Duration::from_secs(5), c.conn.ping()).await, Ok(Ok(())));
+            if ok {
+                pool.put_back(c, false);
+            } else {
+                Metrics::inc(&pool.metrics.validation_failures);
+                pool.destroy(c);
+            }
+        }
+        pool.replenish();
+    }
+}
