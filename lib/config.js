@@ -1,0 +1,332 @@
+'use strict';
+// mysql2's pool options, with mysql2's names and defaults, validated here so
+// that a wrong option is a clear JS error naming it (mysql2 only warns).
+const { make } = require('./errors');
+
+const CODE = 'ERR_INVALID_POOL_OPTION';
+
+function fail(message) {
+  return make(CODE, message, TypeError);
+}
+
+// name -> kind; kinds are checked by `coerce`.
+const OPTIONS = {
+  // connection
+  host: 'string',
+  port: 'port',
+  user: 'string',
+  password: 'string',
+  database: 'string',
+  uri: 'string',
+  socketPath: 'string',
+  connectTimeout: 'ms',
+  charset: 'string',
+  timezone: 'timezone',
+  multipleStatements: 'bool',
+  ssl: 'ssl',
+  enableKeepAlive: 'bool',
+  keepAliveInitialDelay: 'ms',
+  maxPreparedStatements: 'count',
+  // results (mysql2 semantics)
+  supportBigNumbers: 'bool',
+  bigNumberStrings: 'bool',
+  decimalNumbers: 'bool',
+  dateStrings: 'dateStrings',
+  jsonStrings: 'bool',
+  typeCast: 'typeCast',
+  rowsAsArray: 'bool',
+  nestTables: 'nestTables',
+  namedPlaceholders: 'bool',
+  stringifyObjects: 'bool',
+  queryFormat: 'function',
+  disableEval: 'bool',
+  trace: 'bool',
+  debug: 'bool',
+  // pool (mysql2)
+  connectionLimit: 'count1',
+  waitForConnections: 'bool',
+  queueLimit: 'count',
+  maxIdle: 'count',
+  idleTimeout: 'ms',
+  resetOnRelease: 'reset',
+  // pool (napi-mysql-pool)
+  acquireTimeout: 'ms',
+  minIdle: 'count',
+  maxLifetime: 'ms',
+  idlePingInterval: 'ms',
+  validateAfterIdle: 'ms',
+  circuitBreakerThreshold: 'count',
+  circuitBreakerReset: 'ms',
+  leakDetectionTimeout: 'ms',
+  endTimeout: 'ms',
+  name: 'string',
+  workerThreads: 'count',
+  healthThresholds: 'object',
+  initSql: 'stringArray',
+};
+
+// mysql2 options this pool does not implement: accepted only at their
+// harmless default, otherwise refused rather than silently ignored.
+const UNSUPPORTED = [
+  'flags', 'compress', 'localAddress', 'authPlugins', 'authSwitchHandler', 'stream',
+  'infileStreamFactory', 'connectAttributes', 'password1', 'password2', 'password3',
+  'passwordSha1', 'isServer', 'insecureAuth', 'charsetNumber', 'enableCleartextPlugin', 'pool',
+];
+
+const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+
+function parseUri(uri) {
+  let u;
+  try {
+    u = new URL(uri);
+  } catch {
+    throw fail(`Invalid uri: not a URL (mysql://user:password@host:port/database)`);
+  }
+  if (!/^mysqlx?:$|^mariadb:$/.test(u.protocol)) throw fail(`Invalid uri: protocol must be mysql:, got ${u.protocol}`);
+  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+  const out = {
+    host: decodeURIComponent(host),
+    database: decodeURIComponent(u.pathname.slice(1)),
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+  };
+  if (u.port) out.port = Number.parseInt(u.port, 10);
+  for (const [k, v] of u.searchParams) {
+    if (k in out) continue;
+    try {
+      out[k] = JSON.parse(v);
+    } catch {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+function coerce(name, kind, v) {
+  const bad = (want) => fail(`Option "${name}" must be ${want}, got ${typeof v === 'string' ? JSON.stringify(v) : typeof v}`);
+  switch (kind) {
+    case 'string':
+      if (typeof v !== 'string') throw bad('a string');
+      return v;
+    case 'bool':
+      if (typeof v === 'boolean') return v;
+      if (v === 0 || v === 1) return Boolean(v);
+      throw bad('a boolean');
+    case 'port':
+    case 'ms':
+    case 'count':
+    case 'count1': {
+      const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+      if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw bad('a non-negative number');
+      if (kind === 'port' && (!Number.isInteger(n) || n > 65535)) throw bad('a port number (0-65535)');
+      if ((kind === 'count' || kind === 'count1') && !Number.isInteger(n)) throw bad('a whole number');
+      if (kind === 'count1' && n < 1) throw bad('at least 1');
+      return n;
+    }
+    case 'timezone':
+      if (typeof v !== 'string' || !/^(?:local|Z|[ +-]\d\d:\d\d)$/.test(v)) {
+        throw bad("'local', 'Z' or an offset like '+05:30'");
+      }
+      return v[0] === ' ' ? `+${v.slice(1)}` : v;
+    case 'dateStrings':
+      if (typeof v === 'boolean') return v;
+      if (Array.isArray(v) && v.every((t) => ['DATE', 'DATETIME', 'TIMESTAMP'].includes(t))) return v;
+      throw bad("a boolean or an array of 'DATE' | 'DATETIME' | 'TIMESTAMP'");
+    case 'typeCast':
+      if (typeof v === 'boolean' || typeof v === 'function') return v;
+      throw bad('a boolean or a function(field, next)');
+    case 'nestTables':
+      if (typeof v === 'boolean' || typeof v === 'string') return v;
+      throw bad('a boolean or a separator string');
+    case 'function':
+      if (typeof v !== 'function') throw bad('a function');
+      return v;
+    case 'object':
+      if (v === null || typeof v !== 'object') throw bad('an object');
+      return v;
+    case 'stringArray':
+      if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw bad('an array of strings');
+      return v;
+    case 'reset':
+      if (v === true || v === false || v === 'auto' || v === 'always' || v === 'never') return v;
+      throw bad("true, false or 'auto'");
+    case 'ssl':
+      return normalizeSsl(v);
+    default:
+      return v;
+  }
+}
+
+function pem(name, v) {
+  if (v === undefined || v === null) return undefined;
+  const list = Array.isArray(v) ? v : [v];
+  return list.map((x) => {
+    if (Buffer.isBuffer(x)) return x.toString('utf8');
+    if (typeof x === 'string') return x;
+    throw fail(`Option "ssl.${name}" must be PEM text or a Buffer`);
+  });
+}
+
+function normalizeSsl(v) {
+  if (v === undefined || v === null || v === false) return undefined;
+  if (typeof v === 'string') {
+    // mysql2's named profiles ship a CA bundle; we do not bundle one.
+    throw make(
+      'ERR_UNSUPPORTED_OPTION',
+      `ssl profile "${v}" is not supported: pass ssl: { ca } with the provider's CA, or {} to use the public root store`,
+      TypeError,
+    );
+  }
+  if (v === true) v = {};
+  if (typeof v !== 'object') throw fail('Option "ssl" must be an object');
+  const known = ['ca', 'cert', 'key', 'passphrase', 'rejectUnauthorized', 'verifyIdentity', 'minVersion', 'maxVersion', 'servername', 'ciphers'];
+  for (const k of Object.keys(v)) {
+    if (!known.includes(k)) throw fail(`Unknown ssl option "ssl.${k}"`);
+  }
+  if (v.passphrase !== undefined) {
+    throw make('ERR_UNSUPPORTED_OPTION', 'ssl.passphrase is not supported: pass an unencrypted PEM key', TypeError);
+  }
+  if (v.ciphers !== undefined) {
+    throw make('ERR_UNSUPPORTED_OPTION', 'ssl.ciphers is not supported: rustls uses its own safe cipher suites', TypeError);
+  }
+  for (const k of ['minVersion', 'maxVersion']) {
+    if (v[k] !== undefined && !TLS_VERSIONS.includes(v[k])) throw fail(`Option "ssl.${k}" must be one of ${TLS_VERSIONS.join(', ')}`);
+  }
+  if (v.maxVersion === 'TLSv1' || v.maxVersion === 'TLSv1.1') {
+    throw make('ERR_UNSUPPORTED_OPTION', `ssl.maxVersion ${v.maxVersion}: rustls speaks TLS 1.2 and 1.3 only`, TypeError);
+  }
+  if (v.maxVersion === 'TLSv1.2' || v.minVersion === 'TLSv1.3') {
+    throw make('ERR_UNSUPPORTED_OPTION', `ssl.${v.maxVersion ? 'maxVersion' : 'minVersion'} cannot pin one TLS version here: TLS 1.2 and 1.3 are both offered`, TypeError);
+  }
+  const cert = pem('cert', v.cert);
+  const key = pem('key', v.key);
+  const rejectUnauthorized = v.rejectUnauthorized !== false;
+  return {
+    ca: pem('ca', v.ca),
+    cert: cert ? cert.join('\n') : undefined,
+    key: key ? key.join('\n') : undefined,
+    rejectUnauthorized,
+    // Stronger than mysql2: the server name is checked unless opted out.
+    verifyIdentity: rejectUnauthorized && v.verifyIdentity !== false,
+    servername: v.servername,
+    minVersion: v.minVersion,
+    maxVersion: v.maxVersion,
+  };
+}
+
+function normalize(input) {
+  let options = input;
+  if (typeof options === 'string') options = { uri: options };
+  if (options === null || typeof options !== 'object') throw fail('createPool() takes an options object or a connection URI string');
+  options = { ...options };
+  if (options.uri !== undefined) {
+    if (typeof options.uri !== 'string') throw fail('Option "uri" must be a string');
+    const fromUri = parseUri(options.uri);
+    for (const k of Object.keys(fromUri)) if (options[k] === undefined || k === 'host') options[k] = fromUri[k];
+  }
+  const cfg = {};
+  for (const [k, v] of Object.entries(options)) {
+    if (v === undefined) continue;
+    if (UNSUPPORTED.includes(k)) {
+      if (v === false || v === null || (k === 'flags' && v === '')) continue;
+      throw make('ERR_UNSUPPORTED_OPTION', `Option "${k}" is not supported by napi-mysql-pool`, TypeError);
+    }
+    const kind = OPTIONS[k];
+    if (!kind) throw fail(`Unknown option "${k}"`);
+    if (kind === 'bool' && k === 'debug' && v) {
+      throw make('ERR_UNSUPPORTED_OPTION', 'Option "debug" is not supported: use stats() and metrics()', TypeError);
+    }
+    const value = coerce(k, kind, v);
+    if (value !== undefined) cfg[k] = value;
+  }
+  const d = (k, def) => (cfg[k] === undefined ? def : cfg[k]);
+  const connectionLimit = d('connectionLimit', 10);
+  const js = {
+    host: d('host', 'localhost'),
+    port: d('port', 3306),
+    user: d('user', ''),
+    password: cfg.password,
+    database: cfg.database || undefined,
+    socketPath: cfg.socketPath,
+    connectTimeout: d('connectTimeout', 10000),
+    charset: d('charset', 'UTF8MB4_UNICODE_CI'),
+    timezone: d('timezone', 'local'),
+    multipleStatements: d('multipleStatements', false),
+    ssl: cfg.ssl,
+    enableKeepAlive: d('enableKeepAlive', true),
+    keepAliveInitialDelay: d('keepAliveInitialDelay', 0),
+    maxPreparedStatements: d('maxPreparedStatements', 256),
+    supportBigNumbers: d('supportBigNumbers', false),
+    bigNumberStrings: d('bigNumberStrings', false),
+    decimalNumbers: d('decimalNumbers', false),
+    dateStrings: d('dateStrings', false),
+    jsonStrings: d('jsonStrings', false),
+    typeCast: d('typeCast', true),
+    rowsAsArray: d('rowsAsArray', false),
+    nestTables: cfg.nestTables,
+    namedPlaceholders: d('namedPlaceholders', false),
+    stringifyObjects: d('stringifyObjects', false),
+    queryFormat: cfg.queryFormat,
+    disableEval: d('disableEval', false),
+    trace: d('trace', false),
+    connectionLimit,
+    waitForConnections: d('waitForConnections', true),
+    queueLimit: d('queueLimit', 0),
+    maxIdle: Math.min(d('maxIdle', connectionLimit), connectionLimit),
+    idleTimeout: d('idleTimeout', 60000),
+    resetOnRelease: d('resetOnRelease', 'auto'),
+    acquireTimeout: d('acquireTimeout', 10000),
+    minIdle: Math.min(d('minIdle', 0), connectionLimit),
+    maxLifetime: d('maxLifetime', 0),
+    idlePingInterval: d('idlePingInterval', 0),
+    validateAfterIdle: d('validateAfterIdle', 500),
+    circuitBreakerThreshold: d('circuitBreakerThreshold', 3),
+    circuitBreakerReset: d('circuitBreakerReset', 1000),
+    leakDetectionTimeout: d('leakDetectionTimeout', 0),
+    endTimeout: d('endTimeout', 5000),
+    name: d('name', 'default'),
+    workerThreads: cfg.workerThreads,
+    healthThresholds: d('healthThresholds', {}),
+    initSql: d('initSql', []),
+  };
+  if (js.bigNumberStrings && !js.supportBigNumbers) {
+    // mysql2 ignores bigNumberStrings without supportBigNumbers; so do we.
+  }
+  return js;
+}
+
+/** The subset the native side needs, in its field names. */
+function nativeConfig(js) {
+  const reset = js.resetOnRelease === true ? 'always' : js.resetOnRelease === false ? 'never' : js.resetOnRelease;
+  return {
+    host: js.host,
+    port: js.port,
+    user: js.user,
+    password: js.password,
+    database: js.database,
+    socketPath: js.socketPath,
+    connectionLimit: js.connectionLimit,
+    waitForConnections: js.waitForConnections,
+    queueLimit: js.queueLimit,
+    maxIdle: js.maxIdle,
+    minIdle: js.minIdle,
+    idleTimeout: js.idleTimeout,
+    maxLifetime: js.maxLifetime,
+    acquireTimeout: js.acquireTimeout,
+    enableKeepAlive: js.enableKeepAlive,
+    keepAliveInitialDelay: js.keepAliveInitialDelay,
+    idlePingInterval: js.idlePingInterval,
+    connectTimeout: js.connectTimeout,
+    validateAfterIdle: js.validateAfterIdle,
+    resetOnRelease: reset,
+    maxPreparedStatements: js.maxPreparedStatements,
+    circuitBreakerThreshold: js.circuitBreakerThreshold,
+    circuitBreakerReset: js.circuitBreakerReset,
+    leakDetectionTimeout: js.leakDetectionTimeout,
+    charset: js.charset,
+    initSql: js.initSql,
+    ssl: js.ssl,
+  };
+}
+
+module.exports = { normalize, nativeConfig, parseUri, OPTIONS };

@@ -1,0 +1,38 @@
+'use strict';
+// Errors as mysql2 shapes them: server errors carry code/errno/sqlState/
+// sqlMessage; connection-level ones carry `fatal: true`. Pool errors keep
+// mysql2's messages and add stable codes (README: "Error codes").
+
+const POOL_CODES = Object.freeze({
+  POOL_CLOSED: 'POOL_CLOSED',
+  POOL_QUEUE_LIMIT: 'POOL_QUEUE_LIMIT',
+  POOL_NO_CONNECTIONS: 'POOL_NO_CONNECTIONS',
+  POOL_ACQUIRE_TIMEOUT: 'POOL_ACQUIRE_TIMEOUT',
+  POOL_CIRCUIT_OPEN: 'POOL_CIRCUIT_OPEN',
+  ERR_CONNECTION_RELEASED: 'ERR_CONNECTION_RELEASED',
+  ERR_INVALID_POOL_OPTION: 'ERR_INVALID_POOL_OPTION',
+  ERR_UNSUPPORTED_OPTION: 'ERR_UNSUPPORTED_OPTION',
+  ERR_INVALID_QUERY: 'ERR_INVALID_QUERY',
+  ERR_INVALID_PARAMETER: 'ERR_INVALID_PARAMETER',
+  ERR_NATIVE_PANIC: 'ERR_NATIVE_PANIC',
+});
+
+/** [message, code, errno, sqlState, sqlMessage, fatal] from the native side. */
+function fromNative(e, sql) {
+  const err = new Error(e[0]);
+  err.code = e[1];
+  if (e[2] !== null) err.errno = e[2];
+  if (e[3] !== null) err.sqlState = e[3];
+  if (e[4] !== null) err.sqlMessage = e[4];
+  if (sql !== undefined) err.sql = sql;
+  if (e[5]) err.fatal = true;
+  return err;
+}
+
+function make(code, message, Ctor = Error) {
+  const err = new Ctor(message);
+  err.code = code;
+  return err;
+}
+
+module.exports = { POOL_CODES, fromNative, make };

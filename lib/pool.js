@@ -1,0 +1,315 @@
+'use strict';
+// The promise pool: mysql2's API over the native pool. Calls go straight to
+// native code with an id; results come back in batches (`_onWake`) and are
+// matched to their promise here. This file keeps no pool state of its own
+// beyond that table: counts and policy live in the native pool.
+const { EventEmitter } = require('node:events');
+const SqlEscaper = require('sql-escaper');
+const { NativePool } = require('../index.js');
+const { normalize, nativeConfig } = require('./config');
+const { decodeResults } = require('./rows');
+const errors = require('./errors');
+
+let namedCompiler = null;
+function toPositional(sql, values) {
+  if (namedCompiler === null) namedCompiler = require('named-placeholders')();
+  return namedCompiler(sql, values);
+}
+
+// Drizzle's typeCast (DATE/DATETIME/TIMESTAMP as strings, the rest default)
+// is the same as dateStrings for those types; recognising it keeps Drizzle
+// queries on the compiled fast path instead of a JS call per cell.
+const DRIZZLE_TYPECAST = 'function(field,next){if(field.type==="TIMESTAMP"||field.type==="DATETIME"||field.type==="DATE"){returnfield.string();}returnnext();}';
+const typeCastKinds = new WeakMap();
+function isDateStringsTypeCast(fn) {
+  let known = typeCastKinds.get(fn);
+  if (known === undefined) {
+    const src = Function.prototype.toString.call(fn).replace(/\s+/g, '').replace(/'/g, '"');
+    known = src === DRIZZLE_TYPECAST || src === DRIZZLE_TYPECAST.replace('function(', '(').replace('){if', ')=>{if');
+    typeCastKinds.set(fn, known);
+  }
+  return known;
+}
+
+// Bit values shared with src/convert.rs `flags`.
+const F = {
+  SUPPORT_BIG_NUMBERS: 1,
+  BIG_NUMBER_STRINGS: 2,
+  DECIMAL_NUMBERS: 4,
+  JSON_STRINGS: 8,
+  RAW: 16,
+  ALL_BUFFERS: 32,
+  DS_DATE: 64,
+  DS_DATETIME: 128,
+  DS_TIMESTAMP: 256,
+};
+
+function dateStringFlags(ds) {
+  if (ds === true) return F.DS_DATE | F.DS_DATETIME | F.DS_TIMESTAMP;
+  if (!Array.isArray(ds)) return 0;
+  let f = 0;
+  if (ds.includes('DATE')) f |= F.DS_DATE;
+  if (ds.includes('DATETIME')) f |= F.DS_DATETIME;
+  if (ds.includes('TIMESTAMP')) f |= F.DS_TIMESTAMP;
+  return f;
+}
+
+const EMPTY = Object.freeze({});
+
+/**
+ * Everything one command needs, from mysql2's call forms:
+ * (sql), (sql, values), ({ sql, values, ...options }), ({...}, values).
+ */
+function prepare(cfg, sql, values, forExecute) {
+  let o = EMPTY;
+  if (sql !== null && typeof sql === 'object') {
+    o = sql;
+    sql = o.sql;
+    if (values === undefined) values = o.values;
+  }
+  if (typeof values === 'function') {
+    throw errors.make('ERR_INVALID_QUERY', 'Callback function is not available with promise clients.');
+  }
+  if (typeof sql !== 'string') {
+    throw errors.make('ERR_INVALID_QUERY', `The SQL must be a string, got ${sql === null ? 'null' : typeof sql}`, TypeError);
+  }
+  const named = o.namedPlaceholders !== undefined ? o.namedPlaceholders : cfg.namedPlaceholders;
+  if (named && values !== undefined && values !== null && !Array.isArray(values)) {
+    [sql, values] = toPositional(sql, values);
+  }
+  const cast = o.typeCast !== undefined ? o.typeCast : cfg.typeCast;
+  let flags = 0;
+  const sbn = o.supportBigNumbers || cfg.supportBigNumbers;
+  if (sbn) flags |= F.SUPPORT_BIG_NUMBERS;
+  if (sbn && (o.bigNumberStrings || cfg.bigNumberStrings)) flags |= F.BIG_NUMBER_STRINGS;
+  if (o.decimalNumbers || cfg.decimalNumbers) flags |= F.DECIMAL_NUMBERS;
+  if (cfg.jsonStrings) flags |= F.JSON_STRINGS;
+  flags |= dateStringFlags(o.dateStrings || cfg.dateStrings);
+  let typeCast = cast;
+  if (typeof cast === 'function') {
+    if (isDateStringsTypeCast(cast)) {
+      flags |= F.DS_DATE | F.DS_DATETIME | F.DS_TIMESTAMP;
+      typeCast = true;
+    } else {
+      flags |= F.RAW;
+    }
+  } else if (cast === false) {
+    flags |= F.ALL_BUFFERS;
+  }
+  const rowsAsArray = o.rowsAsArray !== undefined ? o.rowsAsArray : cfg.rowsAsArray;
+  const nestTables = o.nestTables !== undefined ? o.nestTables : cfg.nestTables;
+  const shape = rowsAsArray || nestTables !== undefined ? { rowsAsArray, nestTables } : EMPTY;
+  let params;
+  if (forExecute) {
+    params = executeParams(values, cfg.timezone);
+  } else if (cfg.queryFormat) {
+    sql = cfg.queryFormat.call(null, sql, values, cfg.timezone);
+  } else if (values !== undefined) {
+    sql = SqlEscaper.format(sql, values, cfg.stringifyObjects, cfg.timezone);
+  }
+  const timeout = typeof o.timeout === 'number' && o.timeout > 0 ? o.timeout : 0;
+  return { sql, params, flags, shape, typeCast, timeout };
+}
+
+// mysql2 binds Dates as DATETIME in the configured timezone and objects as
+// JSON; the native side takes primitives, so they become strings here.
+function executeParams(values, timezone) {
+  if (values === undefined || values === null) return [];
+  if (!Array.isArray(values)) {
+    throw errors.make('ERR_INVALID_PARAMETER', 'Bind parameters must be array if namedPlaceholders parameter is not enabled', TypeError);
+  }
+  const out = new Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === undefined) {
+      throw errors.make('ERR_INVALID_PARAMETER', 'Bind parameters must not contain undefined. To pass SQL NULL specify JS null', TypeError);
+    }
+    if (typeof v === 'function') {
+      throw errors.make('ERR_INVALID_PARAMETER', 'Bind parameters must not contain function(s). To pass the body of a function as a string call .toString() first', TypeError);
+    }
+    if (v instanceof Date) out[i] = SqlEscaper.dateToString(v, timezone || 'local');
+    else if (v !== null && typeof v === 'object' && !Buffer.isBuffer(v)) {
+      out[i] = ArrayBuffer.isView(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : JSON.stringify(v);
+    } else out[i] = v;
+  }
+  return out;
+}
+
+class Pool extends EventEmitter {
+  constructor(options) {
+    super();
+    const cfg = normalize(options);
+    this.config = cfg;
+    this.name = cfg.name;
+    this._pending = new Map();
+    this._nextId = 0;
+    this._closed = false;
+    this._ending = null;
+    this._js = { leaks: 0, lastCreated: 0 };
+    this._lent = new Set();
+    this._native = new NativePool(nativeConfig(cfg), () => this._onWake(), cfg.workerThreads);
+  }
+
+  _id() {
+    this._nextId = this._nextId >= 0x7fffffff ? 1 : this._nextId + 1;
+    return this._nextId;
+  }
+
+  _onWake() {
+    const list = this._native.drain();
+    for (let i = 0; i < list.length; i++) this._complete(list[i]);
+    if (this.listenerCount('connection') > 0) this._emitNewConnections();
+  }
+
+  _complete(c) {
+    const id = c[0];
+    const p = this._pending.get(id);
+    if (p === undefined) return;
+    this._pending.delete(id);
+    switch (c[1]) {
+      case 0: {
+        let result;
+        try {
+          const q = p.q;
+          result = decodeResults(c[2], q.shape, q.typeCast, this.config.timezone, this.config.disableEval);
+        } catch (err) {
+          p.reject(err);
+          return;
+        }
+        p.resolve(result);
+        return;
+      }
+      case 1:
+        p.reject(errors.fromNative(c[2], p.q ? p.q.sql : undefined));
+        return;
+      case 2:
+        p.resolve(c);
+        return;
+      default:
+        p.resolve();
+    }
+  }
+
+  _emitNewConnections() {
+    const created = this._native.metrics()[2];
+    while (this._js.lastCreated < created) {
+      this._js.lastCreated++;
+      this.emit('connection', { pool: this });
+    }
+  }
+
+  _closedError() {
+    return errors.make('POOL_CLOSED', 'Pool is closed.');
+  }
+
+  /** Sends one command; connId 0 = any pooled connection. */
+  _send(connId, sql, values, forExecute) {
+    if (this._closed) return Promise.reject(this._closedError());
+    let q;
+    try {
+      q = prepare(this.config, sql, values, forExecute);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (connId === 0 && this.listenerCount('enqueue') > 0) this._maybeEmitEnqueue();
+    return new Promise((resolve, reject) => {
+      const id = this._id();
+      this._pending.set(id, { resolve, reject, q });
+      try {
+        if (forExecute) this._native.execute(id, connId, q.sql, q.params, q.flags, q.timeout);
+        else this._native.query(id, connId, q.sql, q.flags, q.timeout);
+      } catch (err) {
+        this._pending.delete(id);
+        reject(errors.make('ERR_INVALID_PARAMETER', err.message, TypeError));
+      }
+    });
+  }
+
+  _maybeEmitEnqueue() {
+    const c = this._native.counts();
+    if (c[2] === 0 && c[0] >= c[7]) this.emit('enqueue');
+  }
+
+  /** Simple command on any pooled connection: Promise<[rows, fields]>. */
+  query(sql, values) {
+    return this._send(0, sql, values, false);
+  }
+
+  /** Prepared statement (cached per connection): Promise<[rows, fields]>. */
+  execute(sql, values) {
+    return this._send(0, sql, values, true);
+  }
+
+  /** A dedicated connection; call release() when done. */
+  getConnection() {
+    if (this._closed) return Promise.reject(this._closedError());
+    if (this.listenerCount('enqueue') > 0) this._maybeEmitEnqueue();
+    return new Promise((resolve, reject) => {
+      const id = this._id();
+      this._pending.set(id, {
+        resolve: (c) => {
+          const { PoolConnection } = require('./connection');
+          const conn = new PoolConnection(this, c[2], c[3]);
+          this._lent.add(conn);
+          this.emit('acquire', conn);
+          resolve(conn);
+        },
+        reject,
+        q: null,
+      });
+      this._native.getConnection(id);
+    });
+  }
+
+  releaseConnection(conn) {
+    if (conn && typeof conn.release === 'function') conn.release();
+  }
+
+  /**
+   * Stops the pool: waiters are rejected, idle connections closed, lent and
+   * in-flight ones get `endTimeout` ms (default 5000) to finish. Safe to call
+   * more than once.
+   */
+  end() {
+    if (this._ending) return this._ending;
+    this._closed = true;
+    for (const conn of this._lent) conn._stopLeakTimer();
+    this._ending = new Promise((resolve) => {
+      const id = this._id();
+      this._pending.set(id, { resolve, reject: resolve, q: null });
+      this._native.end(id, this.config.endTimeout);
+    });
+    return this._ending;
+  }
+
+  async [Symbol.asyncDispose]() {
+    await this.end();
+  }
+
+  escape(value) {
+    return SqlEscaper.escape(value, false, this.config.timezone);
+  }
+
+  escapeId(value) {
+    return SqlEscaper.escapeId(value, false);
+  }
+
+  format(sql, values) {
+    return SqlEscaper.format(sql, values, this.config.stringifyObjects, this.config.timezone);
+  }
+
+  health(thresholds) {
+    return require('./observability').health(this, thresholds);
+  }
+
+  stats() {
+    return require('./observability').stats(this);
+  }
+
+  metrics(format) {
+    const o = require('./observability');
+    return format === 'json' ? o.metricsJSON(this) : o.metricsText(this);
+  }
+}
+
+module.exports = { Pool, prepare, F };

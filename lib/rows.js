@@ -1,0 +1,452 @@
+'use strict';
+// Turns the native columnar batch (see src/convert.rs) into mysql2's
+// [rows, fields]. Column metadata and a row builder are made once per
+// result shape and cached, like mysql2's parser cache.
+
+const KIND = { NUMBER: 0, STRING: 1, BUFFER: 2, DATE: 3, DATETIME: 4, JSON: 5, BIGINT: 6, GEOMETRY: 7, NULL: 8 };
+const TAG_NULL = 0;
+
+// mysql2's type names (field.type in typeCast), by protocol type number.
+const TYPE_NAMES = {
+  0: 'DECIMAL', 1: 'TINY', 2: 'SHORT', 3: 'LONG', 4: 'FLOAT', 5: 'DOUBLE', 6: 'NULL', 7: 'TIMESTAMP',
+  8: 'LONGLONG', 9: 'INT24', 10: 'DATE', 11: 'TIME', 12: 'DATETIME', 13: 'YEAR', 14: 'NEWDATE',
+  15: 'VARCHAR', 16: 'BIT', 17: 'TIMESTAMP2', 18: 'DATETIME2', 19: 'TIME2', 242: 'VECTOR', 245: 'JSON',
+  246: 'NEWDECIMAL', 247: 'ENUM', 248: 'SET', 249: 'TINY_BLOB', 250: 'MEDIUM_BLOB', 251: 'LONG_BLOB',
+  252: 'BLOB', 253: 'VAR_STRING', 254: 'STRING', 255: 'GEOMETRY',
+};
+
+// Node encodings for the collations a utf8mb4 connection can report.
+function encodingOf(charset) {
+  if (charset === 63) return 'binary';
+  if ([5, 8, 15, 31, 47, 48, 49, 94].includes(charset)) return 'cp1252';
+  if (charset === 11 || charset === 65) return 'ascii';
+  return 'utf8';
+}
+
+class FieldPacket {
+  constructor(c) {
+    this.catalog = 'def';
+    this.schema = c.schema;
+    this.name = c.name;
+    this.orgName = c.orgName;
+    this.table = c.table;
+    this.orgTable = c.orgTable;
+    this.characterSet = c.characterSet;
+    this.encoding = c.encoding;
+    this.columnLength = c.columnLength;
+    this.columnType = c.columnType;
+    this.type = c.columnType;
+    this.flags = c.flags;
+    this.decimals = c.decimals;
+  }
+  get db() {
+    return this.schema;
+  }
+}
+
+const shapes = new Map();
+const MAX_SHAPES = 2000;
+
+function parseMeta(meta) {
+  let shape = shapes.get(meta);
+  if (shape) return shape;
+  const parts = meta.split('\0');
+  const cols = [];
+  for (let i = 1; i + 11 <= parts.length; i += 11) {
+    const characterSet = Number(parts[i + 6]);
+    cols.push({
+      kind: Number(parts[i]),
+      name: parts[i + 1],
+      orgName: parts[i + 2],
+      table: parts[i + 3],
+      orgTable: parts[i + 4],
+      schema: parts[i + 5],
+      characterSet,
+      encoding: encodingOf(characterSet),
+      columnLength: Number(parts[i + 7]),
+      columnType: Number(parts[i + 8]),
+      flags: Number(parts[i + 9]),
+      decimals: Number(parts[i + 10]),
+    });
+  }
+  shape = { raw: parts[0] === 'r', cols, builders: new Map() };
+  if (shapes.size >= MAX_SHAPES) shapes.clear();
+  shapes.set(meta, shape);
+  return shape;
+}
+
+// ---- dates, with mysql2's rules -------------------------------------------
+
+function tzOffsetMinutes(tz) {
+  const m = /^([+-])(\d\d):(\d\d)$/.exec(tz);
+  if (!m) return null;
+  return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
+}
+
+function pad(n, w) {
+  return String(n).padStart(w, '0');
+}
+
+function digits(s, from, len) {
+  let n = 0;
+  for (let k = from; k < from + len; k++) n = n * 10 + (s.charCodeAt(k) - 48);
+  return n;
+}
+
+function makeDateConverters(timezone) {
+  const local = !timezone || timezone === 'local';
+  const offset = local || timezone === 'Z' ? null : tzOffsetMinutes(timezone);
+  function date(s) {
+    if (s.length !== 10) return new Date(NaN);
+    const y = digits(s, 0, 4);
+    const m = digits(s, 5, 2);
+    const d = digits(s, 8, 2);
+    if (local) return new Date(y, m - 1, d, 0, 0, 0, 0);
+    if (timezone === 'Z') return new Date(Date.UTC(y, m - 1, d));
+    return new Date(`${pad(y, 4)}-${pad(m, 2)}-${pad(d, 2)}T00:00:00${timezone}`);
+  }
+  function datetime(s) {
+    const n = s.length;
+    if (n >= 19 && s[4] === '-' && s[7] === '-' && s[13] === ':' && s[16] === ':') {
+      const y = digits(s, 0, 4);
+      const mo = digits(s, 5, 2);
+      const d = digits(s, 8, 2);
+      if (mo === 0 || d === 0 || mo > 12 || d > 31) return new Date(NaN);
+      if (y < 100) return local ? new Date(s) : new Date(s + timezone);
+      const h = digits(s, 11, 2);
+      const mi = digits(s, 14, 2);
+      const se = digits(s, 17, 2);
+      let ms = 0;
+      if (n > 20) {
+        let scale = 100;
+        for (let k = 20; k < n && scale >= 1; k++) {
+          ms += (s.charCodeAt(k) - 48) * scale;
+          scale /= 10;
+        }
+      }
+      if (local) return new Date(y, mo - 1, d, h, mi, se, ms);
+      const utc = Date.UTC(y, mo - 1, d, h, mi, se, ms);
+      if (timezone === 'Z') return new Date(utc);
+      if (offset !== null) return new Date(utc - offset * 60000);
+      return new Date(s + timezone);
+    }
+    return local ? new Date(s) : new Date(s + timezone);
+  }
+  return { date, datetime };
+}
+
+const dateConverterCache = new Map();
+function dateConverters(timezone) {
+  let c = dateConverterCache.get(timezone);
+  if (!c) {
+    c = makeDateConverters(timezone);
+    dateConverterCache.set(timezone, c);
+  }
+  return c;
+}
+
+// ---- geometry (WKB after a 4-byte SRID), mysql2's output shapes -----------
+
+function parseGeometry(buf) {
+  if (buf === null || buf.length === 0) return null;
+  let off = 4;
+  function read() {
+    if (off + 5 > buf.length) return null;
+    const le = buf[off] === 1;
+    off += 1;
+    const u32 = () => {
+      const v = le ? buf.readUInt32LE(off) : buf.readUInt32BE(off);
+      off += 4;
+      return v;
+    };
+    const f64 = () => {
+      const v = le ? buf.readDoubleLE(off) : buf.readDoubleBE(off);
+      off += 8;
+      return v;
+    };
+    const point = () => ({ x: f64(), y: f64() });
+    const wkbType = u32();
+    switch (wkbType) {
+      case 1:
+        return point();
+      case 2: {
+        const n = u32();
+        const line = [];
+        for (let i = 0; i < n; i++) line.push(point());
+        return line;
+      }
+      case 3: {
+        const rings = u32();
+        const poly = [];
+        for (let i = 0; i < rings; i++) {
+          const n = u32();
+          const ring = [];
+          for (let j = 0; j < n; j++) ring.push(point());
+          poly.push(ring);
+        }
+        return poly;
+      }
+      case 4:
+      case 5:
+      case 6:
+      case 7: {
+        const n = u32();
+        const out = [];
+        for (let i = 0; i < n; i++) out.push(read());
+        return out;
+      }
+      default:
+        return null;
+    }
+  }
+  return read();
+}
+
+// ---- default conversion of one raw cell (typeCast's next()) ---------------
+
+function parseIntLike(s) {
+  // mysql2 parses small integers digit by digit; Number() agrees for them.
+  return Number(s);
+}
+
+function defaultFromRaw(col, raw, opts, conv) {
+  if (raw === null) return null;
+  switch (col.kind) {
+    case KIND.NUMBER:
+      return typeof raw === 'string' ? (raw.length === 0 ? 0 : mysqlFloat(raw)) : raw;
+    case KIND.BIGINT: {
+      const n = Number(raw);
+      return Number.isSafeInteger(n) ? n : raw;
+    }
+    case KIND.DATE:
+      return conv.date(raw);
+    case KIND.DATETIME:
+      return conv.datetime(raw);
+    case KIND.JSON:
+      return JSON.parse(raw);
+    case KIND.GEOMETRY:
+      return parseGeometry(raw);
+    case KIND.NULL:
+      return null;
+    default:
+      return raw;
+  }
+}
+
+// mysql2's float parse: a digit loop for short inputs (its rounding differs
+// from parseFloat in rare cases), parseFloat for long ones and exponents.
+function mysqlFloat(s) {
+  const n = s.length;
+  if (n > 17 || s.indexOf('e') !== -1 || s.indexOf('E') !== -1) return Number.parseFloat(s);
+  let k = 0;
+  let factor = 1;
+  if (s.charCodeAt(0) === 45) {
+    factor = -1;
+    k = 1;
+  }
+  if (s.charCodeAt(k) === 43) k++;
+  let result = 0;
+  let pastDot = false;
+  for (; k < n; k++) {
+    const c = s.charCodeAt(k);
+    if (c === 46) {
+      pastDot = true;
+      continue;
+    }
+    result = result * 10 + (c - 48);
+    if (pastDot) factor *= 10;
+  }
+  return result / factor;
+}
+
+// ---- row builders ----------------------------------------------------------
+
+function placeOf(col, i, opts) {
+  if (typeof opts.nestTables === 'string') return { flat: col.table + opts.nestTables + col.name };
+  if (opts.nestTables === true) return { table: col.table, name: col.name };
+  if (opts.rowsAsArray) return { index: i };
+  return { flat: col.name };
+}
+
+// Generated per shape: straight-line code reading the batch, as mysql2 does
+// for its packet parsers. JSON.stringify makes names safe as literals.
+function compile(shape, opts) {
+  const cols = shape.cols;
+  const L = JSON.stringify;
+  const src = [];
+  src.push('return function build(nums, tags, text, bin, nrows) {');
+  src.push('const rows = new Array(nrows); let i = 0, p = 0, b = 0, l = 0, t = 0;');
+  src.push('for (let r = 0; r < nrows; r++) {');
+  cols.forEach((c, k) => {
+    const v = `v${k}`;
+    src.push(`let ${v};`);
+    switch (c.kind) {
+      case KIND.NUMBER:
+        src.push(`${v} = tags[i] === 0 ? null : nums[i]; i++;`);
+        break;
+      case KIND.BIGINT:
+        src.push(`t = tags[i]; if (t === 0) ${v} = null; else if (t === 2) { l = nums[i]; ${v} = text.slice(p, p + l); p += l; } else ${v} = nums[i]; i++;`);
+        break;
+      case KIND.BUFFER:
+        src.push(`if (tags[i] === 0) ${v} = null; else { l = nums[i]; ${v} = bin.subarray(b, b + l); b += l; } i++;`);
+        break;
+      case KIND.GEOMETRY:
+        src.push(`if (tags[i] === 0) ${v} = null; else { l = nums[i]; ${v} = geometry(bin.subarray(b, b + l)); b += l; } i++;`);
+        break;
+      case KIND.NULL:
+        src.push(`${v} = null; i++;`);
+        break;
+      default: {
+        const wrap = { [KIND.DATE]: 'date', [KIND.DATETIME]: 'datetime', [KIND.JSON]: 'JSON.parse' }[c.kind];
+        const read = wrap ? `${wrap}(text.slice(p, p + l))` : 'text.slice(p, p + l)';
+        src.push(`if (tags[i] === 0) ${v} = null; else { l = nums[i]; ${v} = ${read}; p += l; } i++;`);
+      }
+    }
+  });
+  if (opts.rowsAsArray) {
+    src.push(`rows[r] = [${cols.map((_, k) => `v${k}`).join(', ')}];`);
+  } else if (opts.nestTables === true) {
+    src.push('const o = {};');
+    const tables = [...new Set(cols.map((c) => c.table))];
+    tables.forEach((tb) => src.push(`o[${L(tb)}] = {};`));
+    cols.forEach((c, k) => src.push(`o[${L(c.table)}][${L(c.name)}] = v${k};`));
+    src.push('rows[r] = o;');
+  } else {
+    src.push('const o = {};');
+    cols.forEach((c, k) => src.push(`o[${L(placeOf(c, k, opts).flat)}] = v${k};`));
+    src.push('rows[r] = o;');
+  }
+  src.push('}');
+  src.push('return rows; };');
+  // eslint-disable-next-line no-new-func
+  return new Function('date', 'datetime', 'geometry', src.join('\n'));
+}
+
+// The same reading, interpreted: for typeCast functions and disableEval.
+function interpret(shape, opts, typeCast, conv) {
+  const cols = shape.cols;
+  const fields = typeof typeCast === 'function' ? cols.map((c) => new FieldPacket(c)) : null;
+  const places = cols.map((c, k) => placeOf(c, k, opts));
+  return function build(nums, tags, text, bin, nrows) {
+    const rows = new Array(nrows);
+    let i = 0;
+    let p = 0;
+    let b = 0;
+    for (let r = 0; r < nrows; r++) {
+      const o = opts.rowsAsArray ? new Array(cols.length) : {};
+      if (opts.nestTables === true && !opts.rowsAsArray) for (const c of cols) o[c.table] = o[c.table] || {};
+      for (let k = 0; k < cols.length; k++) {
+        const c = cols[k];
+        const tag = tags[i];
+        let raw;
+        if (tag === TAG_NULL) raw = null;
+        else if (tag === 3) {
+          raw = bin.subarray(b, b + nums[i]);
+          b += nums[i];
+        } else if (tag === 2) {
+          raw = text.slice(p, p + nums[i]);
+          p += nums[i];
+        } else raw = nums[i];
+        i++;
+        let value;
+        if (typeCast === false) value = raw === null || Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw));
+        else if (fields) value = typeCast(wrapField(fields[k], c, raw), () => defaultFromRaw(c, raw, opts, conv));
+        else value = defaultFromRaw(c, raw, opts, conv);
+        const place = places[k];
+        if (place.index !== undefined) o[place.index] = value;
+        else if (place.table !== undefined) o[place.table][place.name] = value;
+        else o[place.flat] = value;
+      }
+      rows[r] = o;
+    }
+    return rows;
+  };
+}
+
+function wrapField(field, col, raw) {
+  return {
+    type: TYPE_NAMES[col.columnType],
+    length: col.columnLength,
+    db: col.schema,
+    table: col.table,
+    name: col.name,
+    string(encoding) {
+      if (raw === null) return null;
+      if (Buffer.isBuffer(raw)) return raw.toString(encoding && encoding !== 'binary' ? encoding : 'latin1');
+      return String(raw);
+    },
+    buffer() {
+      if (raw === null) return null;
+      return Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw));
+    },
+    geometry() {
+      return parseGeometry(raw === null ? null : Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw)));
+    },
+  };
+}
+
+function builderFor(shape, opts, typeCast, timezone, disableEval) {
+  const key = `${opts.rowsAsArray ? 1 : 0}|${typeof opts.nestTables}|${opts.nestTables}|${timezone}|${typeof typeCast}`;
+  const usesFn = typeof typeCast === 'function' || typeCast === false;
+  let build = usesFn ? null : shape.builders.get(key);
+  if (build) return build;
+  const conv = dateConverters(timezone);
+  if (usesFn || shape.raw || disableEval) {
+    build = interpret(shape, opts, typeCast, conv);
+  } else {
+    build = compile(shape, opts)(conv.date, conv.datetime, parseGeometry);
+  }
+  if (!usesFn) shape.builders.set(key, build);
+  return build;
+}
+
+// ---- result sets -------------------------------------------------------------
+
+class ResultSetHeader {
+  constructor(h) {
+    this.fieldCount = 0;
+    this.affectedRows = h[0];
+    this.insertId = h[1];
+    this.info = h[4];
+    this.serverStatus = h[3];
+    this.warningStatus = h[2];
+    const m = /\schanged:\s*(\d+)/i.exec(h[4]);
+    this.changedRows = m ? Number(m[1]) : 0;
+  }
+}
+
+/** One native result set -> [rows, fields] or [ResultSetHeader, undefined]. */
+function decodeSet(set, opts, typeCast, timezone, disableEval) {
+  if (set.length === 5) return [new ResultSetHeader(set), undefined];
+  const shape = parseMeta(set[0]);
+  const build = builderFor(shape, opts, typeCast, timezone, disableEval);
+  const rows = build(set[2], set[3], set[1], set[4], set[5]);
+  return [rows, shape.cols.map((c) => new FieldPacket(c))];
+}
+
+/** All result sets of one command, shaped as mysql2 resolves them. */
+function decodeResults(sets, opts, typeCast, timezone, disableEval) {
+  if (sets.length === 1) return decodeSet(sets[0], opts, typeCast, timezone, disableEval);
+  const rows = [];
+  const fields = [];
+  for (const s of sets) {
+    const [r, f] = decodeSet(s, opts, typeCast, timezone, disableEval);
+    rows.push(r);
+    fields.push(f);
+  }
+  return [rows, fields];
+}
+
+module.exports = {
+  KIND,
+  TYPE_NAMES,
+  FieldPacket,
+  ResultSetHeader,
+  decodeResults,
+  decodeSet,
+  parseMeta,
+  dateConverters,
+  parseGeometry,
+  mysqlFloat,
+  parseIntLike,
+};
