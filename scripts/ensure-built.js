@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// Builds the native addon (release) when it is missing or older than the
+// Rust sources, so `npm test`, `npm run demo` and `npm run bench` work on a
+// fresh clone with one command.
+'use strict';
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..');
+const addon = fs.readdirSync(root).find((f) => /^napi-mysql-pool\..*\.node$/.test(f));
+
+function newest(dir) {
+  let t = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : fs.statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+const sourcesAt = Math.max(
+  newest(path.join(root, 'src')),
+  fs.statSync(path.join(root, 'Cargo.toml')).mtimeMs,
+  fs.statSync(path.join(root, 'build.rs')).mtimeMs,
+);
+if (addon && fs.statSync(path.join(root, addon)).mtimeMs >= sourcesAt && !process.env.NMP_FORCE_BUILD) {
+  process.exit(0);
+}
+console.log(addon ? 'napi-mysql-pool: Rust sources changed, rebuilding the addon…' : 'napi-mysql-pool: building the native addon (release, first time takes a few minutes)…');
+execFileSync(process.execPath, [require.resolve('@napi-rs/cli/dist/cli.js'), 'build', '--platform', '--release'], {
+  cwd: root,
+  stdio: 'inherit',
+});
