@@ -314,6 +314,9 @@ export async function startMariaDB(options = {}) {
       ...innodbArgs,
       '--max-connections=500',
       '--skip-log-bin',
+      // Like a modern MySQL/TiDB default: emoji and other 4-byte text must round-trip.
+      '--character-set-server=utf8mb4',
+      '--collation-server=utf8mb4_unicode_ci',
     ]
     if (tls) {
       const expired = options.serverCert === 'expired'

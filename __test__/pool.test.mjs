@@ -1,0 +1,172 @@
+// Foundation: createPool, query/execute, DML headers, errors, config, end().
+import { describe, it, expect, beforeAll, afterAll, inject } from 'vitest';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const { createPool } = require('../lib/index.js');
+
+const srv = inject('mysqlServer');
+const base = { host: srv.host, port: srv.port, user: srv.user, password: srv.password, database: srv.database };
+
+let pool;
+beforeAll(async () => {
+  pool = createPool({ ...base, connectionLimit: 20 });
+  await pool.query('DROP TABLE IF EXISTS t_found');
+  await pool.query(
+    'CREATE TABLE t_found (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50) NOT NULL UNIQUE, n INT, note TEXT)',
+  );
+  const values = Array.from({ length: 300 }, (_, i) => [`name-${i}`, i * 7, `note ${i} ✓`]);
+  await pool.query('INSERT INTO t_found (name, n, note) VALUES ?', [values]);
+});
+afterAll(async () => {
+  await pool.end();
+});
+
+describe('concurrency on a pool of 20', () => {
+  for (const n of [10, 100, 200]) {
+    it(`${n} concurrent queries each get their own correct row`, async () => {
+      const ids = Array.from({ length: n }, (_, i) => (i % 300) + 1);
+      const results = await Promise.all(
+        ids.map((id, i) =>
+          i % 2 === 0
+            ? pool.query('SELECT id, name, n, note FROM t_found WHERE id = ?', [id])
+            : pool.execute('SELECT id, name, n, note FROM t_found WHERE id = ?', [id]),
+        ),
+      );
+      results.forEach(([rows], i) => {
+        const id = ids[i];
+        expect(rows).toEqual([{ id, name: `name-${id - 1}`, n: (id - 1) * 7, note: `note ${id - 1} ✓` }]);
+      });
+      // The pool never opens more than its limit.
+      expect(pool.stats().counts.total).toBeLessThanOrEqual(20);
+    });
+  }
+});
+
+describe('results', () => {
+  it('query resolves [rows, fields] with field metadata', async () => {
+    const [rows, fields] = await pool.query('SELECT id, name FROM t_found WHERE id IN (?) ORDER BY id', [[1, 2, 3]]);
+    expect(rows.map((r) => r.id)).toEqual([1, 2, 3]);
+    expect(fields.map((f) => f.name)).toEqual(['id', 'name']);
+    expect(fields[0]).toMatchObject({ table: 't_found', orgTable: 't_found', schema: srv.database, db: srv.database, columnType: 3 });
+  });
+
+  it('?? identifiers and object SET ? are formatted client-side', async () => {
+    const [rows] = await pool.query('SELECT ?? AS v FROM ?? WHERE id = ?', ['name', 't_found', 5]);
+    expect(rows).toEqual([{ v: 'name-4' }]);
+    const [h] = await pool.query('UPDATE t_found SET ? WHERE id = ?', [{ n: 999 }, 5]);
+    expect(h.affectedRows).toBe(1);
+    expect(pool.format('SELECT ? AS a, ?? AS b', ["it's", 'col'])).toBe("SELECT 'it\\'s' AS a, `col` AS b");
+  });
+
+  it('DML resolves [ResultSetHeader, undefined]', async () => {
+    const [ins, f] = await pool.query("INSERT INTO t_found (name, n) VALUES ('dml-a', 1), ('dml-b', 2)");
+    expect(f).toBeUndefined();
+    expect(ins.constructor.name).toBe('ResultSetHeader');
+    expect(ins.affectedRows).toBe(2);
+    expect(typeof ins.insertId).toBe('number');
+    expect(ins.insertId).toBeGreaterThan(300);
+    expect(ins.info).toMatch(/Records: 2 {2}Duplicates: 0 {2}Warnings: 0/);
+    expect(ins.warningStatus).toBe(0);
+    // UPDATE counts matched rows (FOUND_ROWS) and reports changed ones apart.
+    const [upd] = await pool.query("UPDATE t_found SET n = 1 WHERE name IN ('dml-a', 'dml-b')");
+    expect(upd.affectedRows).toBe(2);
+    expect(upd.changedRows).toBe(1);
+    const [ex] = await pool.execute('DELETE FROM t_found WHERE name LIKE ?', ['dml-%']);
+    expect(ex.affectedRows).toBe(2);
+    expect(ex.serverStatus & 2).toBe(2); // autocommit
+  });
+});
+
+describe('errors', () => {
+  it('server errors carry mysql2 fields', async () => {
+    const err = await pool.query("INSERT INTO t_found (name) VALUES ('name-1')").catch((e) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(err.code).toBe('ER_DUP_ENTRY');
+    expect(err.errno).toBe(1062);
+    expect(err.sqlState).toBe('23000');
+    expect(err.sqlMessage).toBe("Duplicate entry 'name-1' for key 'name'");
+    expect(err.message).toBe(err.sqlMessage);
+    expect(err.sql).toBe("INSERT INTO t_found (name) VALUES ('name-1')");
+    expect(err.fatal).toBeUndefined();
+  });
+
+  it('syntax errors and unknown tables, in both protocols', async () => {
+    const a = await pool.query('SELEC 1').catch((e) => e);
+    expect([a.code, a.errno, a.sqlState]).toEqual(['ER_PARSE_ERROR', 1064, '42000']);
+    const b = await pool.execute('SELECT * FROM no_such_table WHERE id = ?', [1]).catch((e) => e);
+    expect([b.code, b.errno, b.sqlState]).toEqual(['ER_NO_SUCH_TABLE', 1146, '42S02']);
+    // The pool stays usable after errors.
+    const [[row]] = await pool.query('SELECT 41 + 1 AS x');
+    expect(row.x).toBe(42);
+  });
+
+  it('a wrong password is a fatal ER_ACCESS_DENIED_ERROR without the password in it', async () => {
+    const p = createPool({ ...base, password: 'wrong-secret-xyz', connectionLimit: 1 });
+    const err = await p.query('SELECT 1').catch((e) => e);
+    await p.end();
+    expect(err.code).toBe('ER_ACCESS_DENIED_ERROR');
+    expect(err.errno).toBe(1045);
+    expect(err.fatal).toBe(true);
+    expect(JSON.stringify({ ...err, m: err.message })).not.toContain('wrong-secret-xyz');
+  });
+
+  it('bad parameters reject with a code instead of crashing', async () => {
+    await expect(pool.execute('SELECT ?', [undefined])).rejects.toMatchObject({ code: 'ERR_INVALID_PARAMETER' });
+    await expect(pool.execute('SELECT ?', [() => 1])).rejects.toMatchObject({ code: 'ERR_INVALID_PARAMETER' });
+    await expect(pool.execute('SELECT ?', [2n ** 70n])).rejects.toMatchObject({ code: 'ERR_INVALID_PARAMETER' });
+    await expect(pool.query(42)).rejects.toMatchObject({ code: 'ERR_INVALID_QUERY' });
+    const [[r]] = await pool.execute('SELECT ? AS a, ? AS b, ? AS c', [2n ** 60n, true, null]);
+    expect(r).toEqual({ a: 2 ** 60, b: 1, c: null });
+  });
+});
+
+describe('configuration', () => {
+  it('accepts a URI and mysql2 defaults', async () => {
+    const p = createPool(srv.url);
+    expect(p.config).toMatchObject({ connectionLimit: 10, waitForConnections: true, queueLimit: 0, idleTimeout: 60000, connectTimeout: 10000, maxIdle: 10 });
+    const [[r]] = await p.query('SELECT DATABASE() AS db');
+    expect(r.db).toBe(srv.database);
+    await p.end();
+  });
+
+  it.each([
+    [{ connectionLimt: 5 }, /Unknown option "connectionLimt"/],
+    [{ connectionLimit: 'many' }, /"connectionLimit" must be a non-negative number/],
+    [{ connectionLimit: 0 }, /"connectionLimit" must be at least 1/],
+    [{ port: 70000 }, /"port" must be a port number/],
+    [{ waitForConnections: 'yes' }, /"waitForConnections" must be a boolean/],
+    [{ timezone: 'Europe/Paris' }, /"timezone" must be/],
+    [{ ssl: { foo: 1 } }, /Unknown ssl option "ssl.foo"/],
+    [{ typeCast: 3 }, /"typeCast" must be/],
+  ])('rejects %j with a clear error', (opts, msg) => {
+    let err;
+    try {
+      createPool({ ...base, ...opts });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(TypeError);
+    expect(err.code).toBe('ERR_INVALID_POOL_OPTION');
+    expect(err.message).toMatch(msg);
+  });
+
+  it('refuses mysql2 options it does not implement instead of ignoring them', () => {
+    expect(() => createPool({ ...base, compress: true })).toThrow(/Option "compress" is not supported/);
+    expect(() => createPool({ ...base, ssl: 'Amazon RDS' })).toThrow(/ssl profile "Amazon RDS" is not supported/);
+    expect(() => createPool(12)).toThrow(/options object or a connection URI/);
+  });
+});
+
+describe('end()', () => {
+  it('rejects later queries with a clear error, and is safe twice', async () => {
+    const p = createPool({ ...base, connectionLimit: 2 });
+    await p.query('SELECT 1');
+    await p.end();
+    await p.end();
+    const err = await p.query('SELECT 1').catch((e) => e);
+    expect(err.message).toBe('Pool is closed.');
+    expect(err.code).toBe('POOL_CLOSED');
+    await expect(p.getConnection()).rejects.toMatchObject({ code: 'POOL_CLOSED' });
+  });
+});
