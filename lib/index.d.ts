@@ -1,0 +1,177 @@
+// Types for napi-mysql-pool. The pool is typed as mysql2's promise Pool plus
+// the native extras, so code written for mysql2 (and drizzle(pool) from
+// drizzle-orm/mysql2) compiles unchanged. Requires mysql2's types (keep
+// mysql2 installed: drizzle-orm/mysql2 imports it anyway).
+import type * as mysql from 'mysql2/promise';
+
+export type {
+  RowDataPacket,
+  ResultSetHeader,
+  FieldPacket,
+  OkPacket,
+  ProcedureCallPacket,
+  QueryResult,
+  PoolConnection,
+  QueryOptions,
+} from 'mysql2/promise';
+
+export interface SslOptions {
+  /** PEM CA certificate(s). Replaces the default (Mozilla) root store when given. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** PEM client certificate chain and key, for `REQUIRE X509` accounts. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** Default true: the server certificate must chain to a trusted CA. */
+  rejectUnauthorized?: boolean;
+  /** Default true (when rejectUnauthorized): the certificate must match the host name. */
+  verifyIdentity?: boolean;
+  /** Name to verify instead of `host` (e.g. when connecting by IP). */
+  servername?: string;
+  /** 'TLSv1.2' (default floor) or 'TLSv1.3' is not pinnable; TLS 1.2 and 1.3 are offered. */
+  minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2';
+  maxVersion?: 'TLSv1.3';
+}
+
+export interface HealthThresholds {
+  /** Percent of connectionLimit in use at which status becomes 'warning' (default 90). */
+  utilizationWarning?: number;
+  /** Queued requests at which status becomes 'warning' (default 50). */
+  waitingWarning?: number;
+}
+
+export interface PoolOptions
+  extends Omit<mysql.PoolOptions, 'resetOnRelease' | 'ssl' | 'stream' | 'authPlugins' | 'flags'> {
+  ssl?: SslOptions;
+  /** 'auto' (default): reset getConnection() connections on release, roll back
+   * transactions left open by pool.query(); true/'always': reset every release;
+   * false/'never': never. */
+  resetOnRelease?: boolean | 'auto' | 'always' | 'never';
+  /** Max ms to wait for a connection (default 10000; 0 = forever). */
+  acquireTimeout?: number;
+  /** Connections kept open even when idle (default 0). */
+  minIdle?: number;
+  /** Close connections this many ms after they opened, minus up to 10% jitter (default 0 = never). */
+  maxLifetime?: number;
+  /** Ping idle connections this often (ms, default 0 = off). */
+  idlePingInterval?: number;
+  /** Ping a connection before lending it if it has been idle this long (ms, default 500). */
+  validateAfterIdle?: number;
+  /** Consecutive connect failures that open the circuit breaker (default 3; 0 = off). */
+  circuitBreakerThreshold?: number;
+  /** How long the breaker stays open before a retry is allowed (ms, default 1000). */
+  circuitBreakerReset?: number;
+  /** Warn (event 'leak' + process warning) when a connection is held longer (ms, default 0 = off). */
+  leakDetectionTimeout?: number;
+  /** Grace period for in-flight work in end() (ms, default 5000). */
+  endTimeout?: number;
+  /** Label for metrics (default 'default'). */
+  name?: string;
+  /** tokio worker threads for the whole process (first pool wins; default 2). */
+  workerThreads?: number;
+  healthThresholds?: HealthThresholds;
+  /** SQL run on every new connection. */
+  initSql?: string[];
+}
+
+export interface PoolHealth {
+  healthy: boolean;
+  status: 'healthy' | 'warning' | 'unhealthy';
+  activeConnections: number;
+  idleConnections: number;
+  totalConnections: number;
+  waitingClients: number;
+  /** Percent of connectionLimit in use. */
+  poolUtilization: number;
+  message: string;
+  poolType: 'native';
+}
+
+export interface LatencySummary {
+  count: number;
+  mean: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+export interface PoolStats {
+  name: string;
+  counts: { total: number; active: number; idle: number; connecting: number; waiting: number; limit: number };
+  config: Record<string, unknown>;
+  counters: {
+    acquired: number;
+    released: number;
+    created: number;
+    destroyed: number;
+    timedOut: number;
+    rejected: number;
+    queries: number;
+    connectFailures: number;
+    validationFailures: number;
+    resets: number;
+    leaks: number;
+  };
+  errors: Record<string, number>;
+  latency: { acquireWait: LatencySummary; queryTime: LatencySummary; connectTime: LatencySummary };
+  uptimeSeconds: number;
+  closed: boolean;
+  circuitBreakerOpen: boolean;
+  [key: string]: unknown;
+}
+
+export interface LeakInfo {
+  threadId: number;
+  heldForMs: number;
+  stack: string;
+}
+
+export interface Pool extends mysql.Pool {
+  readonly name: string;
+  /** Seed-compatible health summary. */
+  health(thresholds?: HealthThresholds): PoolHealth;
+  /** Counts, limits, config (no password), counters and latency percentiles. */
+  stats(): PoolStats;
+  /** Prometheus text exposition (default) or the same data as JSON. */
+  metrics(): string;
+  metrics(format: 'text'): string;
+  metrics(format: 'json'): unknown[];
+  on(event: 'leak', listener: (info: LeakInfo) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+export declare const Pool: { new (options: PoolOptions | string): Pool; prototype: Pool };
+
+/** mysql2-compatible: createPool(options | 'mysql://user:pass@host:port/db'). */
+export declare function createPool(options: PoolOptions | string): Pool;
+
+export declare function format(sql: string, values?: unknown, stringifyObjects?: boolean, timezone?: string): string;
+export declare function escape(value: unknown, stringifyObjects?: boolean, timezone?: string): string;
+export declare function escapeId(value: string | string[], forbidQualified?: boolean): string;
+export declare function raw(sql: string): { toSqlString(): string };
+
+export declare const Types: Readonly<Record<string, number>>;
+
+export declare const errorCodes: Readonly<{
+  POOL_CLOSED: 'POOL_CLOSED';
+  POOL_QUEUE_LIMIT: 'POOL_QUEUE_LIMIT';
+  POOL_NO_CONNECTIONS: 'POOL_NO_CONNECTIONS';
+  POOL_ACQUIRE_TIMEOUT: 'POOL_ACQUIRE_TIMEOUT';
+  POOL_CIRCUIT_OPEN: 'POOL_CIRCUIT_OPEN';
+  ERR_CONNECTION_RELEASED: 'ERR_CONNECTION_RELEASED';
+  ERR_INVALID_POOL_OPTION: 'ERR_INVALID_POOL_OPTION';
+  ERR_UNSUPPORTED_OPTION: 'ERR_UNSUPPORTED_OPTION';
+  ERR_INVALID_QUERY: 'ERR_INVALID_QUERY';
+  ERR_INVALID_PARAMETER: 'ERR_INVALID_PARAMETER';
+  ERR_NATIVE_PANIC: 'ERR_NATIVE_PANIC';
+}>;
+
+/** For drizzle-orm/mysql-proxy: `drizzle(createProxyCallback(pool))`. */
+export declare function createProxyCallback(
+  pool: Pool,
+): (sql: string, params: unknown[], method: 'all' | 'execute') => Promise<{ rows: any }>;
+
+/** An http/express/fastify handler serving Prometheus metrics for one or more pools. */
+export declare const metricsHandler: (pools: Pool | Pool[]) => (req: any, res: any) => void;
+
+/** tRPC router with the seed app's monitoring endpoints (tRPC is an optional peer). */
+export declare const createMonitoringRouter: (options: { t: any; pool: Pool; pgbouncer?: { host: string; port: number } }) => any;
