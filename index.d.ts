@@ -10,7 +10,7 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 export declare class NativePool {
-  constructor(config: PoolConfig, onWake: (arg: number) => void, workerThreads?: number | undefined | null)
+  constructor(config: PoolConfig, onWake: (arg: number) => void, workerThreads?: number | undefined | null, share?: Array<string> | undefined | null)
   /** Text-protocol query; `conn_id` 0 means "any pooled connection". */
   query(id: number, connId: number, sql: string, flags: number, timeoutMs: number): void
   /** Prepared statement (cached per connection) with positional params. */
@@ -22,7 +22,11 @@ export declare class NativePool {
   release(connId: number): void
   /** Closes a lent connection instead of returning it. */
   destroy(connId: number): void
-  /** Stops the pool; lent connections still out after `grace_ms` are closed. */
+  /**
+   * Stops the pool (or, for a shared pool other threads still use, only
+   * this thread's use of it); lent connections still out after
+   * `grace_ms` are closed.
+   */
   end(id: number, graceMs: number): void
   /**
    * Everything finished since the last call, as

@@ -60,6 +60,7 @@ const OPTIONS = {
   leakDetectionTimeout: 'ms',
   endTimeout: 'ms',
   name: 'string',
+  shared: 'bool',
   workerThreads: 'count',
   healthThresholds: 'object',
   initSql: 'stringArray',
@@ -285,6 +286,7 @@ function normalize(input) {
     leakDetectionTimeout: d('leakDetectionTimeout', 0),
     endTimeout: d('endTimeout', 5000),
     name: d('name', 'default'),
+    shared: d('shared', false),
     workerThreads: cfg.workerThreads,
     healthThresholds: d('healthThresholds', {}),
     initSql: d('initSql', []),
@@ -293,6 +295,13 @@ function normalize(input) {
     // mysql2 ignores bigNumberStrings without supportBigNumbers; so do we.
   }
   return js;
+}
+
+/** What must match for worker threads to share one pool by name. */
+function shareKey(js) {
+  if (!js.shared) return undefined;
+  const { host, port, user, database, socketPath, connectionLimit } = js;
+  return [js.name, JSON.stringify({ host, port, user, database, socketPath, connectionLimit, tls: Boolean(js.ssl) })];
 }
 
 /** The subset the native side needs, in its field names. */
@@ -329,4 +338,4 @@ function nativeConfig(js) {
   };
 }
 
-module.exports = { normalize, nativeConfig, parseUri, OPTIONS };
+module.exports = { normalize, nativeConfig, shareKey, parseUri, OPTIONS };

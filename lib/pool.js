@@ -6,7 +6,7 @@
 const { EventEmitter } = require('node:events');
 const SqlEscaper = require('sql-escaper');
 const { NativePool } = require('../index.js');
-const { normalize, nativeConfig } = require('./config');
+const { normalize, nativeConfig, shareKey } = require('./config');
 const { decodeResults } = require('./rows');
 const errors = require('./errors');
 
@@ -147,7 +147,13 @@ class Pool extends EventEmitter {
     this._ending = null;
     this._js = { leaks: 0, lastCreated: 0 };
     this._lent = new Set();
-    this._native = new NativePool(nativeConfig(cfg), () => this._onWake(), cfg.workerThreads);
+    try {
+      this._native = new NativePool(nativeConfig(cfg), () => this._onWake(), cfg.workerThreads, shareKey(cfg));
+    } catch (err) {
+      // Native setup errors arrive as "CODE: message".
+      const m = /^([A-Z_]+): ([\s\S]*)$/.exec(err.message);
+      throw m ? errors.make(m[1], m[2], TypeError) : err;
+    }
   }
 
   _id() {

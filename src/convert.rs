@@ -56,7 +56,6 @@ pub struct RowBatch {
     pub tags: Vec<u8>,
     pub bin: Vec<u8>,
     pub nrows: u32,
-    pub ncols: u32,
 }
 
 pub struct Header {
@@ -191,7 +190,6 @@ impl Encoder {
                 tags: Vec::new(),
                 bin: Vec::new(),
                 nrows: 0,
-                ncols: cols.len() as u32,
             },
         }
     }

@@ -61,9 +61,23 @@ pub struct ErrorCount {
     pub count: f64,
 }
 
+/// Pools shared by name across worker threads of one process: the native
+/// pool (connections, queue, counters) is process-wide; each thread attaches
+/// with its own outbox. The pool closes when its last attachment ends.
+struct SharedEntry {
+    pool: Arc<Pool>,
+    fingerprint: String,
+    attached: usize,
+}
+
+static SHARED: once_cell::sync::Lazy<Mutex<HashMap<String, SharedEntry>>> =
+    once_cell::sync::Lazy::new(|| Mutex::new(HashMap::new()));
+
 #[napi]
 pub struct NativePool {
     pool: Arc<Pool>,
+    share: Option<String>,
+    detached: Cell<bool>,
     outbox: Arc<Outbox>,
     lent: Arc<Mutex<HashMap<u32, Lent>>>,
     next_conn: Cell<u32>,
@@ -124,7 +138,13 @@ async fn run_op(pool: &Pool, c: &mut PooledConn, op: Op, timeout_ms: f64) -> Pay
 #[napi]
 impl NativePool {
     #[napi(constructor)]
-    pub fn new(env: Env, config: PoolConfig, on_wake: Function<u32, ()>, worker_threads: Option<u32>) -> Result<Self> {
+    pub fn new(
+        env: Env,
+        config: PoolConfig,
+        on_wake: Function<u32, ()>,
+        worker_threads: Option<u32>,
+        share: Option<Vec<String>>,
+    ) -> Result<Self> {
         let rt = runtime::get(worker_threads);
         tls::install_crypto_provider();
         let opts = config.mysql_opts().map_err(|e| Error::new(Status::InvalidArg, format!("{}: {}", e.code, e.message)))?;
@@ -132,9 +152,37 @@ impl NativePool {
         // Unreferenced while idle: an idle pool does not keep Node alive.
         unsafe { sys::napi_unref_threadsafe_function(env.raw(), wake.raw()) };
         let _guard = rt.enter();
-        let pool = Pool::new(config.settings(), opts);
+        // share = [name, fingerprint of the connection settings]
+        let (pool, share) = match share.as_deref() {
+            Some([name, fingerprint]) => {
+                let mut reg = lock(&SHARED);
+                match reg.get_mut(name) {
+                    Some(e) if !e.pool.is_closed() => {
+                        if &e.fingerprint != fingerprint {
+                            return Err(Error::new(
+                                Status::InvalidArg,
+                                format!("ERR_SHARED_POOL_MISMATCH: shared pool \"{name}\" exists with other connection settings"),
+                            ));
+                        }
+                        e.attached += 1;
+                        (e.pool.clone(), Some(name.clone()))
+                    }
+                    _ => {
+                        let pool = Pool::new(config.settings(), opts);
+                        reg.insert(
+                            name.clone(),
+                            SharedEntry { pool: pool.clone(), fingerprint: fingerprint.clone(), attached: 1 },
+                        );
+                        (pool, Some(name.clone()))
+                    }
+                }
+            }
+            _ => (Pool::new(config.settings(), opts), None),
+        };
         Ok(NativePool {
             pool,
+            share,
+            detached: Cell::new(false),
             outbox: Arc::new(Outbox { queue: Mutex::new(Vec::new()), wake }),
             lent: Arc::new(Mutex::new(HashMap::new())),
             next_conn: Cell::new(0),
@@ -274,13 +322,49 @@ impl NativePool {
         });
     }
 
-    /// Stops the pool; lent connections still out after `grace_ms` are closed.
+    /// Drops this thread's attachment to a shared pool; true if it was the last.
+    fn detach(&self) -> bool {
+        if self.detached.replace(true) {
+            return false;
+        }
+        let Some(name) = &self.share else { return true };
+        let mut reg = lock(&SHARED);
+        let last = match reg.get_mut(name) {
+            Some(e) if Arc::ptr_eq(&e.pool, &self.pool) => {
+                e.attached = e.attached.saturating_sub(1);
+                e.attached == 0
+            }
+            _ => true,
+        };
+        if last {
+            if matches!(reg.get(name), Some(e) if Arc::ptr_eq(&e.pool, &self.pool)) {
+                reg.remove(name);
+            }
+        }
+        last
+    }
+
+    /// Stops the pool (or, for a shared pool other threads still use, only
+    /// this thread's use of it); lent connections still out after
+    /// `grace_ms` are closed.
     #[napi]
     pub fn end(&self, env: Env, id: u32, grace_ms: f64) {
         self.begin(&env);
         let pool = self.pool.clone();
         let lent = self.lent.clone();
+        let close = self.detach();
         self.spawn(id, async move {
+            if !close {
+                // Others still use the pool: hand this thread's connections back.
+                let left: Vec<Lent> = lock(&lent).drain().map(|(_, l)| l).collect();
+                for l in left {
+                    let taken = l.lock().await.take();
+                    if let Some(c) = taken {
+                        pool.release(c, true).await;
+                    }
+                }
+                return Some(Payload::Done);
+            }
             pool.end(Duration::from_millis(grace_ms.max(0.0) as u64)).await;
             let left: Vec<Lent> = lock(&lent).drain().map(|(_, l)| l).collect();
             for l in left {
@@ -363,6 +447,16 @@ impl NativePool {
     #[napi]
     pub fn last_connect_error(&self) -> Option<Vec<String>> {
         self.pool.last_connect_error().map(|e| vec![e.message, e.code])
+    }
+}
+
+impl Drop for NativePool {
+    /// A thread that exits without end() must not pin a shared pool forever.
+    fn drop(&mut self) {
+        if self.detach() && !self.pool.is_closed() {
+            let pool = self.pool.clone();
+            runtime::get(None).spawn(async move { pool.end(Duration::from_secs(5)).await });
+        }
     }
 }
 

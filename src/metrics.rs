@@ -51,7 +51,6 @@ pub struct Metrics {
     pub connect_failures: AtomicU64,
     pub validation_failures: AtomicU64,
     pub resets: AtomicU64,
-    pub leaks: AtomicU64,
     pub acquire_wait: Histogram,
     pub query_time: Histogram,
     pub connect_time: Histogram,

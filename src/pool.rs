@@ -25,6 +25,8 @@ const SERVER_STATUS_IN_TRANS: u16 = 0x0001;
 
 pub struct PooledConn {
     pub conn: Conn,
+    /// Pool-local sequence number; seeds the lifetime jitter.
+    #[allow(dead_code)]
     pub id: u64,
     expires: Option<Instant>,
     last_used: Instant,

@@ -1,0 +1,54 @@
+// One pool shared by several worker_threads: one set of connections, one
+// queue, one set of counters (mysql2 needs a pool per thread).
+import { it, expect, inject } from 'vitest';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+const require = createRequire(import.meta.url);
+const { createPool } = require('../../lib/index.js');
+const srv = inject('mysqlServer');
+const options = { host: srv.host, port: srv.port, user: srv.user, password: srv.password, database: srv.database, connectionLimit: 4 };
+
+function runWorker(index) {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL('./shared-worker.cjs', import.meta.url), { workerData: { index, options } });
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+}
+
+it('worker threads attach to one pool by name and share its connections and counters', async () => {
+  const main = createPool({ ...options, shared: true, name: 'shared-w' });
+  const before = main.stats().counters.queries;
+  const results = await Promise.all([1, 2, 3, 4].map(runWorker));
+  for (const r of results) {
+    expect(r.error).toBeUndefined();
+    expect(r.ok).toBe(200);
+    expect(r.limit).toBe(4);
+    expect(r.total).toBeLessThanOrEqual(4);
+  }
+  // Four threads x 200 queries went through the one pool the main thread sees...
+  expect(main.stats().counters.queries - before).toBe(800);
+  // ...over at most connectionLimit physical connections in total.
+  const allThreads = new Set(results.flatMap((r) => r.threadIds));
+  expect(allThreads.size).toBeLessThanOrEqual(4);
+  expect(main.stats().counts.total).toBeLessThanOrEqual(4);
+  // Workers ended their attachments; the pool stays open for the main thread.
+  const [[row]] = await main.query('SELECT 7 AS x');
+  expect(row.x).toBe(7);
+  await main.end();
+  await expect(main.query('SELECT 1')).rejects.toMatchObject({ code: 'POOL_CLOSED' });
+});
+
+it('attaching with different connection settings is refused', async () => {
+  const a = createPool({ ...options, shared: true, name: 'shared-x' });
+  expect(() => createPool({ ...options, connectionLimit: 9, shared: true, name: 'shared-x' })).toThrow(
+    expect.objectContaining({ code: 'ERR_SHARED_POOL_MISMATCH' }),
+  );
+  // An unshared pool with the same name is independent.
+  const b = createPool({ ...options, name: 'shared-x' });
+  await b.query('SELECT 1');
+  expect(a.stats().counters.queries).toBe(0);
+  await a.end();
+  await b.end();
+});
