@@ -28,7 +28,8 @@ function createProxyCallback(pool) {
       const [rows] = await pool.query({ sql, values: params, rowsAsArray: true, typeCast });
       return { rows };
     }
-    const [result] = await pool.query({ sql, values: params, typeCast });
+    // Drizzle reads rows[0].insertId / affectedRows: the whole [header, fields].
+    const result = await pool.query({ sql, values: params, typeCast });
     return { rows: result };
   };
 }

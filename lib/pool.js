@@ -163,7 +163,17 @@ class Pool extends EventEmitter {
 
   _onWake() {
     const list = this._native.drain();
-    for (let i = 0; i < list.length; i++) this._complete(list[i]);
+    for (let i = 0; i < list.length; i++) {
+      try {
+        this._complete(list[i]);
+      } catch (err) {
+        // Never let one bad completion throw out of the native callback
+        // (an uncaught exception) or strand the rest of the batch.
+        const p = this._pending.get(list[i][0]);
+        this._pending.delete(list[i][0]);
+        if (p) p.reject(err);
+      }
+    }
     if (this.listenerCount('connection') > 0) this._emitNewConnections();
   }
 
@@ -174,6 +184,10 @@ class Pool extends EventEmitter {
     this._pending.delete(id);
     switch (c[1]) {
       case 0: {
+        if (p.q === null) {
+          p.resolve();
+          return;
+        }
         let result;
         try {
           const q = p.q;

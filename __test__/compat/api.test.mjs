@@ -1,0 +1,119 @@
+// mysql2 API surface beyond query/execute: events, escaping helpers, the
+// core connection's query().stream(), drizzle-orm/mysql-proxy adapter.
+import { describe, it, expect, beforeAll, afterAll, inject } from 'vitest';
+import { createRequire } from 'node:module';
+import { EventEmitter } from 'node:events';
+import { drizzle as drizzleProxy } from 'drizzle-orm/mysql-proxy';
+import { mysqlTable, int, varchar, datetime } from 'drizzle-orm/mysql-core';
+import { eq } from 'drizzle-orm';
+
+const require = createRequire(import.meta.url);
+const lib = require('../../lib/index.js');
+const mysql2 = require('mysql2/promise');
+const srv = inject('mysqlServer');
+const base = { host: srv.host, port: srv.port, user: srv.user, password: srv.password, database: srv.database };
+
+let pool;
+let ref;
+beforeAll(async () => {
+  pool = lib.createPool({ ...base, connectionLimit: 2 });
+  ref = mysql2.createPool({ ...base, connectionLimit: 2 });
+  await pool.query('DROP TABLE IF EXISTS t_api');
+  await pool.query('CREATE TABLE t_api (id INT AUTO_INCREMENT PRIMARY KEY, label VARCHAR(20), at DATETIME(3))');
+  await pool.query('INSERT INTO t_api (label, at) VALUES ?', [Array.from({ length: 50 }, (_, i) => [`l${i}`, new Date(Date.UTC(2024, 0, 1, 0, 0, i))])]);
+});
+afterAll(async () => {
+  await pool.end();
+  await ref.end();
+});
+
+describe('pool object', () => {
+  it('is an EventEmitter class instance with getConnection (what Drizzle checks)', () => {
+    expect(pool).toBeInstanceOf(EventEmitter);
+    expect(pool).toBeInstanceOf(lib.Pool);
+    expect('getConnection' in pool).toBe(true);
+  });
+
+  it('emits acquire, release, connection and enqueue', async () => {
+    const p = lib.createPool({ ...base, connectionLimit: 1 });
+    const seen = [];
+    p.on('acquire', (c) => seen.push(['acquire', typeof c.threadId]));
+    p.on('release', (c) => seen.push(['release', typeof c.threadId]));
+    p.on('connection', () => seen.push(['connection']));
+    p.on('enqueue', () => seen.push(['enqueue']));
+    const conn = await p.getConnection();
+    const queued = p.query('SELECT 1 AS one');
+    conn.release();
+    const [[row]] = await queued;
+    expect(row.one).toBe(1);
+    await p.end();
+    expect(seen).toContainEqual(['acquire', 'number']);
+    expect(seen).toContainEqual(['release', 'number']);
+    expect(seen).toContainEqual(['enqueue']);
+    expect(seen.filter((e) => e[0] === 'connection')).toHaveLength(1);
+  });
+});
+
+describe('escaping helpers match mysql2', () => {
+  const values = ["it's", 'a\\b', 'nul\0', 42, -1.5, null, undefined, true, new Date(Date.UTC(2024, 1, 2, 3, 4, 5, 6)), Buffer.from('hi'), [1, 'two', [3, 4]], { a: 1, b: 'x' }, 12345678901234567890n];
+  it.each(values.map((v, i) => [i, v]))('escape #%i', (_, v) => {
+    expect(pool.escape(v)).toBe(ref.escape(v));
+    expect(lib.escape(v)).toBe(mysql2.escape(v));
+  });
+  it('escapeId and format', () => {
+    for (const id of ['col', 'tbl.col', 'we`ird', ['a', 'b.c']]) expect(pool.escapeId(id)).toBe(ref.escapeId(id));
+    const sql = 'SELECT ?? FROM ?? WHERE a = ? AND b IN (?) AND c = ?';
+    const args = [['x', 'y'], 'tbl', "o'k", [1, 2], { toSqlString: () => 'NOW()' }];
+    expect(pool.format(sql, args)).toBe(ref.format(sql, args));
+    expect(lib.format(sql, args)).toBe(mysql2.format(sql, args));
+    expect(lib.raw('NOW()').toSqlString()).toBe('NOW()');
+  });
+});
+
+describe('core connection', () => {
+  it('query().stream() yields the rows in order and end() releases', async () => {
+    const conn = await pool.getConnection();
+    const rows = [];
+    for await (const row of conn.connection.query({ sql: 'SELECT id, label FROM t_api ORDER BY id', rowsAsArray: true }).stream()) {
+      rows.push(row);
+    }
+    conn.connection.end();
+    expect(rows).toHaveLength(50);
+    expect(rows[0]).toEqual([1, 'l0']);
+    expect(rows[49]).toEqual([50, 'l49']);
+    await expect(conn.query('SELECT 1')).rejects.toMatchObject({ code: 'ERR_CONNECTION_RELEASED' });
+  });
+
+  it('a stream of a failing query emits the server error', async () => {
+    const conn = await pool.getConnection();
+    const s = conn.connection.query('SELECT * FROM nope_table').stream();
+    const err = await new Promise((resolve) => s.on('error', resolve));
+    conn.release();
+    expect(err.code).toBe('ER_NO_SUCH_TABLE');
+  });
+
+  it('ping, threadId and config on a lent connection', async () => {
+    const conn = await pool.getConnection();
+    await conn.ping();
+    const [[r]] = await conn.query('SELECT CONNECTION_ID() AS id');
+    expect(r.id).toBe(conn.threadId);
+    expect(conn.config.connectionLimit).toBe(2);
+    conn.release();
+  });
+});
+
+describe('drizzle-orm/mysql-proxy adapter', () => {
+  const t = mysqlTable('t_api', { id: int('id').primaryKey().autoincrement(), label: varchar('label', { length: 20 }), at: datetime('at', { fsp: 3 }) });
+  it('selects, inserts with $returningId and updates through the proxy callback', async () => {
+    const db = drizzleProxy(lib.createProxyCallback(pool));
+    const rows = await db.select().from(t).where(eq(t.id, 3));
+    expect(rows).toEqual([{ id: 3, label: 'l2', at: new Date(Date.UTC(2024, 0, 1, 0, 0, 2)) }]);
+    const ids = await db.insert(t).values([{ label: 'p1' }, { label: 'p2' }]).$returningId();
+    expect(ids).toHaveLength(2);
+    expect(ids[1].id).toBe(ids[0].id + 1);
+    const [res] = await db.update(t).set({ label: 'p3' }).where(eq(t.id, ids[0].id));
+    expect(res.affectedRows).toBe(1);
+    const back = await db.select({ label: t.label }).from(t).where(eq(t.id, ids[0].id));
+    expect(back).toEqual([{ label: 'p3' }]);
+  });
+});
