@@ -164,39 +164,30 @@ class Pool extends EventEmitter {
   _onWake() {
     const list = this._native.drain();
     for (let i = 0; i < list.length; i++) {
+      const c = list[i];
+      const p = this._pending.get(c[0]);
+      if (p === undefined) continue;
+      this._pending.delete(c[0]);
       try {
-        this._complete(list[i]);
+        this._complete(c, p);
       } catch (err) {
         // Never let one bad completion throw out of the native callback
         // (an uncaught exception) or strand the rest of the batch.
-        const p = this._pending.get(list[i][0]);
-        this._pending.delete(list[i][0]);
-        if (p) p.reject(err);
+        p.reject(err);
       }
     }
     if (this.listenerCount('connection') > 0) this._emitNewConnections();
   }
 
-  _complete(c) {
-    const id = c[0];
-    const p = this._pending.get(id);
-    if (p === undefined) return;
-    this._pending.delete(id);
+  _complete(c, p) {
     switch (c[1]) {
       case 0: {
         if (p.q === null) {
           p.resolve();
           return;
         }
-        let result;
-        try {
-          const q = p.q;
-          result = decodeResults(c[2], q.shape, q.typeCast, this.config.timezone, this.config.disableEval);
-        } catch (err) {
-          p.reject(err);
-          return;
-        }
-        p.resolve(result);
+        const q = p.q;
+        p.resolve(decodeResults(c[2], q.shape, q.typeCast, this.config.timezone, this.config.disableEval));
         return;
       }
       case 1:
