@@ -38,11 +38,14 @@ export function baseOptions(srv, extra = {}) {
  * A pair of pools created with the same options. `opts` may be a function of
  * the side ('ref' | 'sut') so that each side can get its own typeCast log.
  */
-export function makePair(srv, opts = {}) {
+export function makePair(srv, opts = {}, { alt } = {}) {
   const o = (side) => baseOptions(srv, typeof opts === 'function' ? opts(side) : opts)
   const pair = { ref: createRefPool(o('ref')), sut: createSutPool(o('sut')) }
+  // alt: a second mysql2 pool with extra options, the reference for an
+  // accepted, documented difference (see diff's `accepted`).
+  if (alt) pair.alt = createRefPool({ ...o('alt'), ...alt })
   pair.end = async () => {
-    await Promise.allSettled([pair.ref.end(), pair.sut.end()])
+    await Promise.allSettled([pair.ref.end(), pair.sut.end(), pair.alt?.end()])
   }
   return pair
 }
@@ -95,7 +98,7 @@ export function snap(v, depth = 0) {
     case 'bigint':
       return { $bigint: v.toString() }
     case 'string':
-      return v.length > 2000 ? { $str: `len=${v.length} sha=${hash(v)}` } : v
+      return v.length > 20000 ? { $str: `len=${v.length} sha=${hash(v)}` } : v
     case 'boolean':
       return v
     case 'function':
@@ -147,11 +150,58 @@ export async function settle(fn) {
  * changing cases see the same database), optionally after reset(). Asserts
  * deep equality and returns the mysql2 snapshot so callers can anchor it.
  */
-export async function diff(pair, fn, { reset } = {}) {
+//
+// accepted: { check(paths, ref, alt) } — an accepted difference. The SUT is
+// then compared with pair.alt (mysql2 with the options that produce the
+// accepted behaviour) instead of pair.ref, and check() must prove that
+// ref and alt differ only in the documented way (paths = pathDiff(ref, alt)).
+export async function diff(pair, fn, { reset, accepted } = {}) {
   if (reset) await reset()
   const ref = await settle(() => fn(pair.ref, 'ref'))
+  let expected = ref
+  let label = 'mysql2'
+  if (accepted) {
+    if (!pair.alt) throw new Error('accepted difference needs pair.alt')
+    if (reset) await reset()
+    expected = await settle(() => fn(pair.alt, 'alt'))
+    label = 'mysql2 (accepted variant)'
+    accepted.check(pathDiff(ref, expected), ref, expected)
+  }
   if (reset) await reset()
   const sut = await settle(() => fn(pair.sut, 'sut'))
-  expect(sut).toEqual(ref)
+  const paths = pathDiff(expected, sut)
+  expect(sut, paths.length ? `${label} vs ours differ at:\n${formatPaths(paths)}\n` : undefined).toEqual(expected)
   return ref
+}
+
+const short = (v) => {
+  const s = JSON.stringify(v)
+  return s === undefined ? 'undefined' : s.length > 160 ? `${s.slice(0, 157)}...` : s
+}
+
+export function formatPaths(paths, max = 40) {
+  const lines = paths.slice(0, max).map((p) => `  ${p.path}: mysql2=${short(p.ref)} ours=${short(p.sut)}`)
+  if (paths.length > max) lines.push(`  ... and ${paths.length - max} more`)
+  return lines.join('\n')
+}
+
+/** Leaf-level differences between two snapshots, as { path, ref, sut }. */
+export function pathDiff(a, b, path = '$', out = []) {
+  if (Object.is(a, b)) return out
+  const bothObjects = a && b && typeof a === 'object' && typeof b === 'object'
+  if (!bothObjects || Array.isArray(a) !== Array.isArray(b)) {
+    out.push({ path, ref: a, sut: b })
+    return out
+  }
+  if (Array.isArray(a) && a.length !== b.length) out.push({ path: `${path}.length`, ref: a.length, sut: b.length })
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)])
+  for (const k of keys) {
+    if (k === '$keys' && Array.isArray(a[k]) && Array.isArray(b[k])) {
+      if (a[k].join() !== b[k].join()) out.push({ path: `${path}.$keys`, ref: a[k], sut: b[k] })
+      continue
+    }
+    if (!(k in a) || !(k in b)) out.push({ path: `${path}.${k}`, ref: a[k], sut: b[k] })
+    else pathDiff(a[k], b[k], `${path}.${k}`, out)
+  }
+  return out
 }
