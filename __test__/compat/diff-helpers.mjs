@@ -132,6 +132,8 @@ export function snapError(e) {
       sqlMessage: snap(e.sqlMessage),
       fatal: snap(e.fatal),
       sql: snap(e.sql),
+      // drizzle wraps driver errors (DrizzleQueryError) and keeps the driver's as cause
+      ...(e.cause instanceof Error ? { cause: snapError(e.cause) } : {}),
     },
   }
 }
