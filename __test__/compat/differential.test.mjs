@@ -6,10 +6,8 @@
 // Self-check of the test logic (mysql2 on both sides): NMP_DIFF_SELF=1 npx vitest run __test__/compat
 //
 // Dates are parsed in the process' local time zone by mysql2 (timezone
-// 'local'), so the suite runs with a non-UTC zone that has DST and, for
-// year-1000 dates, a non-whole-minute LMT offset. Override with NMP_DIFF_TZ.
-process.env.TZ = process.env.NMP_DIFF_TZ || 'Europe/Berlin'
-
+// 'local'), so the suite runs with a non-UTC zone (see tz.mjs).
+import './tz.mjs'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { SELF, SUT_NAME, baseOptions, diff, makePair, mysql2, snap } from './diff-helpers.mjs'
 
@@ -227,7 +225,8 @@ afterAll(async () => {
   await admin?.end()
 })
 
-it(`compares mysql2 with: ${SUT_NAME}`, async () => {
+it(`compares mysql2 with: ${SUT_NAME} (TZ=${process.env.TZ})`, async () => {
+  expect(new Date(2024, 6, 1).getTimezoneOffset()).toBe(process.env.NMP_DIFF_TZ ? expect.any(Number) : -120)
   // Guard: the fixture is what the cases below assume.
   const [[{ n }]] = await admin.query('SELECT COUNT(*) AS n FROM cmp_types')
   expect(n).toBe(TYPE_ROWS.length)
