@@ -175,3 +175,112 @@ export declare const metricsHandler: (pools: Pool | Pool[]) => (req: any, res: a
 
 /** tRPC router with the seed app's monitoring endpoints (tRPC is an optional peer). */
 export declare const createMonitoringRouter: (options: { t: any; pool: Pool; pgbouncer?: { host: string; port: number } }) => any;
+
+// ---------------------------------------------------------------------------
+// Pool clusters (mysql2's PoolCluster) and read/write splitting.
+
+export type PoolClusterSelector = 'RR' | 'RANDOM' | 'ORDER';
+
+export interface PoolClusterOptions {
+  /** Retry a call on another node after a connection error (default true). */
+  canRetry?: boolean;
+  /** Connection errors after which a node is taken out (default 5). */
+  removeNodeErrorCount?: number;
+  /** ms a failing node stays offline before it is tried again; 0 (default) removes it for good. */
+  restoreNodeTimeout?: number;
+  /** Selector for of()/getConnection() without one (default 'RR'). */
+  defaultSelector?: PoolClusterSelector;
+}
+
+export interface PoolNamespace extends mysql.PoolNamespace {
+  getConnection(): Promise<mysql.PoolConnection>;
+}
+
+export interface ClusterNodeHealth extends PoolHealth {
+  state: 'online' | 'offline';
+  errorCount: number;
+}
+
+export interface ClusterHealth {
+  /** True while at least one online node is healthy. */
+  healthy: boolean;
+  status: 'healthy' | 'warning' | 'unhealthy';
+  message: string;
+  nodes: Record<string, ClusterNodeHealth>;
+}
+
+export interface ClusterNodeStats extends PoolStats {
+  state: 'online' | 'offline';
+  errorCount: number;
+  /** ms until an offline node is tried again (0 when online). */
+  offlineForMs: number;
+}
+
+export interface ClusterStats {
+  nodes: Record<string, ClusterNodeStats>;
+}
+
+export interface PoolCluster extends NodeJS.EventEmitter {
+  readonly config: Required<PoolClusterOptions>;
+  add(config: PoolOptions | string): void;
+  add(id: string, config: PoolOptions | string): void;
+  remove(pattern: string | RegExp): void;
+  of(pattern?: string | RegExp, selector?: PoolClusterSelector | string): PoolNamespace;
+  getConnection(pattern?: string | RegExp, selector?: PoolClusterSelector | string): Promise<mysql.PoolConnection>;
+  query: mysql.Pool['query'];
+  execute: mysql.Pool['execute'];
+  end(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+  /** The node pools by id. */
+  readonly nodes: Readonly<Record<string, Pool>>;
+  health(thresholds?: HealthThresholds): ClusterHealth;
+  stats(): ClusterStats;
+  /** Prometheus text for every node (labels `pool` and `node`), or the same as JSON. */
+  metrics(): string;
+  metrics(format: 'text'): string;
+  metrics(format: 'json'): unknown[];
+  on(event: 'online' | 'offline' | 'remove', listener: (nodeId: string) => void): this;
+  on(event: 'warn', listener: (err: Error) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+export declare const PoolCluster: { new (options?: PoolClusterOptions): PoolCluster; prototype: PoolCluster };
+
+/** mysql2-compatible promise PoolCluster; every node is one of our pools, named by its id. */
+export declare function createPoolCluster(options?: PoolClusterOptions): PoolCluster;
+
+export interface ReadWriteSplitOptions {
+  primary: PoolOptions | string;
+  replicas?: Array<PoolOptions | string>;
+  /** How reads pick a replica (default 'RR'). */
+  selector?: PoolClusterSelector;
+  /** ms an unreachable replica stays out of rotation (default 5000). */
+  restoreNodeTimeout?: number;
+  /** Connection errors after which a replica goes offline (default 5). */
+  removeNodeErrorCount?: number;
+  /** Retry a read on another replica / the primary after a connection error (default true). */
+  canRetry?: boolean;
+}
+
+export interface ReadWriteSplit extends Omit<mysql.Pool, 'on'> {
+  readonly name: string;
+  readonly primary: Pool;
+  readonly replicas: Pool[];
+  /** True if the SQL would be sent to a replica. */
+  isRead(sql: string | { sql: string; usePrimary?: boolean }): boolean;
+  health(thresholds?: HealthThresholds): ClusterHealth;
+  stats(): ClusterStats;
+  metrics(): string;
+  metrics(format: 'text'): string;
+  metrics(format: 'json'): unknown[];
+  on(event: 'online' | 'offline' | 'remove', listener: (nodeId: string) => void): this;
+  on(event: 'warn', listener: (err: Error) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+/**
+ * Writes, getConnection() and transactions go to the primary; reads
+ * (SELECT/SHOW/DESCRIBE/EXPLAIN/WITH...SELECT, not locking reads) to the
+ * replicas, falling back to the primary. `{ sql, usePrimary: true }` forces the primary.
+ */
+export declare function createReadWriteSplit(options: ReadWriteSplitOptions): ReadWriteSplit;

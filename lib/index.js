@@ -53,4 +53,16 @@ module.exports = {
   get createMonitoringRouter() {
     return require('./trpc').createMonitoringRouter;
   },
+  get createPoolCluster() {
+    return require('./cluster').createPoolCluster;
+  },
+  get createReadWriteSplit() {
+    return require('./cluster').createReadWriteSplit;
+  },
+  get PoolCluster() {
+    return require('./cluster').PoolCluster;
+  },
+  get ReadWriteSplit() {
+    return require('./cluster').ReadWriteSplit;
+  },
 };
