@@ -1,0 +1,63 @@
+'use strict';
+// One tiny adapter per client so every workload runs the same logic on all
+// three. Each returns plain rows (no [rows, fields] tuple).
+const path = require('node:path');
+const { POOL_SIZE } = require('./workloads');
+
+const first = (r) => r[0];
+
+function baseOptions(conn, tls) {
+  return {
+    host: conn.host,
+    port: conn.port,
+    user: conn.user,
+    password: conn.password,
+    database: conn.database,
+    connectionLimit: POOL_SIZE,
+    ...(tls ? { ssl: { ca: conn.ca } } : {}),
+  };
+}
+
+// ours and mysql2 share mysql2's promise API.
+function mysql2Like(createPool) {
+  return {
+    create: (conn, { tls } = {}) => createPool(baseOptions(conn, tls)),
+    query: (pool, sql, params) => pool.query(sql, params).then(first),
+    execute: (pool, sql, params) => pool.execute(sql, params).then(first),
+    queryArrays: (pool, sql) => pool.query({ sql, rowsAsArray: true }).then(first),
+    end: (pool) => pool.end(),
+    drizzle: (pool) => require('drizzle-orm/mysql2').drizzle(pool),
+  };
+}
+
+const ADAPTERS = {
+  ours: () => mysql2Like(require(path.join(__dirname, '..', 'lib', 'index.js')).createPool),
+  mysql2: () => mysql2Like(require('mysql2/promise').createPool),
+  mariadb: () => {
+    const mariadb = require('mariadb');
+    return {
+      // Options that make its results the same types as mysql2's defaults.
+      create: (conn, { tls } = {}) =>
+        mariadb.createPool({
+          ...baseOptions(conn, tls),
+          bigIntAsNumber: true,
+          insertIdAsNumber: true,
+          decimalAsNumber: false,
+          dateStrings: false,
+        }),
+      query: (pool, sql, params) => pool.query(sql, params),
+      execute: (pool, sql, params) => pool.execute(sql, params),
+      queryArrays: (pool, sql) => pool.query({ sql, rowsAsArray: true }),
+      end: (pool) => pool.end(),
+      drizzle: null, // drizzle-orm has no driver for this connector
+    };
+  },
+};
+
+function makeClient(name) {
+  const make = ADAPTERS[name];
+  if (!make) throw new Error(`unknown client ${name}`);
+  return make();
+}
+
+module.exports = { makeClient };
