@@ -71,7 +71,7 @@ class PoolConnection extends EventEmitter {
     if (this._released) return this._send('', undefined, false);
     return new Promise((resolve, reject) => {
       const id = this._pool._id();
-      this._pool._pending.set(id, { resolve: () => resolve(), reject, q: null });
+      this._pool._pending.set(id, { resolve: () => resolve(true), reject, q: null });
       this._pool._native.ping(id, this._id);
     });
   }

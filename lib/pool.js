@@ -127,12 +127,32 @@ function executeParams(values, timezone) {
     if (typeof v === 'function') {
       throw errors.make('ERR_INVALID_PARAMETER', 'Bind parameters must not contain function(s). To pass the body of a function as a string call .toString() first', TypeError);
     }
-    if (v instanceof Date) out[i] = SqlEscaper.dateToString(v, timezone || 'local');
+    if (v instanceof Date) out[i] = wallClock(v, timezone);
+    else if (typeof v === 'bigint') out[i] = v.toString(); // mysql2 binds BigInt as text
     else if (v !== null && typeof v === 'object' && !Buffer.isBuffer(v)) {
       out[i] = ArrayBuffer.isView(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : JSON.stringify(v);
     } else out[i] = v;
   }
   return out;
+}
+
+// A Date whose UTC fields are the wall-clock fields in `timezone`, which is
+// how the native side reads Date parameters (mysql2 binds DATETIME that way).
+function wallClock(d, timezone) {
+  const t = d.getTime();
+  if (Number.isNaN(t)) {
+    throw errors.make('ERR_INVALID_PARAMETER', 'Invalid Date parameter', TypeError);
+  }
+  if (!timezone || timezone === 'local') {
+    // From the local fields, not getTimezoneOffset(): historic offsets
+    // (e.g. LMT) are not whole minutes.
+    const w = new Date(Date.UTC(2000, 0, 1, d.getHours(), d.getMinutes(), d.getSeconds(), d.getMilliseconds()));
+    w.setUTCFullYear(d.getFullYear(), d.getMonth(), d.getDate());
+    return w;
+  }
+  if (timezone === 'Z') return d;
+  const m = /^([+-])(\d\d):(\d\d)$/.exec(timezone);
+  return m ? new Date(t + (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) * 60000) : d;
 }
 
 class Pool extends EventEmitter {

@@ -3,7 +3,7 @@
 // [rows, fields]. Column metadata and a row builder are made once per
 // result shape and cached, like mysql2's parser cache.
 
-const KIND = { NUMBER: 0, STRING: 1, BUFFER: 2, DATE: 3, DATETIME: 4, JSON: 5, BIGINT: 6, GEOMETRY: 7, NULL: 8 };
+const KIND = { NUMBER: 0, STRING: 1, BUFFER: 2, DATE: 3, DATETIME: 4, JSON: 5, BIGINT: 6, GEOMETRY: 7, NULL: 8, BIN_DATETIME: 9 };
 const TAG_NULL = 0;
 
 // mysql2's type names (field.type in typeCast), by protocol type number.
@@ -132,7 +132,30 @@ function makeDateConverters(timezone) {
     }
     return local ? new Date(s) : new Date(s + timezone);
   }
-  return { date, datetime };
+  // Binary protocol (execute): mysql2's binary date text ("YYYY-MM-DD",
+  // "... HH:MM:SS", "... .fff"); mysql2 builds the Date from the parts and
+  // treats the all-zero value as an invalid date.
+  function binDatetime(s) {
+    const n = s.length;
+    const y = digits(s, 0, 4);
+    const mo = digits(s, 5, 2);
+    const d = digits(s, 8, 2);
+    const h = n >= 19 ? digits(s, 11, 2) : 0;
+    const mi = n >= 19 ? digits(s, 14, 2) : 0;
+    const se = n >= 19 ? digits(s, 17, 2) : 0;
+    let us = 0;
+    if (n > 20) {
+      const f = s.slice(20, 26);
+      us = Number(f) * 10 ** (6 - f.length);
+    }
+    if (y + mo + d + h + mi + se + us === 0) return new Date(NaN);
+    if (local) return new Date(y, mo - 1, d, h, mi, se, us / 1000);
+    if (timezone === 'Z') return new Date(Date.UTC(y, mo - 1, d, h, mi, se, us / 1000));
+    let str = n >= 19 ? `${s.slice(0, 10)}T${s.slice(11, 19)}` : `${s.slice(0, 10)}T00:00:00`;
+    if (us !== 0) str += `.${String(us).padStart(6, '0')}`;
+    return new Date(str + timezone);
+  }
+  return { date, datetime, binDatetime };
 }
 
 const dateConverterCache = new Map();
@@ -222,6 +245,8 @@ function defaultFromRaw(col, raw, opts, conv) {
       return conv.date(raw);
     case KIND.DATETIME:
       return conv.datetime(raw);
+    case KIND.BIN_DATETIME:
+      return conv.binDatetime(raw);
     case KIND.JSON:
       return JSON.parse(raw);
     case KIND.GEOMETRY:
@@ -297,7 +322,7 @@ function compile(shape, opts) {
         src.push(`${v} = null; i++;`);
         break;
       default: {
-        const wrap = { [KIND.DATE]: 'date', [KIND.DATETIME]: 'datetime', [KIND.JSON]: 'JSON.parse' }[c.kind];
+        const wrap = { [KIND.DATE]: 'date', [KIND.DATETIME]: 'datetime', [KIND.BIN_DATETIME]: 'binDatetime', [KIND.JSON]: 'JSON.parse' }[c.kind];
         const read = wrap ? `${wrap}(text.slice(p, p + l))` : 'text.slice(p, p + l)';
         src.push(`if (tags[i] === 0) ${v} = null; else { l = nums[i]; ${v} = ${read}; p += l; } i++;`);
       }
@@ -319,7 +344,7 @@ function compile(shape, opts) {
   src.push('}');
   src.push('return rows; };');
   // eslint-disable-next-line no-new-func
-  return new Function('date', 'datetime', 'geometry', src.join('\n'));
+  return new Function('date', 'datetime', 'binDatetime', 'geometry', src.join('\n'));
 }
 
 // The same reading, interpreted: for typeCast functions and disableEval.
@@ -394,7 +419,7 @@ function builderFor(shape, opts, typeCast, timezone, disableEval) {
   if (usesFn || shape.raw || disableEval) {
     build = interpret(shape, opts, typeCast, conv);
   } else {
-    build = compile(shape, opts)(conv.date, conv.datetime, parseGeometry);
+    build = compile(shape, opts)(conv.date, conv.datetime, conv.binDatetime, parseGeometry);
   }
   if (!usesFn) shape.builders.set(key, build);
   return build;
@@ -405,8 +430,9 @@ function builderFor(shape, opts, typeCast, timezone, disableEval) {
 class ResultSetHeader {
   constructor(h) {
     this.fieldCount = 0;
-    this.affectedRows = h[0];
-    this.insertId = h[1];
+    // Beyond 2^53 mysql2 gives the exact decimal as a string.
+    this.affectedRows = h[6] !== null ? h[6] : h[0];
+    this.insertId = h[5] !== null ? h[5] : h[1];
     this.info = h[4];
     this.serverStatus = h[3];
     this.warningStatus = h[2];
@@ -417,7 +443,7 @@ class ResultSetHeader {
 
 /** One native result set -> [rows, fields] or [ResultSetHeader, undefined]. */
 function decodeSet(set, opts, typeCast, timezone, disableEval) {
-  if (set.length === 5) return [new ResultSetHeader(set), undefined];
+  if (set.length === 7) return [new ResultSetHeader(set), undefined];
   const shape = parseMeta(set[0]);
   const build = builderFor(shape, opts, typeCast, timezone, disableEval);
   const rows = build(set[2], set[3], set[1], set[4], set[5]);

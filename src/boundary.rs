@@ -167,16 +167,24 @@ impl Builder {
     }
 
     /// Rows: [meta, text, nums, tags, bin|null, nrows]; DML: [affectedRows,
-    /// insertId, warningStatus, serverStatus, info].
+    /// insertId, warningStatus, serverStatus, info, insertIdText|null,
+    /// affectedRowsText|null].
     fn result_set(&self, rs: ResultSet) -> Result<sys::napi_value> {
         match rs {
             ResultSet::Header(h) => {
-                let arr = self.array(5)?;
-                self.set(arr, 0, self.num(h.affected_rows)?)?;
-                self.set(arr, 1, self.num(h.insert_id)?)?;
+                // Beyond 2^53 the exact decimal goes along (mysql2 returns a
+                // string there); insertId is read signed, as mysql2 does.
+                const EXACT: u64 = 1 << 53;
+                let arr = self.array(7)?;
+                self.set(arr, 0, self.num(h.affected_rows as f64)?)?;
+                self.set(arr, 1, self.num(h.insert_id as i64 as f64)?)?;
                 self.set(arr, 2, self.num(h.warning_status)?)?;
                 self.set(arr, 3, self.num(h.server_status)?)?;
                 self.set(arr, 4, self.str(&h.info)?)?;
+                let big_id = if h.insert_id >= EXACT { Some((h.insert_id as i64).to_string()) } else { None };
+                self.set(arr, 5, self.opt_str(&big_id)?)?;
+                let big_rows = if h.affected_rows >= EXACT { Some(h.affected_rows.to_string()) } else { None };
+                self.set(arr, 6, self.opt_str(&big_rows)?)?;
                 Ok(arr)
             }
             ResultSet::Rows(b) => self.rows(b),
@@ -224,12 +232,8 @@ impl FromNapiValue for ParamIn {
             sys::ValueType::napi_number => {
                 let mut d = 0f64;
                 check(sys::napi_get_value_double(env, v, &mut d), "number")?;
-                // Safe integers go as BIGINT so `LIMIT ?` works; others as DOUBLE.
-                if d.fract() == 0.0 && d.abs() <= 9_007_199_254_740_991.0 {
-                    Param::Int(d as i64)
-                } else {
-                    Param::Double(d)
-                }
+                // As mysql2: every JS number is bound as DOUBLE.
+                Param::Double(d)
             }
             sys::ValueType::napi_boolean => {
                 let mut b = false;
@@ -248,6 +252,15 @@ impl FromNapiValue for ParamIn {
                 }
             }
             sys::ValueType::napi_object => {
+                let mut is_date = false;
+                check(sys::napi_is_date(env, v, &mut is_date), "is_date")?;
+                if is_date {
+                    // The JS layer shifted the Date so its UTC fields are the
+                    // wall-clock fields wanted in the pool's timezone.
+                    let mut ms = 0f64;
+                    check(sys::napi_get_date_value(env, v, &mut ms), "date")?;
+                    return date_param(ms).map(ParamIn);
+                }
                 let mut is_buf = false;
                 check(sys::napi_is_buffer(env, v, &mut is_buf), "is_buffer")?;
                 if !is_buf {
@@ -260,4 +273,37 @@ impl FromNapiValue for ParamIn {
         };
         Ok(ParamIn(p))
     }
+}
+
+/// Civil date-time from milliseconds since the epoch (proleptic Gregorian).
+fn date_param(ms: f64) -> Result<Param> {
+    if !ms.is_finite() {
+        return Err(Error::new(Status::InvalidArg, "Invalid Date parameter"));
+    }
+    let total_ms = ms.floor() as i64;
+    let days = total_ms.div_euclid(86_400_000);
+    let in_day = total_ms.rem_euclid(86_400_000);
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    if !(0..=9999).contains(&y) {
+        return Err(Error::new(Status::InvalidArg, "Date parameter out of range (years 0-9999)"));
+    }
+    let ms_of_day = in_day as u32;
+    Ok(Param::Date(
+        y as u16,
+        m as u8,
+        d as u8,
+        (ms_of_day / 3_600_000) as u8,
+        (ms_of_day / 60_000 % 60) as u8,
+        (ms_of_day / 1000 % 60) as u8,
+        (ms_of_day % 1000) * 1000,
+    ))
 }

@@ -136,14 +136,20 @@ impl PoolConfig {
             } else {
                 None
             });
-        let mut init = Vec::new();
+        // `setup` (not `init`) also runs after COM_RESET_CONNECTION, which
+        // would otherwise put the session back to the handshake collation.
+        let mut setup = Vec::new();
         if let Some(cs) = &self.charset {
-            init.push(format!("SET NAMES {}", charset_name(cs)?));
+            setup.push(format!("SET NAMES {}", charset_name(cs)?));
         }
-        init.extend(self.init_sql.iter().cloned());
-        if !init.is_empty() {
-            b = b.init(init);
+        setup.extend(self.init_sql.iter().cloned());
+        if !setup.is_empty() {
+            b = b.setup(setup);
         }
+        // Known up front, so mysql_async skips its `SELECT @@max_allowed_packet,
+        // @@wait_timeout` round trip per new connection (the client-side
+        // wait_timeout only feeds mysql_async's own pool, unused here).
+        b = b.max_allowed_packet(Some(1 << 30)).wait_timeout(Some(28800));
         if let Some(ssl) = &self.ssl {
             b = b.ssl_opts(Some(tls::ssl_opts(ssl)?));
         }

@@ -37,6 +37,9 @@ pub mod kind {
     pub const BIGINT: u8 = 6;
     pub const GEOMETRY: u8 = 7;
     pub const NULL: u8 = 8;
+    /// Binary-protocol DATE/DATETIME/TIMESTAMP as mysql2's binary date text,
+    /// converted to Date with mysql2's binary rules (zero date = Invalid Date).
+    pub const BIN_DATETIME: u8 = 9;
 }
 
 /// Cell tags.
@@ -59,8 +62,8 @@ pub struct RowBatch {
 }
 
 pub struct Header {
-    pub affected_rows: f64,
-    pub insert_id: f64,
+    pub affected_rows: u64,
+    pub insert_id: u64,
     pub warning_status: f64,
     pub server_status: f64,
     pub info: String,
@@ -71,7 +74,16 @@ pub enum ResultSet {
     Header(Header),
 }
 
-fn column_kind(col: &Column, fl: u32) -> u8 {
+fn column_kind(col: &Column, fl: u32, binary: bool) -> u8 {
+    let k = text_kind(col, fl);
+    if binary && (k == kind::DATE || k == kind::DATETIME) {
+        kind::BIN_DATETIME
+    } else {
+        k
+    }
+}
+
+fn text_kind(col: &Column, fl: u32) -> u8 {
     use ColumnType::*;
     let ty = col.column_type();
     match ty {
@@ -168,16 +180,19 @@ fn build_meta(cols: &[Column], kinds: &[u8], fl: u32) -> String {
 pub struct Encoder {
     kinds: Vec<u8>,
     decimals: Vec<u8>,
+    /// DATETIME/TIMESTAMP columns: mysql2 pads a bare binary date with 00:00:00.
+    timestamps: Vec<bool>,
     raw: bool,
     all_buffers: bool,
     batch: RowBatch,
 }
 
 impl Encoder {
-    pub fn new(cols: &[Column], fl: u32) -> Self {
-        let kinds: Vec<u8> = cols.iter().map(|c| column_kind(c, fl)).collect();
+    pub fn new(cols: &[Column], fl: u32, binary: bool) -> Self {
+        let kinds: Vec<u8> = cols.iter().map(|c| column_kind(c, fl, binary)).collect();
         let meta = build_meta(cols, &kinds, fl);
         Encoder {
+            timestamps: cols.iter().map(is_datetime_or_timestamp).collect(),
             decimals: cols.iter().map(|c| if is_date_only(c) { DATE_ONLY } else { c.decimals() }).collect(),
             kinds,
             raw: fl & flags::RAW != 0,
@@ -244,6 +259,13 @@ impl Encoder {
         let k = self.kinds.get(i).copied().unwrap_or(kind::STRING);
         if let Value::NULL = v {
             return self.null();
+        }
+        if let Value::Date(y, mo, d, h, mi, s, us) = *v {
+            // One text serves field.string() (mysql2's binary date text) and,
+            // for BIN_DATETIME, the Date built from it in JS.
+            let pad = self.timestamps.get(i).copied().unwrap_or(false);
+            let t = binary_date_text(y, mo, d, h, mi, s, us, self.decimals.get(i).copied().unwrap_or(0), pad);
+            return if self.all_buffers || k == kind::BUFFER { self.buffer(t.as_bytes()) } else { self.string(t.as_bytes()) };
         }
         if self.all_buffers {
             return self.buffer(&text_of(v, self.decimals.get(i).copied().unwrap_or(0)));
@@ -370,12 +392,42 @@ pub fn text_of(v: &Value, decimals: u8) -> Vec<u8> {
             out.into_bytes()
         }
         Value::Time(neg, days, h, mi, s, us) => {
+            // mysql2's binary TIME text: fraction only when non-zero, trailing zeros cut.
             let hours = *days as u64 * 24 + *h as u64;
             let mut out = format!("{}{hours:02}:{mi:02}:{s:02}", if *neg { "-" } else { "" });
-            push_fraction(&mut out, *us, decimals);
+            if *us != 0 {
+                let frac = format!("{us:06}");
+                out.push('.');
+                out.push_str(frac.trim_end_matches('0'));
+            }
             out.into_bytes()
         }
     }
+}
+
+/// mysql2's text for a binary-protocol date (dateStrings, typeCast): the
+/// parts the server sent (it omits zero time / zero fraction), the fraction
+/// cut to the column's decimals, DATETIME/TIMESTAMP padded with 00:00:00.
+#[allow(clippy::too_many_arguments)]
+fn binary_date_text(y: u16, mo: u8, d: u8, h: u8, mi: u8, s: u8, us: u32, decimals: u8, pad_time: bool) -> String {
+    let has_date = y != 0 || mo != 0 || d != 0 || h != 0 || mi != 0 || s != 0 || us != 0;
+    let has_time = h != 0 || mi != 0 || s != 0 || us != 0;
+    let mut out = if has_date { format!("{y:04}-{mo:02}-{d:02}") } else { "0000-00-00".to_string() };
+    if has_time {
+        out.push_str(&format!(" {h:02}:{mi:02}:{s:02}"));
+    } else if pad_time {
+        out.push_str(" 00:00:00");
+    }
+    if us != 0 {
+        out.push('.');
+        if decimals > 0 && decimals != DATE_ONLY {
+            let frac = format!("{us:06}");
+            out.push_str(&frac[..(decimals as usize).min(6)]);
+        } else {
+            out.push_str(&us.to_string());
+        }
+    }
+    out
 }
 
 fn push_fraction(out: &mut String, us: u32, decimals: u8) {
@@ -390,6 +442,14 @@ fn push_fraction(out: &mut String, us: u32, decimals: u8) {
 fn format_float(f: f64) -> String {
     // Shortest round-trip digits, as the server prints them.
     f.to_string()
+}
+
+fn is_datetime_or_timestamp(col: &Column) -> bool {
+    use ColumnType::*;
+    matches!(
+        col.column_type(),
+        MYSQL_TYPE_DATETIME | MYSQL_TYPE_DATETIME2 | MYSQL_TYPE_TIMESTAMP | MYSQL_TYPE_TIMESTAMP2
+    )
 }
 
 /// Marks whether the column's value fits the DATE type (no time part).

@@ -112,7 +112,15 @@ fn driver(d: &DriverError, connecting: bool) -> ErrInfo {
             let msg = if connecting { text } else { "Connection lost: The server closed the connection.".to_string() };
             ErrInfo::new("PROTOCOL_CONNECTION_LOST", msg).fatal()
         }
-        DriverError::StmtParamsMismatch { .. } => ErrInfo::new("ER_WRONG_ARGUMENTS", text),
+        // mysql2 sends the statement and gets the server's error 1210 back.
+        DriverError::StmtParamsMismatch { .. } => ErrInfo {
+            message: "Incorrect arguments to mysqld_stmt_execute".to_string(),
+            code: "ER_WRONG_ARGUMENTS".to_string(),
+            errno: Some(1210),
+            sql_state: Some("HY000".to_string()),
+            sql_message: Some("Incorrect arguments to mysqld_stmt_execute".to_string()),
+            fatal: false,
+        },
         DriverError::StmtParamsNumberExceedsLimit { .. } => ErrInfo::new("ER_PS_MANY_PARAM", text),
         DriverError::PacketTooLarge => ErrInfo::new("ER_NET_PACKET_TOO_LARGE", text).fatal(),
         DriverError::NoClientSslFlagFromServer => ErrInfo::new("HANDSHAKE_NO_SSL_SUPPORT", "Server does not support secure connection").fatal(),

@@ -122,7 +122,9 @@ async fn run_op(pool: &Pool, c: &mut PooledConn, op: Op, timeout_ms: f64) -> Pay
         Ok(Ok(sets)) => Payload::Results(sets),
         Ok(Err(e)) => {
             let info = error::from_mysql(&e, false);
-            c.broken |= info.fatal;
+            // After a client-side driver error mysql_async may have dropped
+            // the socket or left the stream mid-command: never reuse it.
+            c.broken |= info.fatal || matches!(e, mysql_async::Error::Driver(_));
             pool.metrics.error(&info.code);
             Payload::Error(info)
         }

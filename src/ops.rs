@@ -9,6 +9,8 @@ pub enum Param {
     Int(i64),
     Double(f64),
     Bytes(Vec<u8>),
+    /// Wall-clock DATETIME components (the JS layer applied the timezone).
+    Date(u16, u8, u8, u8, u8, u8, u32),
 }
 
 impl From<Param> for Value {
@@ -18,6 +20,7 @@ impl From<Param> for Value {
             Param::Int(i) => Value::Int(i),
             Param::Double(d) => Value::Double(d),
             Param::Bytes(b) => Value::Bytes(b),
+            Param::Date(y, mo, d, h, mi, s, us) => Value::Date(y, mo, d, h, mi, s, us),
         }
     }
 }
@@ -26,7 +29,7 @@ const SERVER_MORE_RESULTS_EXISTS: u16 = 0x0008;
 
 pub async fn query(conn: &mut Conn, sql: &str, fl: u32) -> mysql_async::Result<Vec<ResultSet>> {
     let qr = conn.query_iter(sql).await?;
-    let mut out = collect(qr, fl).await?;
+    let mut out = collect(qr, fl, false).await?;
     fill_status(conn, &mut out);
     Ok(out)
 }
@@ -38,34 +41,48 @@ pub async fn execute(conn: &mut Conn, sql: &str, params: Vec<Param>, fl: u32) ->
         Params::Positional(params.into_iter().map(Value::from).collect())
     };
     let qr = conn.exec_iter(sql, params).await?;
-    let mut out = collect(qr, fl).await?;
+    let mut out = collect(qr, fl, true).await?;
     fill_status(conn, &mut out);
     Ok(out)
 }
 
-async fn collect<P: Protocol>(mut qr: QueryResult<'_, 'static, P>, fl: u32) -> mysql_async::Result<Vec<ResultSet>> {
+async fn collect<P: Protocol>(
+    mut qr: QueryResult<'_, 'static, P>,
+    fl: u32,
+    binary: bool,
+) -> mysql_async::Result<Vec<ResultSet>> {
     let mut out = Vec::with_capacity(1);
     loop {
         match qr.columns() {
             Some(cols) if !cols.is_empty() => {
-                let mut enc = Encoder::new(&cols, fl);
-                qr.for_each(|row| enc.push_row(&row)).await?;
+                let mut enc = Encoder::new(&cols, fl, binary);
+                // next() yields this set's rows, then None once it has moved
+                // on to the following set (if any).
+                while let Some(row) = qr.next().await? {
+                    enc.push_row(&row);
+                }
                 out.push(ResultSet::Rows(enc.finish()));
             }
             Some(_) => {
+                // An OK packet: a DML statement, or the status that ends a CALL.
                 out.push(ResultSet::Header(Header {
-                    affected_rows: qr.affected_rows() as f64,
-                    insert_id: qr.last_insert_id().unwrap_or(0) as f64,
+                    affected_rows: qr.affected_rows(),
+                    insert_id: qr.last_insert_id().unwrap_or(0),
                     warning_status: qr.warnings() as f64,
                     server_status: 0.0,
                     info: qr.info().into_owned(),
                 }));
-                qr.for_each(|_| {}).await?;
+                // Consumes the OK packet's pending result and moves to the
+                // next set (for_each would skip it as "empty" and loop forever).
+                qr.next().await?;
             }
-            None => break,
-        }
-        if qr.is_empty() {
-            break;
+            None => {
+                // Either everything was read, or a later statement failed and
+                // its error is pending: reading once more surfaces it, so the
+                // connection is never left with an unread packet.
+                qr.next().await?;
+                break;
+            }
         }
     }
     Ok(out)
