@@ -86,12 +86,13 @@ export interface PoolHealth {
   poolType: 'native';
 }
 
+/** Seconds; null until something was observed. */
 export interface LatencySummary {
   count: number;
-  mean: number;
-  p50: number;
-  p95: number;
-  p99: number;
+  mean: number | null;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
 }
 
 export interface PoolStats {
@@ -116,6 +117,7 @@ export interface PoolStats {
   uptimeSeconds: number;
   closed: boolean;
   circuitBreakerOpen: boolean;
+  lastConnectError: { code: string; message: string } | null;
   [key: string]: unknown;
 }
 
@@ -171,10 +173,40 @@ export declare function createProxyCallback(
 ): (sql: string, params: unknown[], method: 'all' | 'execute') => Promise<{ rows: any }>;
 
 /** An http/express/fastify handler serving Prometheus metrics for one or more pools. */
-export declare const metricsHandler: (pools: Pool | Pool[]) => (req: any, res: any) => void;
+export declare function metricsHandler(pools: Pool | Pool[]): (req: any, res: any) => void;
+/** Prometheus text exposition for one or more pools. */
+export declare function metricsText(pools: Pool | Pool[]): string;
+
+export interface PgbouncerTarget {
+  host?: string;
+  port?: number | string;
+}
+export interface PgbouncerStatus {
+  available: boolean;
+  configured: boolean;
+  host: string | null;
+  port: number | null;
+  message: string;
+}
+export type PoolRef = Pool | (() => Pool | null | undefined);
+export interface MonitoringProcedures {
+  connectionPoolHealth(): Promise<PoolHealth>;
+  connectionPoolStats(): Promise<PoolStats>;
+  connectionPoolMetrics(): Promise<{ contentType: string; body: string }>;
+  pgbouncerAvailable(): Promise<PgbouncerStatus>;
+}
+/** The monitoring endpoints as plain async functions (no tRPC needed). */
+export declare function monitoringProcedures(pool: PoolRef, options?: { pgbouncer?: PgbouncerTarget }): MonitoringProcedures;
+/** Whether an external pooler (PgBouncer/ProxySQL) answers on host:port within 1 s. */
+export declare function pgbouncerStatus(pgbouncer?: PgbouncerTarget, timeoutMs?: number): Promise<PgbouncerStatus>;
 
 /** tRPC router with the seed app's monitoring endpoints (tRPC is an optional peer). */
-export declare const createMonitoringRouter: (options: { t: any; pool: Pool; pgbouncer?: { host: string; port: number } }) => any;
+/**
+ * tRPC router with the seed app's monitoring endpoints (tRPC is an optional
+ * peer). Typed loosely because @trpc/server's types are not a dependency;
+ * `monitoringProcedures` gives the typed functions behind it.
+ */
+export declare function createMonitoringRouter(options: { t: any; pool: PoolRef; pgbouncer?: PgbouncerTarget }): any;
 
 // ---------------------------------------------------------------------------
 // Pool clusters (mysql2's PoolCluster) and read/write splitting.

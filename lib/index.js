@@ -34,35 +34,43 @@ function createProxyCallback(pool) {
   };
 }
 
-module.exports = {
-  createPool,
-  Pool,
-  PoolConnection,
-  FieldPacket,
-  ResultSetHeader,
-  Types,
-  errorCodes: POOL_CODES,
-  createProxyCallback,
-  format: (sql, values, stringifyObjects, timezone) => SqlEscaper.format(sql, values, stringifyObjects, timezone),
-  escape: (value, stringifyObjects, timezone) => SqlEscaper.escape(value, stringifyObjects, timezone),
-  escapeId: (value, forbidQualified) => SqlEscaper.escapeId(value, forbidQualified),
-  raw: (sql) => SqlEscaper.raw(sql),
-  get metricsHandler() {
-    return require('./observability').metricsHandler;
-  },
-  get createMonitoringRouter() {
-    return require('./trpc').createMonitoringRouter;
-  },
-  get createPoolCluster() {
-    return require('./cluster').createPoolCluster;
-  },
-  get createReadWriteSplit() {
-    return require('./cluster').createReadWriteSplit;
-  },
-  get PoolCluster() {
-    return require('./cluster').PoolCluster;
-  },
-  get ReadWriteSplit() {
-    return require('./cluster').ReadWriteSplit;
-  },
-};
+// Plain named exports (exports.x = x) so that Node's ESM loader can see every
+// name: `import { metricsHandler } from 'napi-mysql-pool'` must work.
+function format(sql, values, stringifyObjects, timezone) {
+  return SqlEscaper.format(sql, values, stringifyObjects, timezone);
+}
+function escape(value, stringifyObjects, timezone) {
+  return SqlEscaper.escape(value, stringifyObjects, timezone);
+}
+function escapeId(value, forbidQualified) {
+  return SqlEscaper.escapeId(value, forbidQualified);
+}
+function raw(sql) {
+  return SqlEscaper.raw(sql);
+}
+
+const observability = require('./observability');
+const trpc = require('./trpc');
+const cluster = require('./cluster');
+
+exports.createPool = createPool;
+exports.Pool = Pool;
+exports.PoolConnection = PoolConnection;
+exports.FieldPacket = FieldPacket;
+exports.ResultSetHeader = ResultSetHeader;
+exports.Types = Types;
+exports.errorCodes = POOL_CODES;
+exports.createProxyCallback = createProxyCallback;
+exports.format = format;
+exports.escape = escape;
+exports.escapeId = escapeId;
+exports.raw = raw;
+exports.metricsHandler = observability.metricsHandler;
+exports.metricsText = observability.metricsText;
+exports.createMonitoringRouter = trpc.createMonitoringRouter;
+exports.monitoringProcedures = trpc.monitoringProcedures;
+exports.pgbouncerStatus = trpc.pgbouncerStatus;
+exports.createPoolCluster = cluster.createPoolCluster;
+exports.createReadWriteSplit = cluster.createReadWriteSplit;
+exports.PoolCluster = cluster.PoolCluster;
+exports.ReadWriteSplit = cluster.ReadWriteSplit;
