@@ -11,11 +11,12 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 export declare class NativePool {
   constructor(config: PoolConfig, onWake: (arg: number) => void, workerThreads?: number | undefined | null, share?: Array<string> | undefined | null)
-  /** Text-protocol query; `conn_id` 0 means "any pooled connection". */
-  query(id: number, connId: number, sql: string, flags: number, timeoutMs: number): void
-  /** Prepared statement (cached per connection) with positional params. */
-  execute(id: number, connId: number, sql: string, params: Array<ParamIn>, flags: number, timeoutMs: number): void
-  ping(id: number, connId: number): void
+  /**
+   * Commands from JS, batched per microtask: each entry is
+   * [op (0 query, 1 execute, 2 ping), id, connId, sql, flags, timeoutMs, params].
+   * One hand-over to the runtime per batch, so one thread wake-up.
+   */
+  submit(batch: Array<Submission>): void
   /** Lends a connection; completes with [connId, threadId]. */
   getConnection(id: number): void
   /** Returns a lent connection after its queued commands finish. */

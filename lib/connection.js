@@ -72,7 +72,7 @@ class PoolConnection extends EventEmitter {
     return new Promise((resolve, reject) => {
       const id = this._pool._id();
       this._pool._pending.set(id, { resolve: () => resolve(true), reject, q: null });
-      this._pool._native.ping(id, this._id);
+      this._pool._enqueue([2, id, this._id, '', 0, 0, undefined]);
     });
   }
 
@@ -82,6 +82,8 @@ class PoolConnection extends EventEmitter {
     this._released = true;
     this._stopLeakTimer();
     this._pool._lent.delete(this);
+    // Commands already queued in JS go first; release follows them.
+    this._pool._flushNow();
     this._pool._native.release(this._id);
     this._pool.emit('release', this);
   }
@@ -98,6 +100,7 @@ class PoolConnection extends EventEmitter {
     this._released = true;
     this._stopLeakTimer();
     this._pool._lent.delete(this);
+    this._pool._flushNow();
     this._pool._native.destroy(this._id);
   }
 

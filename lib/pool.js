@@ -7,7 +7,7 @@ const { EventEmitter } = require('node:events');
 const SqlEscaper = require('sql-escaper');
 const { NativePool } = require('../index.js');
 const { normalize, nativeConfig, shareKey } = require('./config');
-const { decodeResults } = require('./rows');
+const { decodeRows, parseMeta, ResultSetHeader } = require('./rows');
 const errors = require('./errors');
 
 let namedCompiler = null;
@@ -167,6 +167,13 @@ class Pool extends EventEmitter {
     this._ending = null;
     this._js = { leaks: 0, lastCreated: 0 };
     this._lent = new Set();
+    // Commands wait here until the end of the current microtask queue, then
+    // cross to native code in one call (one runtime wake-up per batch).
+    this._outbox = [];
+    this._flushScheduled = false;
+    this._flush = () => this._flushNow();
+    // Result shapes by the number native code gives them (sent once each).
+    this._shapes = [];
     try {
       this._native = new NativePool(nativeConfig(cfg), () => this._onWake(), cfg.workerThreads, shareKey(cfg));
     } catch (err) {
@@ -181,44 +188,110 @@ class Pool extends EventEmitter {
     return this._nextId;
   }
 
+  _flushNow() {
+    this._flushScheduled = false;
+    const batch = this._outbox;
+    if (batch.length === 0) return;
+    this._outbox = [];
+    try {
+      this._native.submit(batch);
+    } catch (err) {
+      // Only a malformed entry can get here; fail that batch, not the process.
+      for (const entry of batch) {
+        const p = this._pending.get(entry[1]);
+        this._pending.delete(entry[1]);
+        if (p) p.reject(errors.make('ERR_INVALID_PARAMETER', err.message, TypeError));
+      }
+    }
+  }
+
+  _enqueue(entry) {
+    this._outbox.push(entry);
+    if (!this._flushScheduled) {
+      this._flushScheduled = true;
+      queueMicrotask(this._flush);
+    }
+  }
+
+  /**
+   * Walks one drained batch (layout: src/boundary.rs, `Batch`). Offsets are
+   * advanced from the directory alone, so a completion that fails to decode
+   * (or whose promise is gone) never shifts the ones after it.
+   */
   _onWake() {
-    const list = this._native.drain();
-    for (let i = 0; i < list.length; i++) {
-      const c = list[i];
-      const p = this._pending.get(c[0]);
-      if (p === undefined) continue;
-      this._pending.delete(c[0]);
-      try {
-        this._complete(c, p);
-      } catch (err) {
-        // Never let one bad completion throw out of the native callback
-        // (an uncaught exception) or strand the rest of the batch.
-        p.reject(err);
+    const [dir, text, bytes, extra] = this._native.drain();
+    const tags = bytes === null ? null : new Uint8Array(bytes);
+    const bin = bytes === null ? null : Buffer.from(bytes);
+    const n = dir.length;
+    let k = 0;
+    let tp = 0;
+    while (k < n) {
+      const id = dir[k];
+      const kind = dir[k + 1];
+      k += 2;
+      const p = this._pending.get(id);
+      if (p !== undefined) this._pending.delete(id);
+      if (kind === 0) {
+        const nsets = dir[k++];
+        const sets = nsets === 1 ? null : [];
+        let one;
+        let failure = null;
+        for (let s = 0; s < nsets; s++) {
+          let item;
+          if (dir[k] === 0) {
+            const shapeId = dir[k + 1];
+            const newAt = dir[k + 2];
+            const nrows = dir[k + 3];
+            const ncells = dir[k + 4];
+            const units = dir[k + 5];
+            const tagsAt = dir[k + 6];
+            const binAt = dir[k + 7];
+            const numsAt = k + 9;
+            if (newAt >= 0) this._shapes[shapeId] = parseMeta(extra[newAt]);
+            if (p !== undefined && p.q !== null && failure === null) {
+              try {
+                const q = p.q;
+                item = decodeRows(this._shapes[shapeId], q.shape, q.typeCast, this.config, dir, numsAt, tags, tagsAt, text, tp, bin, binAt, nrows);
+              } catch (err) {
+                failure = err;
+              }
+            }
+            k = numsAt + ncells;
+            tp += units;
+          } else {
+            const infoUnits = dir[k + 5];
+            const info = text.slice(tp, tp + infoUnits);
+            tp += infoUnits;
+            item = [new ResultSetHeader(dir[k + 1], dir[k + 2], dir[k + 3], dir[k + 4], info, dir[k + 6] >= 0 ? extra[dir[k + 6]] : null, dir[k + 7] >= 0 ? extra[dir[k + 7]] : null), undefined];
+            k += 8;
+          }
+          if (sets === null) one = item;
+          else sets.push(item);
+        }
+        if (p === undefined) continue;
+        if (p.q === null) p.resolve(true);
+        else if (failure !== null) p.reject(failure);
+        else if (sets === null) p.resolve(one);
+        else p.resolve([sets.map((x) => x[0]), sets.map((x) => x[1])]);
+      } else if (kind === 1) {
+        const e = extra[dir[k++]];
+        if (p !== undefined) p.reject(errors.fromNative(e, p.q ? p.q.sql : undefined));
+      } else if (kind === 2) {
+        const connId = dir[k];
+        const threadId = dir[k + 1];
+        k += 2;
+        if (p !== undefined) {
+          try {
+            p.resolve([id, 2, connId, threadId]);
+          } catch (err) {
+            p.reject(err);
+          }
+        }
+      } else if (p !== undefined) {
+        p.resolve();
       }
     }
     if (this.listenerCount('connection') > 0) this._emitNewConnections();
-  }
-
-  _complete(c, p) {
-    switch (c[1]) {
-      case 0: {
-        if (p.q === null) {
-          p.resolve();
-          return;
-        }
-        const q = p.q;
-        p.resolve(decodeResults(c[2], q.shape, q.typeCast, this.config.timezone, this.config.disableEval));
-        return;
-      }
-      case 1:
-        p.reject(errors.fromNative(c[2], p.q ? p.q.sql : undefined));
-        return;
-      case 2:
-        p.resolve(c);
-        return;
-      default:
-        p.resolve();
-    }
   }
 
   _emitNewConnections() {
@@ -246,13 +319,7 @@ class Pool extends EventEmitter {
     return new Promise((resolve, reject) => {
       const id = this._id();
       this._pending.set(id, { resolve, reject, q });
-      try {
-        if (forExecute) this._native.execute(id, connId, q.sql, q.params, q.flags, q.timeout);
-        else this._native.query(id, connId, q.sql, q.flags, q.timeout);
-      } catch (err) {
-        this._pending.delete(id);
-        reject(errors.make('ERR_INVALID_PARAMETER', err.message, TypeError));
-      }
+      this._enqueue([forExecute ? 1 : 0, id, connId, q.sql, q.flags, q.timeout, q.params]);
     });
   }
 
@@ -304,6 +371,7 @@ class Pool extends EventEmitter {
   end() {
     if (this._ending) return this._ending;
     this._closed = true;
+    this._flushNow();
     for (const conn of this._lent) conn._stopLeakTimer();
     this._ending = new Promise((resolve) => {
       const id = this._id();

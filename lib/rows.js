@@ -69,7 +69,7 @@ function parseMeta(meta) {
       decimals: Number(parts[i + 10]),
     });
   }
-  shape = { raw: parts[0] === 'r', cols, builders: new Map() };
+  shape = { raw: parts[0] === 'r', cols, builders: new Map(), plain: null, plainTz: null };
   if (shapes.size >= MAX_SHAPES) shapes.clear();
   shapes.set(meta, shape);
   return shape;
@@ -299,32 +299,32 @@ function compile(shape, opts) {
   const cols = shape.cols;
   const L = JSON.stringify;
   const src = [];
-  src.push('return function build(nums, tags, text, bin, nrows) {');
-  src.push('const rows = new Array(nrows); let i = 0, p = 0, b = 0, l = 0, t = 0;');
+  src.push('return function build(nums, i, tags, g, text, p, bin, b, nrows) {');
+  src.push('const rows = new Array(nrows); let l = 0, t = 0;');
   src.push('for (let r = 0; r < nrows; r++) {');
   cols.forEach((c, k) => {
     const v = `v${k}`;
     src.push(`let ${v};`);
     switch (c.kind) {
       case KIND.NUMBER:
-        src.push(`${v} = tags[i] === 0 ? null : nums[i]; i++;`);
+        src.push(`${v} = tags[g++] === 0 ? null : nums[i]; i++;`);
         break;
       case KIND.BIGINT:
-        src.push(`t = tags[i]; if (t === 0) ${v} = null; else if (t === 2) { l = nums[i]; ${v} = text.slice(p, p + l); p += l; } else ${v} = nums[i]; i++;`);
+        src.push(`t = tags[g++]; if (t === 0) ${v} = null; else if (t === 2) { l = nums[i]; ${v} = text.slice(p, p + l); p += l; } else ${v} = nums[i]; i++;`);
         break;
       case KIND.BUFFER:
-        src.push(`if (tags[i] === 0) ${v} = null; else { l = nums[i]; ${v} = bin.subarray(b, b + l); b += l; } i++;`);
+        src.push(`if (tags[g++] === 0) ${v} = null; else { l = nums[i]; ${v} = bin.subarray(b, b + l); b += l; } i++;`);
         break;
       case KIND.GEOMETRY:
-        src.push(`if (tags[i] === 0) ${v} = null; else { l = nums[i]; ${v} = geometry(bin.subarray(b, b + l)); b += l; } i++;`);
+        src.push(`if (tags[g++] === 0) ${v} = null; else { l = nums[i]; ${v} = geometry(bin.subarray(b, b + l)); b += l; } i++;`);
         break;
       case KIND.NULL:
-        src.push(`${v} = null; i++;`);
+        src.push(`${v} = null; i++; g++;`);
         break;
       default: {
         const wrap = { [KIND.DATE]: 'date', [KIND.DATETIME]: 'datetime', [KIND.BIN_DATETIME]: 'binDatetime', [KIND.JSON]: 'JSON.parse' }[c.kind];
         const read = wrap ? `${wrap}(text.slice(p, p + l))` : 'text.slice(p, p + l)';
-        src.push(`if (tags[i] === 0) ${v} = null; else { l = nums[i]; ${v} = ${read}; p += l; } i++;`);
+        src.push(`if (tags[g++] === 0) ${v} = null; else { l = nums[i]; ${v} = ${read}; p += l; } i++;`);
       }
     }
   });
@@ -352,17 +352,14 @@ function interpret(shape, opts, typeCast, conv) {
   const cols = shape.cols;
   const fields = typeof typeCast === 'function' ? cols.map((c) => new FieldPacket(c)) : null;
   const places = cols.map((c, k) => placeOf(c, k, opts));
-  return function build(nums, tags, text, bin, nrows) {
+  return function build(nums, i, tags, g, text, p, bin, b, nrows) {
     const rows = new Array(nrows);
-    let i = 0;
-    let p = 0;
-    let b = 0;
     for (let r = 0; r < nrows; r++) {
       const o = opts.rowsAsArray ? new Array(cols.length) : {};
       if (opts.nestTables === true && !opts.rowsAsArray) for (const c of cols) o[c.table] = o[c.table] || {};
       for (let k = 0; k < cols.length; k++) {
         const c = cols[k];
-        const tag = tags[i];
+        const tag = tags[g++];
         let raw;
         if (tag === TAG_NULL) raw = null;
         else if (tag === 3) {
@@ -411,8 +408,11 @@ function wrapField(field, col, raw) {
 }
 
 function builderFor(shape, opts, typeCast, timezone, disableEval) {
-  const key = `${opts.rowsAsArray ? 1 : 0}|${typeof opts.nestTables}|${opts.nestTables}|${timezone}|${typeof typeCast}`;
   const usesFn = typeof typeCast === 'function' || typeCast === false;
+  // The common case (no per-query shape options) skips building a key.
+  const plain = !usesFn && opts.rowsAsArray !== true && opts.nestTables === undefined;
+  if (plain && shape.plain !== null && shape.plainTz === timezone) return shape.plain;
+  const key = `${opts.rowsAsArray ? 1 : 0}|${typeof opts.nestTables}|${opts.nestTables}|${timezone}|${typeof typeCast}`;
   let build = usesFn ? null : shape.builders.get(key);
   if (build) return build;
   const conv = dateConverters(timezone);
@@ -422,44 +422,36 @@ function builderFor(shape, opts, typeCast, timezone, disableEval) {
     build = compile(shape, opts)(conv.date, conv.datetime, conv.binDatetime, parseGeometry);
   }
   if (!usesFn) shape.builders.set(key, build);
+  if (plain) {
+    shape.plain = build;
+    shape.plainTz = timezone;
+  }
   return build;
 }
 
 // ---- result sets -------------------------------------------------------------
 
 class ResultSetHeader {
-  constructor(h) {
+  constructor(affectedRows, insertId, warningStatus, serverStatus, info, bigInsertId, bigAffectedRows) {
     this.fieldCount = 0;
     // Beyond 2^53 mysql2 gives the exact decimal as a string.
-    this.affectedRows = h[6] !== null ? h[6] : h[0];
-    this.insertId = h[5] !== null ? h[5] : h[1];
-    this.info = h[4];
-    this.serverStatus = h[3];
-    this.warningStatus = h[2];
-    const m = /\schanged:\s*(\d+)/i.exec(h[4]);
+    this.affectedRows = bigAffectedRows !== null ? bigAffectedRows : affectedRows;
+    this.insertId = bigInsertId !== null ? bigInsertId : insertId;
+    this.info = info;
+    this.serverStatus = serverStatus;
+    this.warningStatus = warningStatus;
+    const m = /\schanged:\s*(\d+)/i.exec(info);
     this.changedRows = m ? Number(m[1]) : 0;
   }
 }
 
-/** One native result set -> [rows, fields] or [ResultSetHeader, undefined]. */
-function decodeSet(set, opts, typeCast, timezone, disableEval) {
-  if (set.length === 7) return [new ResultSetHeader(set), undefined];
-  const shape = parseMeta(set[0]);
-  const build = builderFor(shape, opts, typeCast, timezone, disableEval);
-  const rows = build(set[2], set[3], set[1], set[4], set[5]);
-  return [rows, shape.cols.map((c) => new FieldPacket(c))];
-}
-
-/** All result sets of one command, shaped as mysql2 resolves them. */
-function decodeResults(sets, opts, typeCast, timezone, disableEval) {
-  if (sets.length === 1) return decodeSet(sets[0], opts, typeCast, timezone, disableEval);
-  const rows = [];
-  const fields = [];
-  for (const s of sets) {
-    const [r, f] = decodeSet(s, opts, typeCast, timezone, disableEval);
-    rows.push(r);
-    fields.push(f);
-  }
+/** One row set of a drained batch -> [rows, fields]. */
+function decodeRows(shape, opts, typeCast, config, nums, numsAt, tags, tagsAt, text, textAt, bin, binAt, nrows) {
+  const build = builderFor(shape, opts, typeCast, config.timezone, config.disableEval);
+  const rows = build(nums, numsAt, tags, tagsAt, text, textAt, bin, binAt, nrows);
+  const cols = shape.cols;
+  const fields = new Array(cols.length);
+  for (let k = 0; k < cols.length; k++) fields[k] = new FieldPacket(cols[k]);
   return [rows, fields];
 }
 
@@ -468,8 +460,7 @@ module.exports = {
   TYPE_NAMES,
   FieldPacket,
   ResultSetHeader,
-  decodeResults,
-  decodeSet,
+  decodeRows,
   parseMeta,
   dateConverters,
   parseGeometry,

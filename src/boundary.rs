@@ -1,8 +1,9 @@
 //! Values crossing into JS, built with raw N-API calls so each result set
 //! costs a constant number of calls, whatever its size.
-use crate::convert::{ResultSet, RowBatch};
+use crate::convert::{Header, ResultSet, RowBatch};
+use std::collections::HashMap;
 use crate::error::ErrInfo;
-use crate::ops::Param;
+use crate::ops::{Op, Param};
 use napi::bindgen_prelude::*;
 use napi::sys;
 use std::ptr;
@@ -45,15 +46,147 @@ fn check(status: sys::napi_status, what: &str) -> Result<()> {
     }
 }
 
-pub struct Builder {
+/// Everything finished since the last drain, as four JS values whatever the
+/// number of completions or rows: a Float64Array directory (ids, kinds,
+/// header fields and every numeric cell), one string holding all text cells
+/// and DML info, one ArrayBuffer holding cell tags and binary cells, and an
+/// array of rare values (new result shapes, errors, huge ids). lib/pool.js
+/// (`_onWake`) walks the directory in the same order.
+///
+/// Directory, per completion: id, kind, then
+///   kind 0 (results): nsets, then per set
+///     rows:   0, shapeId, newShapeExtra|-1, nrows, ncells, textUnits, tagsAt, binAt, binLen, ...ncells numbers
+///     header: 1, affectedRows, insertId, warningStatus, serverStatus, infoUnits, bigIdExtra|-1, bigRowsExtra|-1
+///   kind 1 (error): extraIndex of [message, code, errno, sqlState, sqlMessage, fatal]
+///   kind 2 (connection): connId, threadId
+///   kind 3 (done)
+pub struct Batch {
+    dir: Vec<f64>,
+    text: Vec<u8>,
+    ascii: bool,
+    bytes: Vec<u8>,
+    extra: Vec<Extra>,
+}
+
+enum Extra {
+    Str(String),
+    Err(ErrInfo),
+}
+
+impl Batch {
+    pub fn build(list: Vec<Completion>, shapes: &mut HashMap<String, u32>) -> Batch {
+        let mut b = Batch { dir: Vec::new(), text: Vec::new(), ascii: true, bytes: Vec::new(), extra: Vec::new() };
+        for c in list {
+            b.dir.push(c.id as f64);
+            match c.payload {
+                Payload::Results(sets) => {
+                    b.dir.push(0.0);
+                    b.dir.push(sets.len() as f64);
+                    for rs in sets {
+                        match rs {
+                            ResultSet::Rows(r) => b.rows(r, shapes),
+                            ResultSet::Header(h) => b.header(h),
+                        }
+                    }
+                }
+                Payload::Error(e) => {
+                    b.dir.push(1.0);
+                    b.dir.push(b.extra.len() as f64);
+                    b.extra.push(Extra::Err(e));
+                }
+                Payload::Conn { conn_id, thread_id } => {
+                    b.dir.extend_from_slice(&[2.0, conn_id as f64, thread_id as f64]);
+                }
+                Payload::Done => b.dir.push(3.0),
+            }
+        }
+        b
+    }
+
+    fn rows(&mut self, r: RowBatch, shapes: &mut HashMap<String, u32>) {
+        // A shape crosses once per pool; after that only its number does.
+        let (shape, new_at) = match shapes.get(&r.meta) {
+            Some(id) => (*id, -1.0),
+            None => {
+                let id = shapes.len() as u32;
+                let at = self.extra.len() as f64;
+                shapes.insert(r.meta.clone(), id);
+                self.extra.push(Extra::Str(r.meta));
+                (id, at)
+            }
+        };
+        let tags_at = self.bytes.len();
+        self.bytes.extend_from_slice(&r.tags);
+        let bin_at = self.bytes.len();
+        self.bytes.extend_from_slice(&r.bin);
+        self.ascii &= r.ascii;
+        self.text.extend_from_slice(&r.text);
+        self.dir.extend_from_slice(&[
+            0.0,
+            shape as f64,
+            new_at,
+            r.nrows as f64,
+            r.nums.len() as f64,
+            r.text_units as f64,
+            tags_at as f64,
+            bin_at as f64,
+            r.bin.len() as f64,
+        ]);
+        self.dir.extend_from_slice(&r.nums);
+    }
+
+    fn header(&mut self, h: Header) {
+        // Beyond 2^53 the exact decimal goes along (mysql2 returns a string
+        // there); insertId is read signed, as mysql2 does.
+        const EXACT: u64 = 1 << 53;
+        let mut big = |v: Option<String>| match v {
+            Some(s) => {
+                self.extra.push(Extra::Str(s));
+                (self.extra.len() - 1) as f64
+            }
+            None => -1.0,
+        };
+        let big_id = big((h.insert_id >= EXACT).then(|| (h.insert_id as i64).to_string()));
+        let big_rows = big((h.affected_rows >= EXACT).then(|| h.affected_rows.to_string()));
+        let units = crate::convert::utf16_len(h.info.as_bytes(), &mut self.ascii);
+        self.text.extend_from_slice(h.info.as_bytes());
+        self.dir.extend_from_slice(&[
+            1.0,
+            h.affected_rows as f64,
+            h.insert_id as i64 as f64,
+            h.warning_status,
+            h.server_status,
+            units as f64,
+            big_id,
+            big_rows,
+        ]);
+    }
+
+    /// [dir, text, bytes|null, extra]
+    pub fn to_js(self, env: sys::napi_env) -> Result<sys::napi_value> {
+        let js = Js { env };
+        let out = js.array(4)?;
+        js.set(out, 0, js.f64_array(&self.dir)?)?;
+        js.set(out, 1, js.text(&self.text, self.ascii)?)?;
+        js.set(out, 2, if self.bytes.is_empty() { js.null()? } else { js.array_buffer(&self.bytes)? })?;
+        let extra = js.array(self.extra.len())?;
+        for (i, x) in self.extra.iter().enumerate() {
+            let v = match x {
+                Extra::Str(s) => js.str(s)?,
+                Extra::Err(e) => js.error(e)?,
+            };
+            js.set(extra, i as u32, v)?;
+        }
+        js.set(out, 3, extra)?;
+        Ok(out)
+    }
+}
+
+struct Js {
     env: sys::napi_env,
 }
 
-impl Builder {
-    pub fn new(env: sys::napi_env) -> Self {
-        Builder { env }
-    }
-
+impl Js {
     fn array(&self, len: usize) -> Result<sys::napi_value> {
         let mut v = ptr::null_mut();
         check(unsafe { sys::napi_create_array_with_length(self.env, len, &mut v) }, "array")?;
@@ -105,54 +238,31 @@ impl Builder {
         Ok(v)
     }
 
-    fn opt_str(&self, s: &Option<String>) -> Result<sys::napi_value> {
-        match s {
-            Some(s) => self.str(s),
-            None => self.null(),
+    /// A JS-owned copy: cheaper than an external buffer's finalizer for the
+    /// small batches that dominate, and nothing native outlives the call.
+    fn array_buffer(&self, bytes: &[u8]) -> Result<sys::napi_value> {
+        let mut data: *mut std::ffi::c_void = ptr::null_mut();
+        let mut ab = ptr::null_mut();
+        check(unsafe { sys::napi_create_arraybuffer(self.env, bytes.len(), &mut data, &mut ab) }, "arraybuffer")?;
+        if !bytes.is_empty() && !data.is_null() {
+            unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), data.cast::<u8>(), bytes.len()) };
         }
+        Ok(ab)
     }
 
-    pub fn completions(&self, list: Vec<Completion>) -> Result<sys::napi_value> {
-        let arr = self.array(list.len())?;
-        for (i, c) in list.into_iter().enumerate() {
-            let v = self.completion(c)?;
-            self.set(arr, i as u32, v)?;
-        }
-        Ok(arr)
-    }
-
-    /// [id, 0, results] | [id, 1, error] | [id, 2, connId, threadId] | [id, 3]
-    fn completion(&self, c: Completion) -> Result<sys::napi_value> {
-        let arr = self.array(4)?;
-        self.set(arr, 0, self.num(c.id as f64)?)?;
-        match c.payload {
-            Payload::Results(sets) => {
-                self.set(arr, 1, self.num(0.0)?)?;
-                let list = self.array(sets.len())?;
-                for (i, rs) in sets.into_iter().enumerate() {
-                    let v = self.result_set(rs)?;
-                    self.set(list, i as u32, v)?;
-                }
-                self.set(arr, 2, list)?;
-            }
-            Payload::Error(e) => {
-                self.set(arr, 1, self.num(1.0)?)?;
-                self.set(arr, 2, self.error(&e)?)?;
-            }
-            Payload::Conn { conn_id, thread_id } => {
-                self.set(arr, 1, self.num(2.0)?)?;
-                self.set(arr, 2, self.num(conn_id as f64)?)?;
-                self.set(arr, 3, self.num(thread_id as f64)?)?;
-            }
-            Payload::Done => {
-                self.set(arr, 1, self.num(3.0)?)?;
-            }
-        }
-        Ok(arr)
+    fn f64_array(&self, nums: &[f64]) -> Result<sys::napi_value> {
+        let bytes = unsafe { std::slice::from_raw_parts(nums.as_ptr().cast::<u8>(), std::mem::size_of_val(nums)) };
+        let ab = self.array_buffer(bytes)?;
+        let mut v = ptr::null_mut();
+        check(
+            unsafe { sys::napi_create_typedarray(self.env, sys::TypedarrayType::float64_array, nums.len(), ab, 0, &mut v) },
+            "float64array",
+        )?;
+        Ok(v)
     }
 
     /// [message, code, errno|null, sqlState|null, sqlMessage|null, fatal]
-    pub fn error(&self, e: &ErrInfo) -> Result<sys::napi_value> {
+    fn error(&self, e: &ErrInfo) -> Result<sys::napi_value> {
         let arr = self.array(6)?;
         self.set(arr, 0, self.str(&e.message)?)?;
         self.set(arr, 1, self.str(&e.code)?)?;
@@ -160,52 +270,13 @@ impl Builder {
             Some(n) => self.num(n as f64)?,
             None => self.null()?,
         })?;
-        self.set(arr, 3, self.opt_str(&e.sql_state)?)?;
-        self.set(arr, 4, self.opt_str(&e.sql_message)?)?;
-        self.set(arr, 5, self.boolean(e.fatal)?)?;
-        Ok(arr)
-    }
-
-    /// Rows: [meta, text, nums, tags, bin|null, nrows]; DML: [affectedRows,
-    /// insertId, warningStatus, serverStatus, info, insertIdText|null,
-    /// affectedRowsText|null].
-    fn result_set(&self, rs: ResultSet) -> Result<sys::napi_value> {
-        match rs {
-            ResultSet::Header(h) => {
-                // Beyond 2^53 the exact decimal goes along (mysql2 returns a
-                // string there); insertId is read signed, as mysql2 does.
-                const EXACT: u64 = 1 << 53;
-                let arr = self.array(7)?;
-                self.set(arr, 0, self.num(h.affected_rows as f64)?)?;
-                self.set(arr, 1, self.num(h.insert_id as i64 as f64)?)?;
-                self.set(arr, 2, self.num(h.warning_status)?)?;
-                self.set(arr, 3, self.num(h.server_status)?)?;
-                self.set(arr, 4, self.str(&h.info)?)?;
-                let big_id = if h.insert_id >= EXACT { Some((h.insert_id as i64).to_string()) } else { None };
-                self.set(arr, 5, self.opt_str(&big_id)?)?;
-                let big_rows = if h.affected_rows >= EXACT { Some(h.affected_rows.to_string()) } else { None };
-                self.set(arr, 6, self.opt_str(&big_rows)?)?;
-                Ok(arr)
-            }
-            ResultSet::Rows(b) => self.rows(b),
-        }
-    }
-
-    fn rows(&self, b: RowBatch) -> Result<sys::napi_value> {
-        let arr = self.array(6)?;
-        self.set(arr, 0, self.str(&b.meta)?)?;
-        self.set(arr, 1, self.text(&b.text, b.ascii)?)?;
-        let nums = unsafe { Float64Array::to_napi_value(self.env, Float64Array::new(b.nums))? };
-        self.set(arr, 2, nums)?;
-        let tags = unsafe { Uint8Array::to_napi_value(self.env, Uint8Array::new(b.tags))? };
-        self.set(arr, 3, tags)?;
-        let bin = if b.bin.is_empty() {
-            self.null()?
-        } else {
-            unsafe { Buffer::to_napi_value(self.env, Buffer::from(b.bin))? }
+        let opt = |s: &Option<String>| match s {
+            Some(s) => self.str(s),
+            None => self.null(),
         };
-        self.set(arr, 4, bin)?;
-        self.set(arr, 5, self.num(b.nrows as f64)?)?;
+        self.set(arr, 3, opt(&e.sql_state)?)?;
+        self.set(arr, 4, opt(&e.sql_message)?)?;
+        self.set(arr, 5, self.boolean(e.fatal)?)?;
         Ok(arr)
     }
 }
@@ -306,4 +377,71 @@ fn date_param(ms: f64) -> Result<Param> {
         (ms_of_day / 1000 % 60) as u8,
         (ms_of_day % 1000) * 1000,
     ))
+}
+
+/// One entry of `submit()`: [op, id, connId, sql, flags, timeoutMs, params].
+/// A bad entry becomes an error for that id alone, never for the batch.
+pub struct Submission {
+    pub id: u32,
+    pub conn_id: u32,
+    pub op: Op,
+    pub timeout_ms: f64,
+    pub error: Option<ErrInfo>,
+}
+
+impl TypeName for Submission {
+    fn type_name() -> &'static str {
+        "[number, number, number, string, number, number, unknown[] | undefined]"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+unsafe fn element(env: sys::napi_env, arr: sys::napi_value, i: u32) -> Result<sys::napi_value> {
+    let mut v = ptr::null_mut();
+    check(sys::napi_get_element(env, arr, i, &mut v), "get_element")?;
+    Ok(v)
+}
+
+unsafe fn number(env: sys::napi_env, v: sys::napi_value) -> Result<f64> {
+    let mut d = 0f64;
+    check(sys::napi_get_value_double(env, v, &mut d), "number")?;
+    Ok(d)
+}
+
+impl FromNapiValue for Submission {
+    unsafe fn from_napi_value(env: sys::napi_env, v: sys::napi_value) -> Result<Self> {
+        let kind = number(env, element(env, v, 0)?)? as u32;
+        let id = number(env, element(env, v, 1)?)? as u32;
+        let conn_id = number(env, element(env, v, 2)?)? as u32;
+        let timeout_ms = number(env, element(env, v, 5)?)?;
+        let mut sub = Submission { id, conn_id, op: Op::Ping, timeout_ms, error: None };
+        if kind == 2 {
+            return Ok(sub);
+        }
+        let sql = String::from_napi_value(env, element(env, v, 3)?)?;
+        let flags = number(env, element(env, v, 4)?)? as u32;
+        if kind == 0 {
+            sub.op = Op::Query(sql, flags);
+            return Ok(sub);
+        }
+        let params_v = element(env, v, 6)?;
+        let mut len = 0u32;
+        if sys::napi_get_array_length(env, params_v, &mut len) != sys::Status::napi_ok {
+            len = 0;
+        }
+        let mut params = Vec::with_capacity(len as usize);
+        for i in 0..len {
+            match ParamIn::from_napi_value(env, element(env, params_v, i)?) {
+                Ok(p) => params.push(p.0),
+                Err(e) => {
+                    sub.error = Some(ErrInfo::new("ERR_INVALID_PARAMETER", format!("Bind parameter {}: {}", i + 1, e.reason)));
+                    return Ok(sub);
+                }
+            }
+        }
+        sub.op = Op::Execute(sql, params, flags);
+        Ok(sub)
+    }
 }

@@ -59,6 +59,8 @@ pub struct RowBatch {
     pub tags: Vec<u8>,
     pub bin: Vec<u8>,
     pub nrows: u32,
+    /// UTF-16 length of `text`, so JS can find where the next set starts.
+    pub text_units: usize,
 }
 
 pub struct Header {
@@ -205,6 +207,7 @@ impl Encoder {
                 tags: Vec::new(),
                 bin: Vec::new(),
                 nrows: 0,
+                text_units: 0,
             },
         }
     }
@@ -239,6 +242,7 @@ impl Encoder {
                 utf16_len(s.as_bytes(), &mut b.ascii)
             }
         };
+        b.text_units += units;
         b.tags.push(TAG_STRING);
         b.nums.push(units as f64);
     }
@@ -325,7 +329,7 @@ impl Encoder {
 }
 
 /// UTF-16 length of valid UTF-8: one unit per scalar, two for 4-byte ones.
-fn utf16_len(bytes: &[u8], ascii: &mut bool) -> usize {
+pub fn utf16_len(bytes: &[u8], ascii: &mut bool) -> usize {
     if bytes.is_ascii() {
         return bytes.len();
     }

@@ -1,7 +1,8 @@
-//! napi-mysql-pool: the native half. JS calls return at once; work runs on a
-//! tokio runtime; finished work is queued and handed to JS in batches
-//! through one threadsafe function per pool (no promise or threadsafe
-//! function per call: JS keeps its own promise table keyed by `id`).
+//! napi-mysql-pool: the native half. JS hands over commands in batches
+//! (`submit`, once per microtask) and returns at once; work runs on a tokio
+//! runtime; finished work is queued and handed back in batches through one
+//! threadsafe function per pool (no promise or threadsafe function per call:
+//! JS keeps its own promise table keyed by `id`).
 #[macro_use]
 extern crate napi_derive;
 
@@ -16,7 +17,7 @@ mod pool;
 mod runtime;
 mod tls;
 
-use boundary::{Builder, Completion, ParamIn, Payload, Raw};
+use boundary::{Batch, Completion, Payload, Raw, Submission};
 use config::PoolConfig;
 use error::ErrInfo;
 use futures_util::FutureExt;
@@ -24,8 +25,9 @@ use metrics::Metrics;
 use napi::bindgen_prelude::*;
 use napi::sys;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use ops::Op;
 use pool::{Pool, PooledConn};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -33,7 +35,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 type Wake = ThreadsafeFunction<u32, (), u32, Status, false>;
-type Lent = Arc<tokio::sync::Mutex<Option<PooledConn>>>;
+
+/// Work for a lent connection. Each lent connection has one worker task
+/// that runs these in submission order, as mysql2 queues commands.
+enum ConnJob {
+    Run(u32, Op, f64),
+    Release,
+    Destroy,
+}
+type Lent = tokio::sync::mpsc::UnboundedSender<ConnJob>;
 
 /// Completed work waiting for the JS thread.
 struct Outbox {
@@ -82,6 +92,8 @@ pub struct NativePool {
     lent: Arc<Mutex<HashMap<u32, Lent>>>,
     next_conn: Cell<u32>,
     inflight: Cell<u32>,
+    /// Result shapes already sent to this thread's JS (see boundary::Batch).
+    shapes: RefCell<HashMap<String, u32>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -90,11 +102,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 const QUERY_TIMEOUT_MSG: &str = "Query inactivity timeout";
 
-enum Op {
-    Query(String, u32),
-    Execute(String, Vec<ops::Param>, u32),
-    Ping,
-}
 
 async fn run_op(pool: &Pool, c: &mut PooledConn, op: Op, timeout_ms: f64) -> Payload {
     let t0 = Instant::now();
@@ -133,6 +140,56 @@ async fn run_op(pool: &Pool, c: &mut PooledConn, op: Op, timeout_ms: f64) -> Pay
             c.broken = true;
             pool.metrics.error("PROTOCOL_SEQUENCE_TIMEOUT");
             Payload::Error(ErrInfo::new("PROTOCOL_SEQUENCE_TIMEOUT", QUERY_TIMEOUT_MSG).fatal())
+        }
+    }
+}
+
+/// Wraps a task: its payload (if any) goes to the outbox, and a panic
+/// becomes an error completion instead of unwinding into the runtime.
+async fn guarded<F>(outbox: Arc<Outbox>, id: u32, fut: F)
+where
+    F: Future<Output = Option<Payload>> + Send + 'static,
+{
+    let payload = match AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(Some(p)) => p,
+        Ok(None) => return,
+        Err(panic) => Payload::Error(error::from_panic(panic)),
+    };
+    outbox.push(Completion { id, payload });
+}
+
+/// Owns one lent connection and runs its commands in order until released.
+async fn conn_worker(
+    pool: Arc<Pool>,
+    mut c: PooledConn,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<ConnJob>,
+    outbox: Arc<Outbox>,
+) {
+    loop {
+        match rx.recv().await {
+            Some(ConnJob::Run(id, op, timeout_ms)) => {
+                let payload = if c.broken {
+                    Payload::Error(
+                        ErrInfo::new(
+                            "PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR",
+                            "Can't add new command when connection is in closed state",
+                        )
+                        .fatal(),
+                    )
+                } else {
+                    match AssertUnwindSafe(run_op(&pool, &mut c, op, timeout_ms)).catch_unwind().await {
+                        Ok(p) => p,
+                        Err(panic) => {
+                            c.broken = true;
+                            Payload::Error(error::from_panic(panic))
+                        }
+                    }
+                };
+                outbox.push(Completion { id, payload });
+            }
+            Some(ConnJob::Destroy) => return pool.destroy(c),
+            // Released, or the pool's JS side went away (end(), thread exit).
+            Some(ConnJob::Release) | None => return pool.release(c, true).await,
         }
     }
 }
@@ -189,15 +246,16 @@ impl NativePool {
             lent: Arc::new(Mutex::new(HashMap::new())),
             next_conn: Cell::new(0),
             inflight: Cell::new(0),
+            shapes: RefCell::new(HashMap::new()),
         })
     }
 
-    fn begin(&self, env: &Env) {
-        let n = self.inflight.get();
-        if n == 0 {
+    fn begin(&self, env: &Env, n: u32) {
+        let before = self.inflight.get();
+        if before == 0 && n > 0 {
             unsafe { sys::napi_ref_threadsafe_function(env.raw(), self.outbox.wake.raw()) };
         }
-        self.inflight.set(n + 1);
+        self.inflight.set(before + n);
     }
 
     /// Runs `fut` on the runtime; a panic inside becomes an error completion.
@@ -205,91 +263,71 @@ impl NativePool {
     where
         F: Future<Output = Option<Payload>> + Send + 'static,
     {
-        let outbox = self.outbox.clone();
-        runtime::get(None).spawn(async move {
-            let payload = match AssertUnwindSafe(fut).catch_unwind().await {
-                Ok(Some(p)) => p,
-                Ok(None) => return,
-                Err(panic) => Payload::Error(error::from_panic(panic)),
-            };
-            outbox.push(Completion { id, payload });
-        });
+        runtime::get(None).spawn(guarded(self.outbox.clone(), id, fut));
     }
 
-    fn run(&self, env: &Env, id: u32, conn_id: u32, op: Op, timeout_ms: f64) {
-        self.begin(env);
+    /// Commands from JS, batched per microtask: each entry is
+    /// [op (0 query, 1 execute, 2 ping), id, connId, sql, flags, timeoutMs, params].
+    /// One hand-over to the runtime per batch, so one thread wake-up.
+    #[napi]
+    pub fn submit(&self, env: Env, batch: Vec<Submission>) {
+        self.begin(&env, batch.len() as u32);
         let pool = self.pool.clone();
-        if conn_id == 0 {
-            let outbox = self.outbox.clone();
-            self.spawn(id, async move {
-                let mut c = match pool.acquire().await {
-                    Ok(c) => c,
-                    Err(e) => return Some(Payload::Error(e)),
-                };
-                let payload = run_op(&pool, &mut c, op, timeout_ms).await;
-                // Answer first; returning the connection may take a round trip.
-                outbox.push(Completion { id, payload });
-                pool.release(c, false).await;
-                None
-            });
-            return;
-        }
-        let lent = lock(&self.lent).get(&conn_id).cloned();
-        self.spawn(id, async move {
-            let Some(lent) = lent else {
-                return Some(Payload::Error(ErrInfo::new(
-                    "ERR_CONNECTION_RELEASED",
-                    "Connection was released to the pool; get a new one with getConnection().",
-                )));
-            };
-            let mut guard = lent.lock().await;
-            let Some(c) = guard.as_mut() else {
-                return Some(Payload::Error(ErrInfo::new("ERR_CONNECTION_RELEASED", "Connection was released.")));
-            };
-            if c.broken {
-                return Some(Payload::Error(
-                    ErrInfo::new(
-                        "PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR",
-                        "Can't add new command when connection is in closed state",
-                    )
-                    .fatal(),
-                ));
+        let outbox = self.outbox.clone();
+        let lent = self.lent.clone();
+        runtime::get(None).spawn(async move {
+            for job in batch {
+                let Submission { id, conn_id, op, timeout_ms, error } = job;
+                if let Some(e) = error {
+                    outbox.push(Completion { id, payload: Payload::Error(e) });
+                    continue;
+                }
+                if conn_id == 0 {
+                    let pool = pool.clone();
+                    let outbox2 = outbox.clone();
+                    tokio::spawn(guarded(outbox.clone(), id, async move {
+                        let mut c = match pool.acquire().await {
+                            Ok(c) => c,
+                            Err(e) => return Some(Payload::Error(e)),
+                        };
+                        let payload = run_op(&pool, &mut c, op, timeout_ms).await;
+                        // Answer first; returning the connection may take a round trip.
+                        outbox2.push(Completion { id, payload });
+                        pool.release(c, false).await;
+                        None
+                    }));
+                    continue;
+                }
+                let sent = lock(&lent).get(&conn_id).map(|tx| tx.send(ConnJob::Run(id, op, timeout_ms)));
+                if !matches!(sent, Some(Ok(()))) {
+                    outbox.push(Completion {
+                        id,
+                        payload: Payload::Error(ErrInfo::new(
+                            "ERR_CONNECTION_RELEASED",
+                            "Connection was released to the pool; get a new one with getConnection().",
+                        )),
+                    });
+                }
             }
-            Some(run_op(&pool, c, op, timeout_ms).await)
         });
-    }
-
-    /// Text-protocol query; `conn_id` 0 means "any pooled connection".
-    #[napi]
-    pub fn query(&self, env: Env, id: u32, conn_id: u32, sql: String, flags: u32, timeout_ms: f64) {
-        self.run(&env, id, conn_id, Op::Query(sql, flags), timeout_ms);
-    }
-
-    /// Prepared statement (cached per connection) with positional params.
-    #[napi]
-    pub fn execute(&self, env: Env, id: u32, conn_id: u32, sql: String, params: Vec<ParamIn>, flags: u32, timeout_ms: f64) {
-        let params = params.into_iter().map(|p| p.0).collect();
-        self.run(&env, id, conn_id, Op::Execute(sql, params, flags), timeout_ms);
-    }
-
-    #[napi]
-    pub fn ping(&self, env: Env, id: u32, conn_id: u32) {
-        self.run(&env, id, conn_id, Op::Ping, 0.0);
     }
 
     /// Lends a connection; completes with [connId, threadId].
     #[napi]
     pub fn get_connection(&self, env: Env, id: u32) {
-        self.begin(&env);
+        self.begin(&env, 1);
         let conn_id = self.next_conn.get().wrapping_add(1).max(1);
         self.next_conn.set(conn_id);
         let pool = self.pool.clone();
         let lent = self.lent.clone();
+        let outbox = self.outbox.clone();
         self.spawn(id, async move {
             match pool.acquire().await {
                 Ok(c) => {
                     let thread_id = c.thread_id();
-                    lock(&lent).insert(conn_id, Arc::new(tokio::sync::Mutex::new(Some(c))));
+                    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                    lock(&lent).insert(conn_id, tx);
+                    tokio::spawn(conn_worker(pool, c, rx, outbox));
                     Some(Payload::Conn { conn_id, thread_id })
                 }
                 Err(e) => Some(Payload::Error(e)),
@@ -310,18 +348,10 @@ impl NativePool {
     }
 
     fn give_back(&self, conn_id: u32, destroy: bool) {
-        let Some(lent) = lock(&self.lent).remove(&conn_id) else { return };
-        let pool = self.pool.clone();
-        runtime::get(None).spawn(async move {
-            let taken = lent.lock().await.take();
-            if let Some(c) = taken {
-                if destroy {
-                    pool.destroy(c);
-                } else {
-                    pool.release(c, true).await;
-                }
-            }
-        });
+        // Queued behind the connection's pending commands, so they finish first.
+        if let Some(tx) = lock(&self.lent).remove(&conn_id) {
+            let _ = tx.send(if destroy { ConnJob::Destroy } else { ConnJob::Release });
+        }
     }
 
     /// Drops this thread's attachment to a shared pool; true if it was the last.
@@ -351,30 +381,16 @@ impl NativePool {
     /// `grace_ms` are closed.
     #[napi]
     pub fn end(&self, env: Env, id: u32, grace_ms: f64) {
-        self.begin(&env);
+        self.begin(&env, 1);
         let pool = self.pool.clone();
-        let lent = self.lent.clone();
+        // Dropping the senders lets each lent connection's worker finish
+        // what is queued, then give the connection back (closed, if the
+        // pool is closing).
+        lock(&self.lent).clear();
         let close = self.detach();
         self.spawn(id, async move {
-            if !close {
-                // Others still use the pool: hand this thread's connections back.
-                let left: Vec<Lent> = lock(&lent).drain().map(|(_, l)| l).collect();
-                for l in left {
-                    let taken = l.lock().await.take();
-                    if let Some(c) = taken {
-                        pool.release(c, true).await;
-                    }
-                }
-                return Some(Payload::Done);
-            }
-            pool.end(Duration::from_millis(grace_ms.max(0.0) as u64)).await;
-            let left: Vec<Lent> = lock(&lent).drain().map(|(_, l)| l).collect();
-            for l in left {
-                if let Ok(mut g) = l.try_lock() {
-                    if let Some(c) = g.take() {
-                        pool.destroy(c);
-                    }
-                }
+            if close {
+                pool.end(Duration::from_millis(grace_ms.max(0.0) as u64)).await;
             }
             Some(Payload::Done)
         });
@@ -386,7 +402,7 @@ impl NativePool {
     pub fn drain(&self, env: Env) -> Result<Raw> {
         let list = std::mem::take(&mut *lock(&self.outbox.queue));
         let n = list.len() as u32;
-        let v = Builder::new(env.raw()).completions(list)?;
+        let v = Batch::build(list, &mut self.shapes.borrow_mut()).to_js(env.raw())?;
         let left = self.inflight.get().saturating_sub(n);
         self.inflight.set(left);
         if left == 0 && n > 0 {

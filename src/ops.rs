@@ -25,6 +25,13 @@ impl From<Param> for Value {
     }
 }
 
+/// One command for a connection.
+pub enum Op {
+    Query(String, u32),
+    Execute(String, Vec<Param>, u32),
+    Ping,
+}
+
 const SERVER_MORE_RESULTS_EXISTS: u16 = 0x0008;
 
 pub async fn query(conn: &mut Conn, sql: &str, fl: u32) -> mysql_async::Result<Vec<ResultSet>> {
