@@ -181,10 +181,14 @@ class PoolNamespace {
       if (node === null) throw cluster._noNodeError(this._pattern);
       tried.add(node.id);
       const epoch = node.epoch;
+      // A node back from offline takes one call (a probe) until it proves itself.
+      const probe = node.offlineUntil !== 0;
+      if (probe) node.probing = true;
       let result;
       try {
         result = await op(node.pool);
       } catch (err) {
+        if (probe) node.probing = false;
         if (isNodeError(err)) cluster._failed(node, epoch);
         else if (serverAnswered(err)) cluster._succeeded(node, epoch);
         // getConnection() errors all happen before any statement is sent.
@@ -193,6 +197,7 @@ class PoolNamespace {
         cluster.emit('warn', err);
         continue;
       }
+      if (probe) node.probing = false;
       cluster._succeeded(node, epoch);
       if (lending && result) result._clusterId = node.id;
       return result;
@@ -223,7 +228,7 @@ class PoolCluster extends EventEmitter {
     if (this._nodes.has(id)) return;
     const options = nodePoolOptions(id, config);
     const pool = new Pool(options);
-    this._nodes.set(id, { id, pool, options, errorCount: 0, offlineUntil: 0, epoch: 0 });
+    this._nodes.set(id, { id, pool, options, errorCount: 0, offlineUntil: 0, epoch: 0, probing: false });
     this._findCache.clear();
   }
 
@@ -303,6 +308,7 @@ class PoolCluster extends EventEmitter {
     return ids.filter((id) => {
       const n = this._nodes.get(id);
       if (n.offlineUntil === 0) return true;
+      if (n.probing) return false;
       if (t === 0) t = now();
       return n.offlineUntil <= t;
     });
@@ -352,16 +358,28 @@ class PoolCluster extends EventEmitter {
    * them POOL_CLOSED, which _run() retries elsewhere; a fresh pool with the
    * same options takes its place for when the node is tried again.
    */
-  _releaseWaiters(node) {
+  _releaseWaiters(node, recheck = [50, 500]) {
     const old = node.pool;
+    // A shared (cross-thread) pool would come back attached to the same queue.
+    if (old.config.shared || this._closed) return;
     let waiting = 0;
     try {
       waiting = old._native.counts()[4];
     } catch {
       return;
     }
-    // A shared (cross-thread) pool would come back attached to the same queue.
-    if (waiting === 0 || old.config.shared) return;
+    if (waiting === 0) {
+      // Calls that picked the node just before it went offline reach the
+      // native queue a moment later: look again.
+      if (recheck.length > 0) {
+        const epoch = node.epoch;
+        const timer = setTimeout(() => {
+          if (node.epoch === epoch && node.pool === old && !this._online(node, now())) this._releaseWaiters(node, recheck.slice(1));
+        }, recheck[0]);
+        timer.unref();
+      }
+      return;
+    }
     try {
       node.pool = new Pool(node.options);
     } catch {
@@ -377,8 +395,9 @@ class PoolCluster extends EventEmitter {
     node.pool.end().catch(() => {});
   }
 
-  _nodeState(node, t = now()) {
-    return this._online(node, t) ? 'online' : 'offline';
+  /** 'online' once a call succeeded after an offline spell, not merely when the spell ran out. */
+  _nodeState(node) {
+    return node.offlineUntil === 0 ? 'online' : 'offline';
   }
 
   /** { healthy, status, message, nodes: { id: PoolHealth + state, errorCount } } */
@@ -391,11 +410,12 @@ class PoolCluster extends EventEmitter {
     const nodes = {};
     for (const [id, n] of this._nodes) {
       const h = n.pool.health(thresholds);
-      const state = this._nodeState(n, t);
+      const state = this._nodeState(n);
       const extra = { state, errorCount: n.errorCount };
       if (state === 'offline') {
         const ms = Math.max(0, Math.ceil(n.offlineUntil - t));
-        nodes[id] = { ...h, healthy: false, status: 'unhealthy', message: `Node offline after ${n.errorCount} connection errors; retried in ${ms} ms`, ...extra };
+        const next = ms > 0 ? `retried in ${ms} ms` : n.probing ? 'being retried' : 'retried by the next call';
+        nodes[id] = { ...h, healthy: false, status: 'unhealthy', message: `Node offline after ${n.errorCount} connection errors; ${next}`, ...extra };
       } else nodes[id] = { ...h, ...extra };
     }
     return nodes;
@@ -406,20 +426,18 @@ class PoolCluster extends EventEmitter {
     const t = now();
     const nodes = {};
     for (const [id, n] of this._nodes) {
-      const online = this._online(n, t);
       nodes[id] = {
         ...n.pool.stats(),
-        state: online ? 'online' : 'offline',
+        state: this._nodeState(n),
         errorCount: n.errorCount,
-        offlineForMs: online ? 0 : Math.ceil(n.offlineUntil - t),
+        offlineForMs: n.offlineUntil === 0 ? 0 : Math.max(0, Math.ceil(n.offlineUntil - t)),
       };
     }
     return { nodes };
   }
 
   _metricEntries() {
-    const t = now();
-    return [...this._nodes.values()].map((n) => ({ id: n.id, pool: n.pool, online: this._online(n, t), errorCount: n.errorCount }));
+    return [...this._nodes.values()].map((n) => ({ id: n.id, pool: n.pool, online: n.offlineUntil === 0, errorCount: n.errorCount }));
   }
 
   /** Prometheus text for every node (labels pool and node), or the same families as JSON. */

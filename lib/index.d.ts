@@ -244,7 +244,7 @@ export interface ClusterHealth {
 export interface ClusterNodeStats extends PoolStats {
   state: 'online' | 'offline';
   errorCount: number;
-  /** ms until an offline node is tried again (0 when online). */
+  /** ms until an offline node is tried again (0 when online, or when the next call will try it). */
   offlineForMs: number;
 }
 
