@@ -551,7 +551,7 @@ const WRITE_VERBS = new Set(['UPDATE', 'DELETE', 'INSERT', 'REPLACE']);
 // something up (named locks, sequences, last insert id).
 const SIDE_EFFECT_FUNCTIONS = new Set([
   'GET_LOCK', 'RELEASE_LOCK', 'RELEASE_ALL_LOCKS', 'IS_FREE_LOCK', 'IS_USED_LOCK',
-  'NEXTVAL', 'SETVAL', 'LASTVAL', 'LAST_INSERT_ID', 'MASTER_POS_WAIT', 'MASTER_GTID_WAIT',
+  'NEXTVAL', 'SETVAL', 'LASTVAL', 'LAST_INSERT_ID',
 ]);
 
 /**
