@@ -76,6 +76,14 @@ const UNSUPPORTED = [
 
 const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 
+function decode(part, what) {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw fail(`Invalid uri: bad %-escape in the ${what}`);
+  }
+}
+
 function parseUri(uri) {
   let u;
   try {
@@ -86,10 +94,10 @@ function parseUri(uri) {
   if (!/^mysqlx?:$|^mariadb:$/.test(u.protocol)) throw fail(`Invalid uri: protocol must be mysql:, got ${u.protocol}`);
   const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
   const out = {
-    host: decodeURIComponent(host),
-    database: decodeURIComponent(u.pathname.slice(1)),
-    user: decodeURIComponent(u.username),
-    password: decodeURIComponent(u.password),
+    host: decode(host, 'host'),
+    database: decode(u.pathname.slice(1), 'database'),
+    user: decode(u.username, 'user'),
+    password: decode(u.password, 'password'),
   };
   if (u.port) out.port = Number.parseInt(u.port, 10);
   for (const [k, v] of u.searchParams) {
@@ -122,6 +130,8 @@ function coerce(name, kind, v) {
       if (kind === 'port' && (!Number.isInteger(n) || n > 65535)) throw bad('a port number (0-65535)');
       if ((kind === 'count' || kind === 'count1') && !Number.isInteger(n)) throw bad('a whole number');
       if (kind === 'count1' && n < 1) throw bad('at least 1');
+      // A pool is bounded by the server's max_connections (at most 100000).
+      if ((kind === 'count' || kind === 'count1') && n > 100000) throw bad('at most 100000');
       return n;
     }
     case 'timezone':
@@ -201,9 +211,17 @@ function normalizeSsl(v) {
   }
   const cert = pem('cert', v.cert);
   const key = pem('key', v.key);
+  const ca = pem('ca', v.ca);
+  if (ca && ca.some((c) => !c.includes('-----BEGIN CERTIFICATE-----'))) {
+    throw fail('Option "ssl.ca" must be PEM certificate text (-----BEGIN CERTIFICATE-----)');
+  }
+  if (Boolean(cert) !== Boolean(key)) throw fail('ssl.cert and ssl.key must be given together');
+  if (key && !key.some((k) => /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(k))) {
+    throw fail('Option "ssl.key" must be an unencrypted PEM private key');
+  }
   const rejectUnauthorized = v.rejectUnauthorized !== false;
   return {
-    ca: pem('ca', v.ca),
+    ca,
     cert: cert ? cert.join('\n') : undefined,
     key: key ? key.join('\n') : undefined,
     rejectUnauthorized,
@@ -291,10 +309,19 @@ function normalize(input) {
     healthThresholds: d('healthThresholds', {}),
     initSql: d('initSql', []),
   };
-  if (js.bigNumberStrings && !js.supportBigNumbers) {
-    // mysql2 ignores bigNumberStrings without supportBigNumbers; so do we.
-  }
+  checkCharset(js.charset);
   return js;
+}
+
+// Rows are decoded as UTF-8, so only the utf8 character sets are accepted;
+// a collation name (UTF8MB4_UNICODE_CI, as mysql2 takes it) is fine.
+function checkCharset(cs) {
+  const lower = cs.toLowerCase();
+  if (!/^[a-z0-9_]+$/.test(lower)) throw fail(`Option "charset" is not a charset or collation name: ${JSON.stringify(cs)}`);
+  const set = lower.split('_')[0];
+  if (set !== 'utf8mb4' && set !== 'utf8' && set !== 'utf8mb3') {
+    throw make('ERR_UNSUPPORTED_OPTION', `Option "charset" ${cs}: napi-mysql-pool speaks utf8mb4 (or utf8) only`, TypeError);
+  }
 }
 
 /** What must match for worker threads to share one pool by name. */

@@ -7,7 +7,7 @@ const { Readable } = require('node:stream');
 const errors = require('./errors');
 
 class PoolConnection extends EventEmitter {
-  constructor(pool, connId, threadId) {
+  constructor(pool, connId, threadId, takenAt = null) {
     super();
     this._pool = pool;
     this._id = connId;
@@ -16,16 +16,16 @@ class PoolConnection extends EventEmitter {
     this.connection = new CoreConnection(this);
     this._leakTimer = null;
     const leakMs = pool.config.leakDetectionTimeout;
-    if (leakMs > 0) this._watchLeak(leakMs);
+    if (leakMs > 0) this._watchLeak(leakMs, takenAt);
   }
 
   get config() {
     return this._pool.config;
   }
 
-  _watchLeak(ms) {
+  _watchLeak(ms, takenAt) {
     // Where the connection was taken is what makes a leak report useful.
-    const where = new Error('Connection leak').stack.split('\n').slice(2).join('\n');
+    const where = takenAt || new Error('Connection leak').stack.split('\n').slice(2).join('\n');
     this._leakTimer = setTimeout(() => {
       this._pool._js.leaks++;
       const info = { threadId: this.threadId, heldForMs: ms, stack: where };

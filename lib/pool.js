@@ -308,12 +308,18 @@ class Pool extends EventEmitter {
 
   /** Sends one command; connId 0 = any pooled connection. */
   _send(connId, sql, values, forExecute) {
-    if (this._closed) return Promise.reject(this._closedError());
+    // During end()'s grace period a lent connection may still finish its work.
+    if (this._closed && (connId === 0 || this._ended)) return Promise.reject(this._closedError());
     let q;
     try {
       q = prepare(this.config, sql, values, forExecute);
     } catch (err) {
-      return Promise.reject(err);
+      if (typeof err.code === 'string') return Promise.reject(err);
+      // Values that cannot be encoded (cyclic objects, BigInt inside JSON,
+      // null-prototype objects): a clear error with a code, never a crash.
+      const e = errors.make('ERR_INVALID_PARAMETER', `Cannot encode the query values: ${err.message}`, TypeError);
+      e.cause = err;
+      return Promise.reject(e);
     }
     if (connId === 0 && this.listenerCount('enqueue') > 0) this._maybeEmitEnqueue();
     return new Promise((resolve, reject) => {
@@ -342,12 +348,14 @@ class Pool extends EventEmitter {
   getConnection() {
     if (this._closed) return Promise.reject(this._closedError());
     if (this.listenerCount('enqueue') > 0) this._maybeEmitEnqueue();
+    // The caller's stack, for leak reports (only when leak detection is on).
+    const takenAt = this.config.leakDetectionTimeout > 0 ? new Error('Connection leak').stack.split('\n').slice(2).join('\n') : null;
     return new Promise((resolve, reject) => {
       const id = this._id();
       this._pending.set(id, {
         resolve: (c) => {
           const { PoolConnection } = require('./connection');
-          const conn = new PoolConnection(this, c[2], c[3]);
+          const conn = new PoolConnection(this, c[2], c[3], takenAt);
           this._lent.add(conn);
           this.emit('acquire', conn);
           resolve(conn);
@@ -355,6 +363,7 @@ class Pool extends EventEmitter {
         reject,
         q: null,
       });
+      this._flushNow();
       this._native.getConnection(id);
     });
   }
@@ -375,7 +384,11 @@ class Pool extends EventEmitter {
     for (const conn of this._lent) conn._stopLeakTimer();
     this._ending = new Promise((resolve) => {
       const id = this._id();
-      this._pending.set(id, { resolve, reject: resolve, q: null });
+      const done = () => {
+        this._ended = true;
+        resolve();
+      };
+      this._pending.set(id, { resolve: done, reject: done, q: null });
       this._native.end(id, this.config.endTimeout);
     });
     return this._ending;

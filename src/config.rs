@@ -143,6 +143,8 @@ impl PoolConfig {
             setup.push(format!("SET NAMES {}", charset_name(cs)?));
         }
         setup.extend(self.init_sql.iter().cloned());
+        // mysql_async runs the setup list from its end; keep the user's order.
+        setup.reverse();
         if !setup.is_empty() {
             b = b.setup(setup);
         }

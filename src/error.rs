@@ -79,6 +79,10 @@ pub fn from_mysql(err: &MyError, connecting: bool) -> ErrInfo {
         MyError::Io(io) => {
             let text = io.to_string();
             let (code, message) = match io {
+                mysql_async::IoError::Io(e) if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => {
+                    // rustls reports certificate failures through an io::Error.
+                    ("HANDSHAKE_SSL_ERROR", text)
+                }
                 mysql_async::IoError::Io(e) => {
                     let code = if connecting { io_code(e.kind()) } else { lost_code(e.kind()) };
                     (code, text)

@@ -94,6 +94,14 @@ pub struct NativePool {
     inflight: Cell<u32>,
     /// Result shapes already sent to this thread's JS (see boundary::Batch).
     shapes: RefCell<HashMap<String, u32>>,
+    /// Hands commands to the router task, which decides each acquisition in
+    /// the order JS made the requests (FIFO across batches and threads).
+    router: tokio::sync::mpsc::UnboundedSender<Routed>,
+}
+
+enum Routed {
+    Batch(Vec<Submission>),
+    GetConnection(u32, u32),
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -156,6 +164,71 @@ where
         Err(panic) => Payload::Error(error::from_panic(panic)),
     };
     outbox.push(Completion { id, payload });
+}
+
+/// One per NativePool: takes each request's place in the pool's queue in
+/// the order JS made them, then lets the rest run concurrently.
+async fn route(
+    pool: Arc<Pool>,
+    outbox: Arc<Outbox>,
+    lent: Arc<Mutex<HashMap<u32, Lent>>>,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<Routed>,
+) {
+    while let Some(msg) = rx.recv().await {
+        match msg {
+            Routed::GetConnection(id, conn_id) => {
+                let ticket = pool.begin_acquire();
+                let (pool, lent, outbox2) = (pool.clone(), lent.clone(), outbox.clone());
+                tokio::spawn(guarded(outbox.clone(), id, async move {
+                    match pool.finish_acquire(ticket).await {
+                        Ok(c) => {
+                            let thread_id = c.thread_id();
+                            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                            lock(&lent).insert(conn_id, tx);
+                            tokio::spawn(conn_worker(pool, c, rx, outbox2));
+                            Some(Payload::Conn { conn_id, thread_id })
+                        }
+                        Err(e) => Some(Payload::Error(e)),
+                    }
+                }));
+            }
+            Routed::Batch(batch) => {
+                for job in batch {
+                    let Submission { id, conn_id, op, timeout_ms, error } = job;
+                    if let Some(e) = error {
+                        outbox.push(Completion { id, payload: Payload::Error(e) });
+                        continue;
+                    }
+                    if conn_id == 0 {
+                        let ticket = pool.begin_acquire();
+                        let (pool, outbox2) = (pool.clone(), outbox.clone());
+                        tokio::spawn(guarded(outbox.clone(), id, async move {
+                            let mut c = match pool.finish_acquire(ticket).await {
+                                Ok(c) => c,
+                                Err(e) => return Some(Payload::Error(e)),
+                            };
+                            let payload = run_op(&pool, &mut c, op, timeout_ms).await;
+                            // Answer first; returning the connection may take a round trip.
+                            outbox2.push(Completion { id, payload });
+                            pool.release(c, false).await;
+                            None
+                        }));
+                        continue;
+                    }
+                    let sent = lock(&lent).get(&conn_id).map(|tx| tx.send(ConnJob::Run(id, op, timeout_ms)));
+                    if !matches!(sent, Some(Ok(()))) {
+                        outbox.push(Completion {
+                            id,
+                            payload: Payload::Error(ErrInfo::new(
+                                "ERR_CONNECTION_RELEASED",
+                                "Connection was released to the pool; get a new one with getConnection().",
+                            )),
+                        });
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Owns one lent connection and runs its commands in order until released.
@@ -238,12 +311,17 @@ impl NativePool {
             }
             _ => (Pool::new(config.settings(), opts), None),
         };
+        let outbox = Arc::new(Outbox { queue: Mutex::new(Vec::new()), wake });
+        let lent: Arc<Mutex<HashMap<u32, Lent>>> = Arc::new(Mutex::new(HashMap::new()));
+        let (router, rx) = tokio::sync::mpsc::unbounded_channel();
+        rt.spawn(route(pool.clone(), outbox.clone(), lent.clone(), rx));
         Ok(NativePool {
             pool,
             share,
+            router,
             detached: Cell::new(false),
-            outbox: Arc::new(Outbox { queue: Mutex::new(Vec::new()), wake }),
-            lent: Arc::new(Mutex::new(HashMap::new())),
+            outbox,
+            lent,
             next_conn: Cell::new(0),
             inflight: Cell::new(0),
             shapes: RefCell::new(HashMap::new()),
@@ -272,44 +350,7 @@ impl NativePool {
     #[napi]
     pub fn submit(&self, env: Env, batch: Vec<Submission>) {
         self.begin(&env, batch.len() as u32);
-        let pool = self.pool.clone();
-        let outbox = self.outbox.clone();
-        let lent = self.lent.clone();
-        runtime::get(None).spawn(async move {
-            for job in batch {
-                let Submission { id, conn_id, op, timeout_ms, error } = job;
-                if let Some(e) = error {
-                    outbox.push(Completion { id, payload: Payload::Error(e) });
-                    continue;
-                }
-                if conn_id == 0 {
-                    let pool = pool.clone();
-                    let outbox2 = outbox.clone();
-                    tokio::spawn(guarded(outbox.clone(), id, async move {
-                        let mut c = match pool.acquire().await {
-                            Ok(c) => c,
-                            Err(e) => return Some(Payload::Error(e)),
-                        };
-                        let payload = run_op(&pool, &mut c, op, timeout_ms).await;
-                        // Answer first; returning the connection may take a round trip.
-                        outbox2.push(Completion { id, payload });
-                        pool.release(c, false).await;
-                        None
-                    }));
-                    continue;
-                }
-                let sent = lock(&lent).get(&conn_id).map(|tx| tx.send(ConnJob::Run(id, op, timeout_ms)));
-                if !matches!(sent, Some(Ok(()))) {
-                    outbox.push(Completion {
-                        id,
-                        payload: Payload::Error(ErrInfo::new(
-                            "ERR_CONNECTION_RELEASED",
-                            "Connection was released to the pool; get a new one with getConnection().",
-                        )),
-                    });
-                }
-            }
-        });
+        let _ = self.router.send(Routed::Batch(batch));
     }
 
     /// Lends a connection; completes with [connId, threadId].
@@ -318,21 +359,7 @@ impl NativePool {
         self.begin(&env, 1);
         let conn_id = self.next_conn.get().wrapping_add(1).max(1);
         self.next_conn.set(conn_id);
-        let pool = self.pool.clone();
-        let lent = self.lent.clone();
-        let outbox = self.outbox.clone();
-        self.spawn(id, async move {
-            match pool.acquire().await {
-                Ok(c) => {
-                    let thread_id = c.thread_id();
-                    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-                    lock(&lent).insert(conn_id, tx);
-                    tokio::spawn(conn_worker(pool, c, rx, outbox));
-                    Some(Payload::Conn { conn_id, thread_id })
-                }
-                Err(e) => Some(Payload::Error(e)),
-            }
-        });
+        let _ = self.router.send(Routed::GetConnection(id, conn_id));
     }
 
     /// Returns a lent connection after its queued commands finish.
@@ -383,14 +410,20 @@ impl NativePool {
     pub fn end(&self, env: Env, id: u32, grace_ms: f64) {
         self.begin(&env, 1);
         let pool = self.pool.clone();
-        // Dropping the senders lets each lent connection's worker finish
-        // what is queued, then give the connection back (closed, if the
-        // pool is closing).
-        lock(&self.lent).clear();
+        let lent = self.lent.clone();
         let close = self.detach();
+        if !close {
+            // Other threads keep the pool: this thread's lent connections go
+            // back once their queued commands are done.
+            lock(&lent).clear();
+        }
         self.spawn(id, async move {
             if close {
+                // Lent connections count as active: they get the grace
+                // period to finish (a transaction between statements, say).
                 pool.end(Duration::from_millis(grace_ms.max(0.0) as u64)).await;
+                // Then whatever is still lent is closed after its queued work.
+                lock(&lent).clear();
             }
             Some(Payload::Done)
         });

@@ -47,6 +47,18 @@ impl PooledConn {
     }
 }
 
+pub enum Step {
+    Got(PooledConn),
+    Connect,
+    Wait(u64, oneshot::Receiver<Result<PooledConn, ErrInfo>>),
+}
+
+/// An acquisition whose place in line is decided (see `begin_acquire`).
+pub struct Ticket {
+    step: Result<Step, ErrInfo>,
+    start: Instant,
+}
+
 struct Waiter {
     id: u64,
     tx: oneshot::Sender<Result<PooledConn, ErrInfo>>,
@@ -149,63 +161,99 @@ impl Pool {
         ErrInfo::pool(code, message, &Self::counts_text(st, self.settings.limit))
     }
 
-    /// Lends a connection: idle first (most recently used), else a new one
-    /// while under the limit, else a FIFO wait.
-    pub async fn acquire(self: &Arc<Self>) -> Result<PooledConn, ErrInfo> {
-        let start = Instant::now();
-        enum Step {
-            Got(PooledConn),
-            Connect,
-            Wait(u64, oneshot::Receiver<Result<PooledConn, ErrInfo>>),
+    /// The locked, synchronous half of acquiring: take an idle connection,
+    /// reserve a slot to open one, or join the FIFO queue. Callers make this
+    /// decision in request order (see lib.rs `submit`), so waiters queue in
+    /// the order requests were made.
+    pub fn begin_acquire(self: &Arc<Self>) -> Ticket {
+        Ticket { step: self.decide(), start: Instant::now() }
+    }
+
+    fn decide(self: &Arc<Self>) -> Result<Step, ErrInfo> {
+        let mut st = lock(&self.state);
+        let now = Instant::now();
+        if st.closed {
+            return Err(self.reject(&st, codes::CLOSED, "Pool is closed."));
         }
+        if let Some(c) = st.idle.pop_back() {
+            st.active += 1;
+            return Ok(Step::Got(c));
+        }
+        let threshold = self.settings.breaker_threshold;
+        if threshold > 0 && st.breaker_failures >= threshold {
+            if st.breaker_open(now) {
+                let msg = "Circuit breaker open: the server is unreachable, failing fast.";
+                return Err(self.reject(&st, codes::CIRCUIT_OPEN, msg));
+            }
+            // Half-open: this request is the one trial; the window re-arms so
+            // others fail fast until a connect succeeds (which closes it).
+            st.breaker_open_until = Some(now + self.settings.breaker_reset);
+        }
+        if st.total < self.settings.limit {
+            st.total += 1;
+            st.connecting += 1;
+            Ok(Step::Connect)
+        } else if !self.settings.wait_for_connections {
+            Err(self.reject(&st, codes::NO_CONNECTIONS, "No connections available."))
+        } else if self.settings.queue_limit > 0 && st.waiters.len() >= self.settings.queue_limit {
+            Err(self.reject(&st, codes::QUEUE_LIMIT, "Queue limit reached."))
+        } else {
+            let (tx, rx) = oneshot::channel();
+            st.next_waiter_id += 1;
+            let id = st.next_waiter_id;
+            st.waiters.push_back(Waiter { id, tx });
+            Ok(Step::Wait(id, rx))
+        }
+    }
+
+    fn timeout_error(&self, st: &State) -> ErrInfo {
+        Metrics::inc(&self.metrics.timed_out);
+        let ms = self.settings.acquire_timeout.map(|d| d.as_millis()).unwrap_or(0);
+        let mut e = self.reject(st, codes::ACQUIRE_TIMEOUT, &format!("Timeout acquiring a connection after {ms} ms."));
+        if let Some(ce) = &st.last_connect_error {
+            if st.breaker_failures > 0 {
+                e.message.push_str(&format!(" Last connect error: {}", ce.message));
+            }
+        }
+        e
+    }
+
+    /// The asynchronous half: validates, connects or waits, within acquireTimeout.
+    pub async fn finish_acquire(self: &Arc<Self>, ticket: Ticket) -> Result<PooledConn, ErrInfo> {
+        let start = ticket.start;
+        let mut step = ticket.step;
         loop {
-            let step = {
-                let mut st = lock(&self.state);
-                let now = Instant::now();
-                if st.closed {
-                    return Err(self.reject(&st, codes::CLOSED, "Pool is closed."));
-                }
-                if let Some(c) = st.idle.pop_back() {
-                    st.active += 1;
-                    Step::Got(c)
-                } else if st.breaker_open(now) {
-                    let msg = "Circuit breaker open: the server is unreachable, failing fast.";
-                    return Err(self.reject(&st, codes::CIRCUIT_OPEN, msg));
-                } else if st.total < self.settings.limit {
-                    st.total += 1;
-                    st.connecting += 1;
-                    Step::Connect
-                } else if !self.settings.wait_for_connections {
-                    return Err(self.reject(&st, codes::NO_CONNECTIONS, "No connections available."));
-                } else if self.settings.queue_limit > 0 && st.waiters.len() >= self.settings.queue_limit {
-                    return Err(self.reject(&st, codes::QUEUE_LIMIT, "Queue limit reached."));
-                } else {
-                    let (tx, rx) = oneshot::channel();
-                    st.next_waiter_id += 1;
-                    let id = st.next_waiter_id;
-                    st.waiters.push_back(Waiter { id, tx });
-                    Step::Wait(id, rx)
-                }
-            };
-            let conn = match step {
+            let conn = match step? {
                 Step::Got(c) => c,
-                Step::Connect => match self.connect().await {
-                    Ok(c) => {
-                        let mut st = lock(&self.state);
-                        st.connecting -= 1;
-                        st.active += 1;
-                        c
-                    }
-                    Err(e) => {
-                        {
+                Step::Connect => {
+                    let left = self.settings.acquire_timeout.map(|t| t.saturating_sub(start.elapsed()));
+                    let res = match left {
+                        Some(left) => tokio::time::timeout(left, self.connect()).await.ok(),
+                        None => Some(self.connect().await),
+                    };
+                    match res {
+                        Some(Ok(c)) => {
                             let mut st = lock(&self.state);
                             st.connecting -= 1;
-                            st.total -= 1;
+                            st.active += 1;
+                            c
                         }
-                        self.replenish();
-                        return Err(e);
+                        failed => {
+                            let err = {
+                                let mut st = lock(&self.state);
+                                st.connecting -= 1;
+                                st.total -= 1;
+                                match failed {
+                                    Some(Err(e)) => e,
+                                    // The connect outlived acquireTimeout; it was cancelled.
+                                    _ => self.timeout_error(&st),
+                                }
+                            };
+                            self.replenish();
+                            return Err(err);
+                        }
                     }
-                },
+                }
                 Step::Wait(id, mut rx) => {
                     let got = match self.settings.acquire_timeout {
                         Some(t) => {
@@ -227,19 +275,7 @@ impl Pool {
                             let err = {
                                 let mut st = lock(&self.state);
                                 st.waiters.retain(|w| w.id != id);
-                                Metrics::inc(&self.metrics.timed_out);
-                                let ms = self.settings.acquire_timeout.map(|d| d.as_millis()).unwrap_or(0);
-                                let mut e = self.reject(
-                                    &st,
-                                    codes::ACQUIRE_TIMEOUT,
-                                    &format!("Timeout acquiring a connection after {ms} ms."),
-                                );
-                                if let Some(ce) = &st.last_connect_error {
-                                    if st.breaker_failures > 0 {
-                                        e.message.push_str(&format!(" Last connect error: {}", ce.message));
-                                    }
-                                }
-                                e
+                                self.timeout_error(&st)
                             };
                             rx.close();
                             if let Ok(Ok(c)) = rx.try_recv() {
@@ -255,6 +291,7 @@ impl Pool {
                 self.metrics.acquire_wait.observe(start.elapsed());
                 return Ok(c);
             }
+            step = self.decide();
         }
     }
 
@@ -355,6 +392,9 @@ impl Pool {
         st.active -= 1;
         if st.closed {
             st.total -= 1;
+            if st.active == 0 {
+                self.drained.notify_waiters();
+            }
             drop(st);
             return self.dispose(c);
         }
@@ -438,7 +478,12 @@ impl Pool {
                 Err(_) => {
                     attempt += 1;
                     let backoff = Duration::from_millis((25u64 << attempt.min(5)).min(500));
-                    tokio::time::sleep(backoff).await;
+                    // Never retry faster than the breaker lets callers through.
+                    let open_for = lock(&self.state)
+                        .breaker_open_until
+                        .map(|t| t.saturating_duration_since(Instant::now()))
+                        .unwrap_or_default();
+                    tokio::time::sleep(backoff.max(open_for)).await;
                 }
             }
         }
