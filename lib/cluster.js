@@ -193,7 +193,12 @@ class PoolNamespace {
         else if (serverAnswered(err)) cluster._succeeded(node, epoch);
         // getConnection() errors all happen before any statement is sent.
         const retry = cluster.config.canRetry && !cluster._closed && (isNotSent(err) || (lending && isNodeError(err)));
-        if (!retry || !cluster._findIds(this._pattern, false).some((id) => !tried.has(id))) throw err;
+        if (!retry || !cluster._findIds(this._pattern, false).some((id) => !tried.has(id))) {
+          // The node's pool was ended under us (removed, or went offline with
+          // callers queued): say so in cluster terms, not "Pool is closed.".
+          if (err && err.code === 'POOL_CLOSED' && !cluster._closed) throw cluster._noNodeError(this._pattern);
+          throw err;
+        }
         cluster.emit('warn', err);
         continue;
       }
@@ -215,6 +220,8 @@ class PoolCluster extends EventEmitter {
     this._lastId = 0;
     this._closed = false;
     this._ending = null;
+    // Set by ReadWriteSplit: its primary answers reads no replica can take.
+    this._handOff = false;
   }
 
   /** add(id, config) or add(config) (id `CLUSTER::N`); an existing id is left as it is, like mysql2. */
@@ -362,6 +369,10 @@ class PoolCluster extends EventEmitter {
     const old = node.pool;
     // A shared (cross-thread) pool would come back attached to the same queue.
     if (old.config.shared || this._closed) return;
+    // With no other node to take them (and no fallback behind the cluster,
+    // as a ReadWriteSplit's primary), queued callers are better off riding
+    // out the outage in the pool's queue, as with a single pool.
+    if (!this._handOff && ![...this._nodes.values()].some((n) => n !== node && n.offlineUntil === 0)) return;
     let waiting = 0;
     try {
       waiting = old._native.counts()[4];
@@ -769,6 +780,7 @@ class ReadWriteSplit extends EventEmitter {
       restoreNodeTimeout: options.restoreNodeTimeout === undefined ? 5000 : options.restoreNodeTimeout,
       defaultSelector: selector,
     });
+    this._replicaCluster._handOff = true;
     this._primary = new Pool(nodePoolOptions(PRIMARY_ID, options.primary));
     try {
       replicas.forEach((cfg, i) => this._replicaCluster.add(`REPLICA${i + 1}`, cfg));

@@ -1,7 +1,7 @@
 // PoolCluster / ReadWriteSplit behaviour that needs no live server: options,
 // patterns, error codes and texts (against mysql2's own), node removal and
 // offline/online bookkeeping on a refused port, and read detection.
-import { describe, it, expect, afterEach } from 'vitest'
+import { describe, it, expect, afterEach, inject } from 'vitest'
 import net from 'node:net'
 import { createRequire } from 'node:module'
 import mysql from 'mysql2/promise'
@@ -161,6 +161,18 @@ describe('PoolCluster API', () => {
     expect((await rejection(r.query('SELECT 1'))).code).toBe('ECONNREFUSED')
     expect(warns).toEqual(['ECONNREFUSED'])
     expect(Object.values(r.stats().nodes).map((n) => n.errorCount)).toEqual([1, 1])
+  })
+
+  it('a call queued in a node that is removed meanwhile rejects in cluster terms (POOL_NOEXIST), not "Pool is closed."', async () => {
+    const c = cluster()
+    c.add('ONLY', { uri: inject('mysqlUrl'), connectionLimit: 1 })
+    const held = await c.getConnection()
+    const queued = c.query('SELECT 1')
+    await new Promise((r) => setTimeout(r, 50))
+    c.remove('*')
+    const err = await rejection(queued)
+    held.release()
+    expect(err).toMatchObject({ code: 'POOL_NOEXIST', message: 'Pool does Not exist.' })
   })
 
   it('end() is idempotent, ends every node, and later calls reject POOL_CLOSED', async () => {
