@@ -702,7 +702,8 @@ function withIsRead(words) {
   for (let i = 1; i < words.length; i++) {
     const { w, d } = words[i];
     if (d !== 0) continue;
-    if (w === 'SELECT' || w === 'TABLE' || w === 'VALUES') return !selectHasEffects(words.slice(i));
+    // Locks and side effects count inside the CTE bodies too.
+    if (w === 'SELECT' || w === 'TABLE' || w === 'VALUES') return !selectHasEffects(words);
     if (WRITE_VERBS.has(w) && !words[i].call) return false;
   }
   // WITH ... (SELECT ...): the main query in parentheses.

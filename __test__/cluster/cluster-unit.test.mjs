@@ -249,6 +249,8 @@ describe('read detection (what a ReadWriteSplit sends to replicas)', () => {
     'SELECT * FROM (SELECT * FROM t FOR UPDATE) x',
     'WITH x AS (SELECT 1) UPDATE t JOIN x SET t.a = 1',
     'WITH x AS (SELECT 1) DELETE FROM t',
+    'WITH x AS (SELECT * FROM t FOR UPDATE) SELECT * FROM x',
+    "WITH x AS (SELECT GET_LOCK('a', 1) AS l) SELECT * FROM x",
     'EXPLAIN ANALYZE DELETE FROM t',
     'ANALYZE SELECT 1',
     'SELECT 1 INTO @x',
