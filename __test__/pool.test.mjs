@@ -123,6 +123,30 @@ describe('errors', () => {
   });
 });
 
+describe('multipleStatements', () => {
+  it('off (the default): a second statement is refused before it reaches the server', async () => {
+    await pool.query('CREATE TABLE IF NOT EXISTS t_stack (id INT)');
+    const err = await pool.query('SELECT 1; DROP TABLE t_stack').catch((e) => e);
+    expect([err.code, err.errno, err.sqlState]).toEqual(['ER_PARSE_ERROR', 1064, '42000']);
+    // Injection through a value stays inside its string literal.
+    const [[row]] = await pool.query('SELECT ? AS v', ["x'; DROP TABLE t_stack; -- "]);
+    expect(row.v).toBe("x'; DROP TABLE t_stack; -- ");
+    const [[still]] = await pool.query("SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = 't_stack'");
+    expect(still.n).toBe(1);
+    // One statement with trailing ';' or comments, and compound statements, pass.
+    expect((await pool.query('SELECT 1 AS a; -- done'))[0]).toEqual([{ a: 1 }]);
+    const [sets] = await pool.query('BEGIN NOT ATOMIC SELECT 1 AS a; SELECT 2 AS b; END');
+    expect(sets.slice(0, 2)).toEqual([[{ a: 1 }], [{ b: 2 }]]);
+  });
+
+  it('on: several statements give an array of results', async () => {
+    const p = createPool({ ...base, multipleStatements: true, connectionLimit: 1 });
+    const [rows] = await p.query('SELECT 1 AS a; SELECT 2 AS b');
+    expect(rows).toEqual([[{ a: 1 }], [{ b: 2 }]]);
+    await p.end();
+  });
+});
+
 describe('configuration', () => {
   it('accepts a URI and mysql2 defaults', async () => {
     const p = createPool(srv.url);

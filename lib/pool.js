@@ -9,6 +9,7 @@ const { NativePool } = require('../index.js');
 const { normalize, nativeConfig, shareKey } = require('./config');
 const { decodeRows, parseMeta, ResultSetHeader } = require('./rows');
 const errors = require('./errors');
+const { statementEnd } = require('./statements');
 
 let namedCompiler = null;
 function toPositional(sql, values) {
@@ -106,6 +107,19 @@ function prepare(cfg, sql, values, forExecute) {
     sql = cfg.queryFormat.call(null, sql, values, cfg.timezone);
   } else if (values !== undefined) {
     sql = SqlEscaper.format(sql, values, cfg.stringifyObjects, cfg.timezone);
+  }
+  const cut = !forExecute && !cfg.multipleStatements && sql.indexOf(';') !== -1 ? statementEnd(sql) : null;
+  // One statement: drop the trailing ';' and comments, which a
+  // multi-statement session would answer with an extra empty result.
+  if (cut !== null && !cut.more && cut.end !== -1) sql = sql.slice(0, cut.end);
+  if (cut !== null && cut.more) {
+    // What the server answers mysql2 here (ER_PARSE_ERROR), said plainly.
+    const err = errors.make('ER_PARSE_ERROR', 'You have an error in your SQL syntax: more than one statement, and multipleStatements is off');
+    err.errno = 1064;
+    err.sqlState = '42000';
+    err.sqlMessage = err.message;
+    err.sql = sql;
+    throw err;
   }
   const timeout = typeof o.timeout === 'number' && o.timeout > 0 ? o.timeout : 0;
   return { sql, params, flags, shape, typeCast, timeout };
