@@ -28,7 +28,6 @@ if (addon && fs.statSync(path.join(root, addon)).mtimeMs >= sourcesAt && !proces
   process.exit(0);
 }
 console.log(addon ? 'napi-mysql-pool: Rust sources changed, rebuilding the addon…' : 'napi-mysql-pool: building the native addon (release, first time takes a few minutes)…');
-execFileSync(process.execPath, [require.resolve('@napi-rs/cli/dist/cli.js'), 'build', '--platform', '--release'], {
-  cwd: root,
-  stdio: 'inherit',
-});
+// The CLI's own bin (its package exports hide the file path).
+const napi = path.join(root, 'node_modules', '.bin', process.platform === 'win32' ? 'napi.cmd' : 'napi');
+execFileSync(napi, ['build', '--platform', '--release'], { cwd: root, stdio: 'inherit' });
