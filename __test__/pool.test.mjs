@@ -78,6 +78,42 @@ describe('results', () => {
   });
 });
 
+describe('large results (delivered to JS in chunks while they arrive)', () => {
+  // MariaDB's SEQUENCE engine (seq_1_to_N) generates the rows.
+  const seq = (n) => `SELECT CAST(seq AS SIGNED) AS i, CONCAT('r', seq, '✓') AS t, CAST(seq AS CHAR) AS c FROM seq_1_to_${n}`;
+
+  it('every row arrives once and in order, in both protocols and as arrays', async () => {
+    const want = Array.from({ length: 7000 }, (_, k) => ({ i: k + 1, t: `r${k + 1}✓`, c: String(k + 1) }));
+    const [a] = await pool.query(`${seq(7000)} ORDER BY seq`);
+    expect(a).toEqual(want);
+    const [b] = await pool.execute(`${seq(7000)} ORDER BY seq`);
+    expect(b).toEqual(want);
+    const [c] = await pool.query({ sql: `${seq(7000)} ORDER BY seq`, rowsAsArray: true });
+    expect(c).toEqual(want.map((r) => [r.i, r.t, r.c]));
+  });
+
+  it('several large result sets keep their own rows', async () => {
+    const p = createPool({ ...base, multipleStatements: true, connectionLimit: 1 });
+    const [sets] = await p.query(`${seq(5000)}; SELECT 42 AS x; ${seq(3000)}`);
+    await p.end();
+    expect(sets).toHaveLength(3);
+    expect(sets[0]).toHaveLength(5000);
+    expect(sets[0][4999]).toEqual({ i: 5000, t: 'r5000✓', c: '5000' });
+    expect(sets[1]).toEqual([{ x: 42 }]);
+    expect(sets[2]).toHaveLength(3000);
+    expect(sets[2][0]).toEqual({ i: 1, t: 'r1✓', c: '1' });
+  });
+
+  it('an error after some chunks rejects the whole query and the pool stays usable', async () => {
+    const p = createPool({ ...base, multipleStatements: true, connectionLimit: 1 });
+    const err = await p.query(`${seq(5000)}; SELECT * FROM no_such_table_x`).catch((e) => e);
+    expect(err.code).toBe('ER_NO_SUCH_TABLE');
+    const [[r]] = await p.query('SELECT 5 AS five');
+    expect(r.five).toBe(5);
+    await p.end();
+  });
+});
+
 describe('errors', () => {
   it('server errors carry mysql2 fields', async () => {
     const err = await pool.query("INSERT INTO t_found (name) VALUES ('name-1')").catch((e) => e);

@@ -244,34 +244,36 @@ class Pool extends EventEmitter {
       const kind = dir[k + 1];
       k += 2;
       const p = this._pending.get(id);
+      if (kind === 4) {
+        // Leading rows of a large result: decode now, while the rest arrives.
+        const set = dir[k++];
+        const rows = this._rowsSet(p, dir, k, text, tp, tags, bin, extra);
+        k = rows.next;
+        tp = rows.textNext;
+        if (p !== undefined) {
+          if (rows.error !== null) p.failure = rows.error;
+          else if (p.q !== null && p.failure === undefined) (p.chunks || (p.chunks = [])).push([set, rows.value[0]]);
+        }
+        continue;
+      }
       if (p !== undefined) this._pending.delete(id);
       if (kind === 0) {
         const nsets = dir[k++];
         const sets = nsets === 1 ? null : [];
         let one;
-        let failure = null;
+        let failure = p !== undefined && p.failure !== undefined ? p.failure : null;
         for (let s = 0; s < nsets; s++) {
           let item;
           if (dir[k] === 0) {
-            const shapeId = dir[k + 1];
-            const newAt = dir[k + 2];
-            const nrows = dir[k + 3];
-            const ncells = dir[k + 4];
-            const units = dir[k + 5];
-            const tagsAt = dir[k + 6];
-            const binAt = dir[k + 7];
-            const numsAt = k + 9;
-            if (newAt >= 0) this._shapes[shapeId] = parseMeta(extra[newAt]);
-            if (p !== undefined && p.q !== null && failure === null) {
-              try {
-                const q = p.q;
-                item = decodeRows(this._shapes[shapeId], q.shape, q.typeCast, this.config, dir, numsAt, tags, tagsAt, text, tp, bin, binAt, nrows);
-              } catch (err) {
-                failure = err;
-              }
+            const rows = this._rowsSet(failure === null ? p : undefined, dir, k, text, tp, tags, bin, extra);
+            k = rows.next;
+            tp = rows.textNext;
+            if (rows.error !== null) failure = rows.error;
+            item = rows.value;
+            if (item !== undefined && p.chunks !== undefined) {
+              const before = p.chunks.filter((c) => c[0] === s).map((c) => c[1]);
+              if (before.length > 0) item = [before.concat([item[0]]).flat(), item[1]];
             }
-            k = numsAt + ncells;
-            tp += units;
           } else {
             const infoUnits = dir[k + 5];
             const info = text.slice(tp, tp + infoUnits);
@@ -306,6 +308,34 @@ class Pool extends EventEmitter {
       }
     }
     if (this.listenerCount('connection') > 0) this._emitNewConnections();
+  }
+
+  /**
+   * One rows set at dir[k] (it starts with 0): registers a new shape, and
+   * decodes the rows when `p` wants them. Returns where the next item and
+   * the next text start, whatever happened.
+   */
+  _rowsSet(p, dir, k, text, tp, tags, bin, extra) {
+    const shapeId = dir[k + 1];
+    const newAt = dir[k + 2];
+    const nrows = dir[k + 3];
+    const ncells = dir[k + 4];
+    const units = dir[k + 5];
+    const tagsAt = dir[k + 6];
+    const binAt = dir[k + 7];
+    const numsAt = k + 9;
+    if (newAt >= 0) this._shapes[shapeId] = parseMeta(extra[newAt]);
+    let value;
+    let error = null;
+    if (p !== undefined && p.q !== null) {
+      try {
+        const q = p.q;
+        value = decodeRows(this._shapes[shapeId], q.shape, q.typeCast, this.config, dir, numsAt, tags, tagsAt, text, tp, bin, binAt, nrows);
+      } catch (err) {
+        error = err;
+      }
+    }
+    return { value, error, next: numsAt + ncells, textNext: tp + units };
   }
 
   _emitNewConnections() {

@@ -10,6 +10,8 @@ use std::ptr;
 
 pub enum Payload {
     Results(Vec<ResultSet>),
+    /// Leading rows of result set N of a command still running.
+    Chunk(u32, RowBatch),
     Error(ErrInfo),
     Conn { conn_id: u32, thread_id: u32 },
     Done,
@@ -60,6 +62,8 @@ fn check(status: sys::napi_status, what: &str) -> Result<()> {
 ///   kind 1 (error): extraIndex of [message, code, errno, sqlState, sqlMessage, fatal]
 ///   kind 2 (connection): connId, threadId
 ///   kind 3 (done)
+///   kind 4 (chunk): setIndex, then one rows set as above (the command's
+///     final completion follows; JS puts these rows before that set's rows)
 pub struct Batch {
     dir: Vec<f64>,
     text: Vec<u8>,
@@ -98,6 +102,11 @@ impl Batch {
                     b.dir.extend_from_slice(&[2.0, conn_id as f64, thread_id as f64]);
                 }
                 Payload::Done => b.dir.push(3.0),
+                Payload::Chunk(set, rows) => {
+                    b.dir.push(4.0);
+                    b.dir.push(set as f64);
+                    b.rows(rows, shapes);
+                }
             }
         }
         b

@@ -216,6 +216,28 @@ impl Encoder {
         self.batch
     }
 
+    pub fn rows(&self) -> u32 {
+        self.batch.nrows
+    }
+
+    /// Hands over the rows so far and starts an empty batch of the same shape.
+    pub fn take_chunk(&mut self) -> RowBatch {
+        let meta = self.batch.meta.clone();
+        std::mem::replace(
+            &mut self.batch,
+            RowBatch {
+                meta,
+                text: Vec::new(),
+                ascii: true,
+                nums: Vec::new(),
+                tags: Vec::new(),
+                bin: Vec::new(),
+                nrows: 0,
+                text_units: 0,
+            },
+        )
+    }
+
     pub fn push_row(&mut self, row: &mysql_async::Row) {
         for i in 0..row.len() {
             self.push_cell(i, row.as_ref(i).unwrap_or(&Value::NULL));

@@ -111,12 +111,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 const QUERY_TIMEOUT_MSG: &str = "Query inactivity timeout";
 
 
-async fn run_op(pool: &Pool, c: &mut PooledConn, op: Op, timeout_ms: f64) -> Payload {
+async fn run_op(pool: &Pool, c: &mut PooledConn, op: Op, timeout_ms: f64, outbox: &Arc<Outbox>, id: u32) -> Payload {
     let t0 = Instant::now();
+    let mut sink = |set: usize, rows: convert::RowBatch| {
+        outbox.push(Completion { id, payload: Payload::Chunk(set as u32, rows) });
+    };
     let fut = async {
         match op {
-            Op::Query(sql, fl) => ops::query(&mut c.conn, &sql, fl).await,
-            Op::Execute(sql, params, fl) => ops::execute(&mut c.conn, &sql, params, fl).await,
+            Op::Query(sql, fl) => ops::query(&mut c.conn, &sql, fl, &mut sink).await,
+            Op::Execute(sql, params, fl) => ops::execute(&mut c.conn, &sql, params, fl, &mut sink).await,
             Op::Ping => {
                 use mysql_async::prelude::Queryable;
                 c.conn.ping().await.map(|_| Vec::new())
@@ -207,7 +210,7 @@ async fn route(
                                 Ok(c) => c,
                                 Err(e) => return Some(Payload::Error(e)),
                             };
-                            let payload = run_op(&pool, &mut c, op, timeout_ms).await;
+                            let payload = run_op(&pool, &mut c, op, timeout_ms, &outbox2, id).await;
                             // Answer first; returning the connection may take a round trip.
                             outbox2.push(Completion { id, payload });
                             pool.release(c, false).await;
@@ -250,7 +253,7 @@ async fn conn_worker(
                         .fatal(),
                     )
                 } else {
-                    match AssertUnwindSafe(run_op(&pool, &mut c, op, timeout_ms)).catch_unwind().await {
+                    match AssertUnwindSafe(run_op(&pool, &mut c, op, timeout_ms, &outbox, id)).catch_unwind().await {
                         Ok(p) => p,
                         Err(panic) => {
                             c.broken = true;
@@ -434,7 +437,8 @@ impl NativePool {
     #[napi]
     pub fn drain(&self, env: Env) -> Result<Raw> {
         let list = std::mem::take(&mut *lock(&self.outbox.queue));
-        let n = list.len() as u32;
+        // Chunks are extra completions of a command still in flight.
+        let n = list.iter().filter(|c| !matches!(c.payload, Payload::Chunk(..))).count() as u32;
         let v = Batch::build(list, &mut self.shapes.borrow_mut()).to_js(env.raw())?;
         let left = self.inflight.get().saturating_sub(n);
         self.inflight.set(left);

@@ -1,5 +1,5 @@
 //! Running one command on one connection and encoding what comes back.
-use crate::convert::{Encoder, Header, ResultSet};
+use crate::convert::{Encoder, Header, ResultSet, RowBatch};
 use mysql_async::prelude::{Protocol, Queryable};
 use mysql_async::{Conn, Params, QueryResult, Value};
 
@@ -34,21 +34,34 @@ pub enum Op {
 
 const SERVER_MORE_RESULTS_EXISTS: u16 = 0x0008;
 
-pub async fn query(conn: &mut Conn, sql: &str, fl: u32) -> mysql_async::Result<Vec<ResultSet>> {
+/// Large results go to JS in chunks of this many rows while the rest is
+/// still arriving, so building JS rows overlaps with the network.
+pub const CHUNK_ROWS: u32 = 2048;
+
+/// Receives (result set index, rows) for each chunk of a large result.
+pub type ChunkSink<'a> = &'a mut (dyn FnMut(usize, RowBatch) + Send);
+
+pub async fn query(conn: &mut Conn, sql: &str, fl: u32, sink: ChunkSink<'_>) -> mysql_async::Result<Vec<ResultSet>> {
     let qr = conn.query_iter(sql).await?;
-    let mut out = collect(qr, fl, false).await?;
+    let mut out = collect(qr, fl, false, sink).await?;
     fill_status(conn, &mut out);
     Ok(out)
 }
 
-pub async fn execute(conn: &mut Conn, sql: &str, params: Vec<Param>, fl: u32) -> mysql_async::Result<Vec<ResultSet>> {
+pub async fn execute(
+    conn: &mut Conn,
+    sql: &str,
+    params: Vec<Param>,
+    fl: u32,
+    sink: ChunkSink<'_>,
+) -> mysql_async::Result<Vec<ResultSet>> {
     let params = if params.is_empty() {
         Params::Empty
     } else {
         Params::Positional(params.into_iter().map(Value::from).collect())
     };
     let qr = conn.exec_iter(sql, params).await?;
-    let mut out = collect(qr, fl, true).await?;
+    let mut out = collect(qr, fl, true, sink).await?;
     fill_status(conn, &mut out);
     Ok(out)
 }
@@ -57,6 +70,7 @@ async fn collect<P: Protocol>(
     mut qr: QueryResult<'_, 'static, P>,
     fl: u32,
     binary: bool,
+    sink: ChunkSink<'_>,
 ) -> mysql_async::Result<Vec<ResultSet>> {
     let mut out = Vec::with_capacity(1);
     loop {
@@ -67,6 +81,9 @@ async fn collect<P: Protocol>(
                 // on to the following set (if any).
                 while let Some(row) = qr.next().await? {
                     enc.push_row(&row);
+                    if enc.rows() >= CHUNK_ROWS {
+                        sink(out.len(), enc.take_chunk());
+                    }
                 }
                 out.push(ResultSet::Rows(enc.finish()));
             }
