@@ -529,28 +529,8 @@ function clusterFamilies(entries, extra = []) {
   return out.concat(extra);
 }
 
-function formatValue(v) {
-  if (typeof v !== 'number') v = Number(v);
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  return String(v);
-}
-
-function escapeLabel(v) {
-  return String(v).replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-}
-
 function renderText(fams) {
-  const lines = [];
-  for (const f of fams) {
-    lines.push(`# HELP ${f.name} ${String(f.help).replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${f.name} ${f.type}`);
-    for (const v of f.values) {
-      const labels = Object.entries(v.labels).map(([k, x]) => `${k}="${escapeLabel(x)}"`).join(',');
-      lines.push(`${v.metricName || f.name}${labels ? `{${labels}}` : ''} ${formatValue(v.value)}`);
-    }
-  }
-  return lines.join('\n') + '\n';
+  return require('./observability').renderFamilies(fams);
 }
 
 // ---------------------------------------------------------------------------

@@ -452,8 +452,13 @@ function renderLabels(labels) {
 
 /** Prometheus text format 0.0.4 for one pool or an array of pools. */
 function metricsText(poolOrPools) {
+  return renderFamilies(families(poolOrPools));
+}
+
+/** Families (metricsJSON's shape) as exposition text. */
+function renderFamilies(fams) {
   const lines = [];
-  for (const f of families(poolOrPools)) {
+  for (const f of fams) {
     // HELP/TYPE once per family, series of every pool below it.
     lines.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`);
     for (const v of f.values) lines.push(`${v.metricName || f.name}${renderLabels(v.labels)} ${formatValue(v.value)}`);
@@ -534,6 +539,7 @@ module.exports = {
   PROMETHEUS_CONTENT_TYPE,
   DEFAULT_THRESHOLDS,
   // Exposed for tests and for callers rendering their own views.
+  renderFamilies,
   quantile,
   safeConfig,
 };
