@@ -280,7 +280,7 @@ impl NativePool {
         worker_threads: Option<u32>,
         share: Option<Vec<String>>,
     ) -> Result<Self> {
-        let rt = runtime::get(worker_threads);
+        let rt = runtime::start(worker_threads).map_err(|e| Error::new(Status::GenericFailure, e))?;
         tls::install_crypto_provider();
         let opts = config.mysql_opts().map_err(|e| Error::new(Status::InvalidArg, format!("{}: {}", e.code, e.message)))?;
         let wake: Wake = on_wake.build_threadsafe_function().callee_handled::<false>().build()?;
@@ -344,7 +344,7 @@ impl NativePool {
     where
         F: Future<Output = Option<Payload>> + Send + 'static,
     {
-        runtime::get(None).spawn(guarded(self.outbox.clone(), id, fut));
+        runtime::spawn(guarded(self.outbox.clone(), id, fut));
     }
 
     /// Commands from JS, batched per microtask: each entry is
@@ -510,7 +510,7 @@ impl Drop for NativePool {
     fn drop(&mut self) {
         if self.detach() && !self.pool.is_closed() {
             let pool = self.pool.clone();
-            runtime::get(None).spawn(async move { pool.end(Duration::from_secs(5)).await });
+            runtime::spawn(async move { pool.end(Duration::from_secs(5)).await });
         }
     }
 }

@@ -5,11 +5,12 @@ use tokio::runtime::{Builder, Runtime};
 
 static RT: OnceCell<Runtime> = OnceCell::new();
 
-/// Worker threads: the first pool's `workerThreads`, else the
-/// NAPI_MYSQL_POOL_THREADS environment variable, else 2 (protocol work is
-/// light; more threads mostly compete with Node and the server for cores).
-pub fn get(threads: Option<u32>) -> &'static Runtime {
-    RT.get_or_init(|| {
+/// Starts the runtime on first use. Worker threads: the first pool's
+/// `workerThreads`, else the NAPI_MYSQL_POOL_THREADS environment variable,
+/// else 2 (protocol work is light; more threads mostly compete with Node
+/// and the server for cores).
+pub fn start(threads: Option<u32>) -> Result<&'static Runtime, String> {
+    RT.get_or_try_init(|| {
         let n = threads
             .filter(|n| *n > 0)
             .map(|n| n as usize)
@@ -21,8 +22,16 @@ pub fn get(threads: Option<u32>) -> &'static Runtime {
             .thread_name("napi-mysql-pool")
             .enable_all()
             .build()
-            // Without threads there is nothing this addon can do; Node gets
-            // an exception at load time rather than a half-working pool.
-            .unwrap_or_else(|e| panic!("cannot start the tokio runtime: {e}"))
+            .map_err(|e| format!("cannot start the tokio runtime: {e}"))
     })
+}
+
+/// The runtime, once a pool has started it (every caller runs after that).
+pub fn spawn<F>(fut: F)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    if let Some(rt) = RT.get() {
+        rt.spawn(fut);
+    }
 }
