@@ -64,8 +64,10 @@ export interface PoolOptions
   leakDetectionTimeout?: number;
   /** Grace period for in-flight work in end() (ms, default 5000). */
   endTimeout?: number;
-  /** Label for metrics (default 'default'). */
+  /** Label for metrics (default 'default'); with `shared`, the name threads attach by. */
   name?: string;
+  /** Share one native pool across worker_threads by `name` (default false). */
+  shared?: boolean;
   /** tokio worker threads for the whole process (first pool wins; default 2). */
   workerThreads?: number;
   healthThresholds?: HealthThresholds;
