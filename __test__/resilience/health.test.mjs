@@ -399,3 +399,35 @@ describe('server closes idle connections (wait_timeout)', () => {
     expect(st.counters.validationFailures).toBeGreaterThanOrEqual(1)
   })
 })
+
+describe('keep-alive pings (idlePingInterval)', () => {
+  it('idle connections pinged more often than wait_timeout stay open and are reused', async () => {
+    await srv.restart({ args: ['--wait-timeout=2'] })
+    const p = pool({ connectionLimit: 3, idlePingInterval: 500, validateAfterIdle: 60000 })
+    const first = await Promise.all([0, 1, 2].map(() => p.query('SELECT CONNECTION_ID() AS id, SLEEP(0.1) AS s')))
+    const before = new Set(first.map(([rows]) => rows[0].id))
+    expect(before.size).toBe(3)
+    await settled(p)
+    // Idle for twice the server's wait_timeout: only the pings keep them alive.
+    await sleep(4500)
+    await expectServerThreads(3)
+    const again = await Promise.all([0, 1, 2].map(() => p.query('SELECT CONNECTION_ID() AS id, SLEEP(0.1) AS s')))
+    const after = new Set(again.map(([rows]) => rows[0].id))
+    expect([...after].sort()).toEqual([...before].sort())
+    const st = p.stats()
+    expect(st.counters.validationFailures).toBe(0)
+    expect(st.counters.destroyed).toBe(0)
+    expect(st.counters.created).toBe(3)
+  })
+
+  it('without pings the same idle connections are lost (so the test above can fail)', async () => {
+    const p = pool({ connectionLimit: 3, validateAfterIdle: 500 })
+    await Promise.all([0, 1, 2].map(() => p.query('SELECT SLEEP(0.1) AS s')))
+    await settled(p)
+    await sleep(4500)
+    await expectServerThreads(0)
+    const [[row]] = await p.query('SELECT 1 AS one')
+    expect(row.one).toBe(1)
+    expect(p.stats().counters.validationFailures).toBeGreaterThanOrEqual(1)
+  })
+})
