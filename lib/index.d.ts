@@ -254,7 +254,7 @@ export interface ClusterStats {
   nodes: Record<string, ClusterNodeStats>;
 }
 
-export interface PoolCluster extends NodeJS.EventEmitter {
+export interface PoolCluster extends Omit<NodeJS.EventEmitter, "on">, ClusterObservable {
   readonly config: Required<PoolClusterOptions>;
   add(config: PoolOptions | string): void;
   add(id: string, config: PoolOptions | string): void;
@@ -267,6 +267,10 @@ export interface PoolCluster extends NodeJS.EventEmitter {
   [Symbol.asyncDispose](): Promise<void>;
   /** The node pools by id. */
   readonly nodes: Readonly<Record<string, Pool>>;
+}
+
+/** Health, stats, metrics and node events shared by PoolCluster and ReadWriteSplit. */
+export interface ClusterObservable {
   health(thresholds?: HealthThresholds): ClusterHealth;
   stats(): ClusterStats;
   /** Prometheus text for every node (labels `pool` and `node`), or the same as JSON. */
@@ -296,20 +300,12 @@ export interface ReadWriteSplitOptions {
   canRetry?: boolean;
 }
 
-export interface ReadWriteSplit extends Omit<mysql.Pool, 'on'> {
+export interface ReadWriteSplit extends Omit<mysql.Pool, 'on'>, ClusterObservable {
   readonly name: string;
   readonly primary: Pool;
   readonly replicas: Pool[];
   /** True if the SQL would be sent to a replica. */
   isRead(sql: string | { sql: string; usePrimary?: boolean }): boolean;
-  health(thresholds?: HealthThresholds): ClusterHealth;
-  stats(): ClusterStats;
-  metrics(): string;
-  metrics(format: 'text'): string;
-  metrics(format: 'json'): unknown[];
-  on(event: 'online' | 'offline' | 'remove', listener: (nodeId: string) => void): this;
-  on(event: 'warn', listener: (err: Error) => void): this;
-  on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
 /**

@@ -56,3 +56,24 @@ export function prng(seed) {
   const pick = (arr) => arr[int(arr.length)]
   return { next, int, pick, bool: () => next() < 0.5 }
 }
+
+/**
+ * A local TCP server that never speaks MySQL (`onSocket` decides what the
+ * socket does: stall, drop it...). close() destroys its sockets too.
+ */
+export async function fakeServer(onSocket = () => {}) {
+  const { default: net } = await import('node:net')
+  const sockets = new Set()
+  const server = net.createServer((s) => {
+    sockets.add(s)
+    onSocket(s)
+  })
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  return {
+    port: server.address().port,
+    async close() {
+      for (const s of sockets) s.destroy()
+      await new Promise((r) => server.close(r))
+    },
+  }
+}

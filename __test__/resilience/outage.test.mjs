@@ -2,9 +2,8 @@
 // riding out a short outage, the circuit breaker, recovery, and no promise
 // left hanging.
 import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest'
-import net from 'node:net'
 import { startMariaDB } from '../harness/mariadb.mjs'
-import { createPool, sleep, waitFor, rejectionOf, connOpts, settled } from './helpers.mjs'
+import { createPool, sleep, waitFor, rejectionOf, connOpts, settled, fakeServer } from './helpers.mjs'
 
 let srv
 let base
@@ -212,21 +211,14 @@ describe('circuit breaker half-open', () => {
   // A server that accepts and then drops the socket after 150 ms: connect
   // attempts fail slowly, so concurrent callers overlap with the trial.
   let server
-  const sockets = new Set()
   afterEach(async () => {
-    for (const s of sockets) s.destroy()
-    sockets.clear()
-    if (server) await new Promise((r) => server.close(r))
+    await server?.close()
     server = null
   })
 
   it('after circuitBreakerReset one trial connect is let through; the others still fail fast', async () => {
-    server = net.createServer((s) => {
-      sockets.add(s)
-      setTimeout(() => s.destroy(), 150)
-    })
-    await new Promise((r) => server.listen(0, '127.0.0.1', r))
-    const p = pool({ port: server.address().port, connectionLimit: 10, circuitBreakerThreshold: 3, circuitBreakerReset: 500 })
+    server = await fakeServer((s) => setTimeout(() => s.destroy(), 150))
+    const p = pool({ port: server.port, connectionLimit: 10, circuitBreakerThreshold: 3, circuitBreakerReset: 500 })
     const first = []
     for (let i = 0; i < 3; i++) {
       const e = await rejectionOf(p.query('SELECT 1'))

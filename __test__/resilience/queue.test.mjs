@@ -1,8 +1,7 @@
 // The borrow queue: waitForConnections=false, queueLimit, acquireTimeout,
 // FIFO order of waiters, exact acquire/release counters, no password in errors.
-import net from 'node:net'
 import { describe, it, expect, inject, afterEach } from 'vitest'
-import { createPool, sleep, waitFor, rejectionOf, connOpts, settled } from './helpers.mjs'
+import { createPool, sleep, waitFor, rejectionOf, connOpts, settled, fakeServer } from './helpers.mjs'
 
 const srv = inject('mysqlServer')
 const base = connOpts(srv)
@@ -150,18 +149,14 @@ describe('acquireTimeout against a stalled server', () => {
   // so the caller must get POOL_ACQUIRE_TIMEOUT at acquireTimeout, not wait
   // for connectTimeout.
   let server
-  const sockets = new Set()
   afterEach(async () => {
-    for (const s of sockets) s.destroy()
-    sockets.clear()
-    if (server) await new Promise((r) => server.close(r))
+    await server?.close()
     server = null
   })
 
   it('a request whose connection is still being opened times out at acquireTimeout', async () => {
-    server = net.createServer((s) => sockets.add(s))
-    await new Promise((r) => server.listen(0, '127.0.0.1', r))
-    const { port } = server.address()
+    server = await fakeServer()
+    const { port } = server
     const p = createPool({ ...base, port, connectionLimit: 2, acquireTimeout: 300, connectTimeout: 4000, endTimeout: 200 })
     pools.push(p)
     const t0 = Date.now()
