@@ -83,6 +83,8 @@ export interface PoolConfig {
   charset?: string
   initSql: Array<string>
   ssl?: SslConfig
+  /** Look up which MariaDB columns are JSON (see json_columns.rs). */
+  mariadbJsonColumns: boolean
 }
 
 export interface SslConfig {

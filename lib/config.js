@@ -64,6 +64,7 @@ const OPTIONS = {
   workerThreads: 'count',
   healthThresholds: 'object',
   initSql: 'stringArray',
+  mariadbJsonColumns: 'bool',
 };
 
 // mysql2 options this pool does not implement: accepted only at their
@@ -308,6 +309,7 @@ function normalize(input) {
     workerThreads: cfg.workerThreads,
     healthThresholds: d('healthThresholds', {}),
     initSql: d('initSql', []),
+    mariadbJsonColumns: d('mariadbJsonColumns', true),
   };
   checkCharset(js.charset);
   return js;
@@ -362,6 +364,7 @@ function nativeConfig(js) {
     charset: js.charset,
     initSql: js.initSql,
     ssl: js.ssl,
+    mariadbJsonColumns: js.mariadbJsonColumns,
   };
 }
 

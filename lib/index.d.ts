@@ -73,6 +73,14 @@ export interface PoolOptions
   healthThresholds?: HealthThresholds;
   /** SQL run on every new connection. */
   initSql?: string[];
+  /**
+   * MariaDB only (default true): parse JSON columns like mysql2 does. MariaDB
+   * stores JSON as text with a `CHECK (json_valid(col))`; the pool looks each
+   * table's checks up once in information_schema (on a short-lived side
+   * connection, cached 60 s, cleared when this pool runs DDL). JSON computed by
+   * expressions, views and temporary tables stays text. `false` turns it off.
+   */
+  mariadbJsonColumns?: boolean;
 }
 
 export interface PoolHealth {

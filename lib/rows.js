@@ -38,11 +38,15 @@ class FieldPacket {
     this.type = c.columnType;
     this.flags = c.flags;
     this.decimals = c.decimals;
+    if (c.extendedFormat !== undefined) this.extendedFormat = c.extendedFormat;
   }
   get db() {
     return this.schema;
   }
 }
+// Like mysql2: MariaDB's extended metadata is an own property only when sent.
+FieldPacket.prototype.extendedTypeName = undefined;
+FieldPacket.prototype.extendedFormat = undefined;
 
 const shapes = new Map();
 const MAX_SHAPES = 2000;
@@ -54,8 +58,11 @@ function parseMeta(meta) {
   const cols = [];
   for (let i = 1; i + 11 <= parts.length; i += 11) {
     const characterSet = Number(parts[i + 6]);
+    // kind + 100: MariaDB marks the column JSON (src/convert.rs EXTENDED_JSON)
+    const k = Number(parts[i]);
     cols.push({
-      kind: Number(parts[i]),
+      kind: k >= 100 ? k - 100 : k,
+      extendedFormat: k >= 100 ? 'json' : undefined,
       name: parts[i + 1],
       orgName: parts[i + 2],
       table: parts[i + 3],
@@ -388,6 +395,8 @@ function interpret(shape, opts, typeCast, conv) {
 function wrapField(field, col, raw) {
   return {
     type: TYPE_NAMES[col.columnType],
+    extendedTypeName: undefined,
+    extendedFormat: col.extendedFormat,
     length: col.columnLength,
     db: col.schema,
     table: col.table,

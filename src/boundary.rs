@@ -1,11 +1,11 @@
 //! Values crossing into JS, built with raw N-API calls so each result set
 //! costs a constant number of calls, whatever its size.
 use crate::convert::{Header, ResultSet, RowBatch};
-use std::collections::HashMap;
 use crate::error::ErrInfo;
 use crate::ops::{Op, Param};
 use napi::bindgen_prelude::*;
 use napi::sys;
+use std::collections::HashMap;
 use std::ptr;
 
 pub enum Payload {
@@ -13,7 +13,10 @@ pub enum Payload {
     /// Leading rows of result set N of a command still running.
     Chunk(u32, RowBatch),
     Error(ErrInfo),
-    Conn { conn_id: u32, thread_id: u32 },
+    Conn {
+        conn_id: u32,
+        thread_id: u32,
+    },
     Done,
 }
 
@@ -264,7 +267,9 @@ impl Js {
         let ab = self.array_buffer(bytes)?;
         let mut v = ptr::null_mut();
         check(
-            unsafe { sys::napi_create_typedarray(self.env, sys::TypedarrayType::float64_array, nums.len(), ab, 0, &mut v) },
+            unsafe {
+                sys::napi_create_typedarray(self.env, sys::TypedarrayType::float64_array, nums.len(), ab, 0, &mut v)
+            },
             "float64array",
         )?;
         Ok(v)
@@ -275,10 +280,14 @@ impl Js {
         let arr = self.array(6)?;
         self.set(arr, 0, self.str(&e.message)?)?;
         self.set(arr, 1, self.str(&e.code)?)?;
-        self.set(arr, 2, match e.errno {
-            Some(n) => self.num(n as f64)?,
-            None => self.null()?,
-        })?;
+        self.set(
+            arr,
+            2,
+            match e.errno {
+                Some(n) => self.num(n as f64)?,
+                None => self.null()?,
+            },
+        )?;
         let opt = |s: &Option<String>| match s {
             Some(s) => self.str(s),
             None => self.null(),
@@ -445,7 +454,8 @@ impl FromNapiValue for Submission {
             match ParamIn::from_napi_value(env, element(env, params_v, i)?) {
                 Ok(p) => params.push(p.0),
                 Err(e) => {
-                    sub.error = Some(ErrInfo::new("ERR_INVALID_PARAMETER", format!("Bind parameter {}: {}", i + 1, e.reason)));
+                    sub.error =
+                        Some(ErrInfo::new("ERR_INVALID_PARAMETER", format!("Bind parameter {}: {}", i + 1, e.reason)));
                     return Ok(sub);
                 }
             }

@@ -52,6 +52,8 @@ pub struct PoolConfig {
     pub charset: Option<String>,
     pub init_sql: Vec<String>,
     pub ssl: Option<SslConfig>,
+    /// Look up which MariaDB columns are JSON (see json_columns.rs).
+    pub mariadb_json_columns: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -79,6 +81,7 @@ pub struct Settings {
     pub breaker_threshold: u32,
     pub breaker_reset: Duration,
     pub leak_detection: Option<Duration>,
+    pub mariadb_json_columns: bool,
 }
 
 fn ms(v: f64) -> Option<Duration> {
@@ -112,6 +115,7 @@ impl PoolConfig {
             breaker_threshold: self.circuit_breaker_threshold,
             breaker_reset: ms(self.circuit_breaker_reset).unwrap_or(Duration::from_secs(1)),
             leak_detection: ms(self.leak_detection_timeout),
+            mariadb_json_columns: self.mariadb_json_columns,
         }
     }
 

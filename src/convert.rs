@@ -157,13 +157,18 @@ fn push_meta_str(meta: &mut String, s: &str) {
     meta.push('\0');
 }
 
-fn build_meta(cols: &[Column], kinds: &[u8], fl: u32) -> String {
+/// Added to a column's kind in the meta when MariaDB would mark the column
+/// as JSON (field.extendedFormat 'json' in mysql2), whatever its kind.
+const EXTENDED_JSON: u8 = 100;
+
+fn build_meta(cols: &[Column], kinds: &[u8], fl: u32, json: Option<&[bool]>) -> String {
     let mut meta = String::with_capacity(cols.len() * 48);
     // Raw mode changes how cells travel, so it is part of the shape.
     meta.push(if fl & (flags::RAW | flags::ALL_BUFFERS) != 0 { 'r' } else { 'n' });
     meta.push('\0');
-    for (c, k) in cols.iter().zip(kinds) {
-        push_meta_str(&mut meta, &k.to_string());
+    for (i, (c, k)) in cols.iter().zip(kinds).enumerate() {
+        let ext = if json.is_some_and(|m| m.get(i) == Some(&true)) { EXTENDED_JSON } else { 0 };
+        push_meta_str(&mut meta, &(k + ext).to_string());
         push_meta_str(&mut meta, &c.name_str());
         push_meta_str(&mut meta, &c.org_name_str());
         push_meta_str(&mut meta, &c.table_str());
@@ -190,9 +195,19 @@ pub struct Encoder {
 }
 
 impl Encoder {
-    pub fn new(cols: &[Column], fl: u32, binary: bool) -> Self {
-        let kinds: Vec<u8> = cols.iter().map(|c| column_kind(c, fl, binary)).collect();
-        let meta = build_meta(cols, &kinds, fl);
+    /// `json`: per column, whether MariaDB marks it JSON (see json_columns.rs).
+    pub fn new(cols: &[Column], fl: u32, binary: bool, json: Option<&[bool]>) -> Self {
+        let kinds: Vec<u8> = cols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match json.and_then(|m| m.get(i)) {
+                // mysql2 parses these like the JSON type (jsonStrings: text)
+                Some(true) if fl & flags::JSON_STRINGS != 0 => kind::STRING,
+                Some(true) => kind::JSON,
+                _ => column_kind(c, fl, binary),
+            })
+            .collect();
+        let meta = build_meta(cols, &kinds, fl, json);
         Encoder {
             timestamps: cols.iter().map(is_datetime_or_timestamp).collect(),
             decimals: cols.iter().map(|c| if is_date_only(c) { DATE_ONLY } else { c.decimals() }).collect(),
@@ -291,7 +306,11 @@ impl Encoder {
             // for BIN_DATETIME, the Date built from it in JS.
             let pad = self.timestamps.get(i).copied().unwrap_or(false);
             let t = binary_date_text(y, mo, d, h, mi, s, us, self.decimals.get(i).copied().unwrap_or(0), pad);
-            return if self.all_buffers || k == kind::BUFFER { self.buffer(t.as_bytes()) } else { self.string(t.as_bytes()) };
+            return if self.all_buffers || k == kind::BUFFER {
+                self.buffer(t.as_bytes())
+            } else {
+                self.string(t.as_bytes())
+            };
         }
         if self.all_buffers {
             return self.buffer(&text_of(v, self.decimals.get(i).copied().unwrap_or(0)));
@@ -356,10 +375,7 @@ pub fn utf16_len(bytes: &[u8], ascii: &mut bool) -> usize {
         return bytes.len();
     }
     *ascii = false;
-    bytes
-        .iter()
-        .map(|&b| ((b & 0xC0) != 0x80) as usize + (b >= 0xF0) as usize)
-        .sum()
+    bytes.iter().map(|&b| ((b & 0xC0) != 0x80) as usize + (b >= 0xF0) as usize).sum()
 }
 
 /// Number parsing with mysql2's results: short decimals by its digit loop

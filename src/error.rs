@@ -39,10 +39,7 @@ impl ErrInfo {
 }
 
 pub fn error_name(errno: u16) -> Option<&'static str> {
-    ERROR_NAMES
-        .binary_search_by_key(&errno, |(n, _)| *n)
-        .ok()
-        .map(|i| ERROR_NAMES[i].1)
+    ERROR_NAMES.binary_search_by_key(&errno, |(n, _)| *n).ok().map(|i| ERROR_NAMES[i].1)
 }
 
 fn io_code(kind: std::io::ErrorKind) -> &'static str {
@@ -127,7 +124,9 @@ fn driver(d: &DriverError, connecting: bool) -> ErrInfo {
         },
         DriverError::StmtParamsNumberExceedsLimit { .. } => ErrInfo::new("ER_PS_MANY_PARAM", text),
         DriverError::PacketTooLarge => ErrInfo::new("ER_NET_PACKET_TOO_LARGE", text).fatal(),
-        DriverError::NoClientSslFlagFromServer => ErrInfo::new("HANDSHAKE_NO_SSL_SUPPORT", "Server does not support secure connection").fatal(),
+        DriverError::NoClientSslFlagFromServer => {
+            ErrInfo::new("HANDSHAKE_NO_SSL_SUPPORT", "Server does not support secure connection").fatal()
+        }
         DriverError::UnknownAuthPlugin { .. } => ErrInfo::new("AUTH_SWITCH_PLUGIN_ERROR", text).fatal(),
         _ => ErrInfo::new("PROTOCOL_ERROR", text).fatal(),
     }
@@ -150,6 +149,7 @@ mod tests {
     fn names() {
         assert_eq!(error_name(1062), Some("ER_DUP_ENTRY"));
         assert_eq!(error_name(1064), Some("ER_PARSE_ERROR"));
-        assert_eq!(error_name(1), None);
+        assert_eq!(error_name(1), Some("EE_CANTCREATEFILE"));
+        assert_eq!(error_name(999), None);
     }
 }

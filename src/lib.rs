@@ -11,6 +11,7 @@ mod config;
 mod convert;
 mod errcodes;
 mod error;
+mod json_columns;
 mod metrics;
 mod ops;
 mod pool;
@@ -110,16 +111,23 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 const QUERY_TIMEOUT_MSG: &str = "Query inactivity timeout";
 
-
 async fn run_op(pool: &Pool, c: &mut PooledConn, op: Op, timeout_ms: f64, outbox: &Arc<Outbox>, id: u32) -> Payload {
     let t0 = Instant::now();
     let mut sink = |set: usize, rows: convert::RowBatch| {
         outbox.push(Completion { id, payload: Payload::Chunk(set as u32, rows) });
     };
+    let json = &pool.json;
     let fut = async {
         match op {
-            Op::Query(sql, fl) => ops::query(&mut c.conn, &sql, fl, &mut sink).await,
-            Op::Execute(sql, params, fl) => ops::execute(&mut c.conn, &sql, params, fl, &mut sink).await,
+            Op::Query(sql, fl) => {
+                let res = ops::query(&mut c.conn, &sql, fl, json, &mut sink).await;
+                // Even a failed DDL statement may have changed some tables.
+                if json_columns::is_ddl(&sql) {
+                    json.invalidate();
+                }
+                res
+            }
+            Op::Execute(sql, params, fl) => ops::execute(&mut c.conn, &sql, params, fl, json, &mut sink).await,
             Op::Ping => {
                 use mysql_async::prelude::Queryable;
                 c.conn.ping().await.map(|_| Vec::new())
@@ -282,7 +290,8 @@ impl NativePool {
     ) -> Result<Self> {
         let rt = runtime::start(worker_threads).map_err(|e| Error::new(Status::GenericFailure, e))?;
         tls::install_crypto_provider();
-        let opts = config.mysql_opts().map_err(|e| Error::new(Status::InvalidArg, format!("{}: {}", e.code, e.message)))?;
+        let opts =
+            config.mysql_opts().map_err(|e| Error::new(Status::InvalidArg, format!("{}: {}", e.code, e.message)))?;
         let wake: Wake = on_wake.build_threadsafe_function().callee_handled::<false>().build()?;
         // Unreferenced while idle: an idle pool does not keep Node alive.
         unsafe { sys::napi_unref_threadsafe_function(env.raw(), wake.raw()) };
@@ -490,12 +499,7 @@ impl NativePool {
 
     #[napi]
     pub fn error_counts(&self) -> Vec<ErrorCount> {
-        self.pool
-            .metrics
-            .errors()
-            .into_iter()
-            .map(|(code, count)| ErrorCount { code, count: count as f64 })
-            .collect()
+        self.pool.metrics.errors().into_iter().map(|(code, count)| ErrorCount { code, count: count as f64 }).collect()
     }
 
     /// The last connection failure (message, code), for health().

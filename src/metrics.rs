@@ -8,8 +8,8 @@ use std::time::Duration;
 /// Bucket upper bounds in seconds, shared by every histogram so Prometheus
 /// output and percentile estimates use one scheme (50 µs .. 30 s).
 pub const BUCKETS: [f64; 20] = [
-    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
-    2.5, 5.0, 10.0, 15.0, 20.0, 30.0,
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    15.0, 20.0, 30.0,
 ];
 
 #[derive(Default)]
@@ -69,10 +69,7 @@ impl Metrics {
     }
 
     pub fn errors(&self) -> Vec<(String, u64)> {
-        self.errors
-            .lock()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
-            .unwrap_or_default()
+        self.errors.lock().map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect()).unwrap_or_default()
     }
 
     pub fn get(c: &AtomicU64) -> f64 {

@@ -1,5 +1,6 @@
 //! Running one command on one connection and encoding what comes back.
 use crate::convert::{Encoder, Header, ResultSet, RowBatch};
+use crate::json_columns::JsonColumns;
 use mysql_async::prelude::{Protocol, Queryable};
 use mysql_async::{Conn, Params, QueryResult, Value};
 
@@ -41,9 +42,16 @@ pub const CHUNK_ROWS: u32 = 2048;
 /// Receives (result set index, rows) for each chunk of a large result.
 pub type ChunkSink<'a> = &'a mut (dyn FnMut(usize, RowBatch) + Send);
 
-pub async fn query(conn: &mut Conn, sql: &str, fl: u32, sink: ChunkSink<'_>) -> mysql_async::Result<Vec<ResultSet>> {
+pub async fn query(
+    conn: &mut Conn,
+    sql: &str,
+    fl: u32,
+    json: &JsonColumns,
+    sink: ChunkSink<'_>,
+) -> mysql_async::Result<Vec<ResultSet>> {
+    let version = conn.server_version();
     let qr = conn.query_iter(sql).await?;
-    let mut out = collect(qr, fl, false, sink).await?;
+    let mut out = collect(qr, fl, false, (json, version), sink).await?;
     fill_status(conn, &mut out);
     Ok(out)
 }
@@ -53,15 +61,17 @@ pub async fn execute(
     sql: &str,
     params: Vec<Param>,
     fl: u32,
+    json: &JsonColumns,
     sink: ChunkSink<'_>,
 ) -> mysql_async::Result<Vec<ResultSet>> {
+    let version = conn.server_version();
     let params = if params.is_empty() {
         Params::Empty
     } else {
         Params::Positional(params.into_iter().map(Value::from).collect())
     };
     let qr = conn.exec_iter(sql, params).await?;
-    let mut out = collect(qr, fl, true, sink).await?;
+    let mut out = collect(qr, fl, true, (json, version), sink).await?;
     fill_status(conn, &mut out);
     Ok(out)
 }
@@ -70,13 +80,16 @@ async fn collect<P: Protocol>(
     mut qr: QueryResult<'_, 'static, P>,
     fl: u32,
     binary: bool,
+    (json, version): (&JsonColumns, (u16, u16, u16)),
     sink: ChunkSink<'_>,
 ) -> mysql_async::Result<Vec<ResultSet>> {
     let mut out = Vec::with_capacity(1);
     loop {
         match qr.columns() {
             Some(cols) if !cols.is_empty() => {
-                let mut enc = Encoder::new(&cols, fl, binary);
+                // Decided before the first row is read; the rows wait in the socket.
+                let mask = json.mask(version, &cols).await;
+                let mut enc = Encoder::new(&cols, fl, binary, mask.as_deref());
                 // next() yields this set's rows, then None once it has moved
                 // on to the following set (if any).
                 while let Some(row) = qr.next().await? {

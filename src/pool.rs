@@ -5,6 +5,7 @@
 //! and only a socket peek for validation.
 use crate::config::{ResetPolicy, Settings};
 use crate::error::{self, ErrInfo};
+use crate::json_columns::JsonColumns;
 use crate::metrics::Metrics;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts};
@@ -40,10 +41,7 @@ impl PooledConn {
     }
 
     fn in_transaction(&self) -> bool {
-        self.conn
-            .last_ok_packet()
-            .map(|ok| ok.status_flags().bits() & SERVER_STATUS_IN_TRANS != 0)
-            .unwrap_or(false)
+        self.conn.last_ok_packet().map(|ok| ok.status_flags().bits() & SERVER_STATUS_IN_TRANS != 0).unwrap_or(false)
     }
 }
 
@@ -99,6 +97,8 @@ pub struct Pool {
     pub metrics: Metrics,
     pub started: Instant,
     drained: Notify,
+    /// MariaDB JSON columns, looked up on the side (see json_columns.rs).
+    pub json: JsonColumns,
 }
 
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -117,6 +117,7 @@ impl Pool {
     pub fn new(settings: Settings, opts: Opts) -> Arc<Pool> {
         let pool = Arc::new(Pool {
             state: Mutex::new(State::default()),
+            json: JsonColumns::new(settings.mariadb_json_columns, opts.clone()),
             settings,
             opts,
             metrics: Metrics::default(),
@@ -146,13 +147,7 @@ impl Pool {
     }
 
     fn counts_text(st: &State, limit: usize) -> String {
-        format!(
-            "active {}, idle {}, limit {}, waiting {}",
-            st.active,
-            st.idle.len(),
-            limit,
-            st.waiters.len()
-        )
+        format!("active {}, idle {}, limit {}, waiting {}", st.active, st.idle.len(), limit, st.waiters.len())
     }
 
     fn reject(&self, st: &State, code: &str, message: &str) -> ErrInfo {
@@ -509,6 +504,7 @@ impl Pool {
         for c in idle {
             self.dispose(c);
         }
+        self.json.close().await;
         let deadline = Instant::now() + grace;
         loop {
             let notified = self.drained.notified();
@@ -541,8 +537,10 @@ async fn maintain(pool: Weak<Pool>) {
         tick.tick().await;
         let Some(pool) = pool.upgrade() else { return };
         if pool.is_closed() {
+            pool.json.close().await;
             return;
         }
+        pool.json.reap();
         let s = &pool.settings;
         let floor = s.min_idle.max(if s.max_idle < s.limit { s.max_idle } else { 0 });
         let now = Instant::now();

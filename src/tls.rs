@@ -22,21 +22,14 @@ pub fn ssl_opts(cfg: &SslConfig) -> Result<SslOpts, ErrInfo> {
             return Err(ErrInfo::new("ERR_TLS_INVALID_CA", "ssl.ca must be PEM text (-----BEGIN CERTIFICATE-----)"));
         }
         // Like Node's tls: a given `ca` replaces the default trust store.
-        opts = opts
-            .with_root_certs(cas.iter().map(|c| buf(c).into()).collect())
-            .with_disable_built_in_roots(true);
+        opts = opts.with_root_certs(cas.iter().map(|c| buf(c).into()).collect()).with_disable_built_in_roots(true);
     }
     match (&cfg.cert, &cfg.key) {
         (Some(cert), Some(key)) => {
             opts = opts.with_client_identity(Some(ClientIdentity::new(buf(cert).into(), buf(key).into())));
         }
         (None, None) => {}
-        _ => {
-            return Err(ErrInfo::new(
-                "ERR_TLS_CLIENT_IDENTITY",
-                "ssl.cert and ssl.key must be given together",
-            ))
-        }
+        _ => return Err(ErrInfo::new("ERR_TLS_CLIENT_IDENTITY", "ssl.cert and ssl.key must be given together")),
     }
     if !cfg.reject_unauthorized {
         opts = opts.with_danger_accept_invalid_certs(true).with_danger_skip_domain_validation(true);

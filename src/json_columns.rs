@@ -1,0 +1,320 @@
+//! Which columns of a MariaDB result hold JSON.
+//!
+//! MariaDB has no JSON column type: `JSON` is a string column with a
+//! column-level `CHECK (json_valid(col))`, and only MariaDB's extended column
+//! metadata marks such columns as JSON. mysql2 negotiates that metadata and
+//! parses them; mysql_async cannot negotiate it. So for table columns we ask
+//! information_schema which columns carry exactly that check (the server's own
+//! rule), once per table, and cache the answer. The lookup runs on a side
+//! connection so the caller's session (its warnings, FOUND_ROWS(), ROW_COUNT())
+//! is untouched. Expressions (JSON_OBJECT(...)), views and temporary tables
+//! have no such check to find and stay text.
+use mysql_async::consts::ColumnType;
+use mysql_async::prelude::Queryable;
+use mysql_async::{Column, Conn, Opts};
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long a table's answer is trusted when this pool saw no DDL.
+const TTL: Duration = Duration::from_secs(60);
+/// After a failed lookup, retry this much later (the columns stay text).
+const RETRY: Duration = Duration::from_secs(5);
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
+/// The side connection closes after this long unused.
+const SIDE_IDLE: Duration = Duration::from_secs(10);
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Server {
+    Unknown,
+    MariaDb,
+    /// MySQL or TiDB: JSON has its own column type there.
+    Other,
+}
+
+struct Table {
+    schema: String,
+    table: String,
+    /// Lower-cased names of the JSON columns.
+    json: Vec<String>,
+    until: Instant,
+}
+
+struct State {
+    server: Server,
+    tables: HashMap<u64, Table>,
+}
+
+struct Side {
+    conn: Option<Conn>,
+    last_used: Instant,
+}
+
+pub struct JsonColumns {
+    enabled: bool,
+    opts: Opts,
+    state: Mutex<State>,
+    side: tokio::sync::Mutex<Side>,
+}
+
+fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn is_string_type(c: &Column) -> bool {
+    use ColumnType::*;
+    matches!(
+        c.column_type(),
+        MYSQL_TYPE_VARCHAR
+            | MYSQL_TYPE_VAR_STRING
+            | MYSQL_TYPE_STRING
+            | MYSQL_TYPE_TINY_BLOB
+            | MYSQL_TYPE_MEDIUM_BLOB
+            | MYSQL_TYPE_LONG_BLOB
+            | MYSQL_TYPE_BLOB
+    )
+}
+
+/// A table column that could carry the check: a string type read straight
+/// from a named table.
+fn candidate(c: &Column) -> Option<u64> {
+    if !is_string_type(c) || c.schema_ref().is_empty() || c.org_table_ref().is_empty() || c.org_name_ref().is_empty() {
+        return None;
+    }
+    Some(key(c.schema_ref(), c.org_table_ref()))
+}
+
+fn key(schema: &[u8], table: &[u8]) -> u64 {
+    let mut h = DefaultHasher::new();
+    schema.hash(&mut h);
+    table.hash(&mut h);
+    h.finish()
+}
+
+impl Table {
+    fn is(&self, c: &Column) -> bool {
+        self.schema.as_bytes() == c.schema_ref() && self.table.as_bytes() == c.org_table_ref()
+    }
+}
+
+/// `json_valid(`name`)` -> name, as information_schema prints the check.
+fn json_valid_column(clause: &str) -> Option<String> {
+    let inner = clause.strip_prefix("json_valid(`")?.strip_suffix("`)")?;
+    Some(inner.replace("``", "`").to_lowercase())
+}
+
+impl JsonColumns {
+    pub fn new(enabled: bool, opts: Opts) -> Self {
+        JsonColumns {
+            enabled,
+            opts,
+            state: Mutex::new(State { server: Server::Unknown, tables: HashMap::new() }),
+            side: tokio::sync::Mutex::new(Side { conn: None, last_used: Instant::now() }),
+        }
+    }
+
+    /// Per column: true where MariaDB would mark it JSON. None when no
+    /// column is (the common case costs one lock and a hash per table).
+    pub async fn mask(&self, conn_version: (u16, u16, u16), cols: &[Column]) -> Option<Vec<bool>> {
+        // MariaDB reports 10.x and later; MySQL 5.x to 9.x and TiDB 8.0.11
+        // have a real JSON type, so they never need this.
+        if !self.enabled || conn_version.0 < 10 {
+            return None;
+        }
+        let keys: Vec<Option<u64>> = cols.iter().map(candidate).collect();
+        if keys.iter().all(Option::is_none) {
+            return None;
+        }
+        let missing = self.missing(cols, &keys);
+        if !missing.is_empty() {
+            self.refresh(missing).await;
+        }
+        let st = lock(&self.state);
+        if st.server == Server::Other {
+            return None;
+        }
+        let mut any = false;
+        let mask: Vec<bool> = cols
+            .iter()
+            .zip(&keys)
+            .map(|(c, k)| {
+                let hit = k.and_then(|k| st.tables.get(&k)).is_some_and(|t| {
+                    t.is(c) && {
+                        let name = c.org_name_str().to_lowercase();
+                        t.json.iter().any(|j| *j == name)
+                    }
+                });
+                any |= hit;
+                hit
+            })
+            .collect();
+        any.then_some(mask)
+    }
+
+    /// (schema, table) pairs with no fresh answer, each once.
+    fn missing(&self, cols: &[Column], keys: &[Option<u64>]) -> Vec<(u64, String, String)> {
+        let st = lock(&self.state);
+        if st.server == Server::Other {
+            return Vec::new();
+        }
+        let now = Instant::now();
+        let mut out: Vec<(u64, String, String)> = Vec::new();
+        for (c, k) in cols.iter().zip(keys) {
+            let Some(k) = *k else { continue };
+            let fresh = st.tables.get(&k).is_some_and(|t| t.is(c) && t.until > now);
+            if !fresh && !out.iter().any(|(m, _, _)| *m == k) {
+                out.push((k, c.schema_str().into_owned(), c.org_table_str().into_owned()));
+            }
+        }
+        out
+    }
+
+    async fn refresh(&self, wanted: Vec<(u64, String, String)>) {
+        let mut side = self.side.lock().await;
+        // Another task may have answered while this one waited.
+        let now = Instant::now();
+        let wanted: Vec<(u64, String, String)> = {
+            let st = lock(&self.state);
+            wanted
+                .into_iter()
+                .filter(|(k, s, t)| !st.tables.get(k).is_some_and(|e| e.schema == *s && e.table == *t && e.until > now))
+                .collect()
+        };
+        if wanted.is_empty() {
+            return;
+        }
+        let reused = side.conn.is_some();
+        let mut res = tokio::time::timeout(LOOKUP_TIMEOUT, self.lookup(&mut side, &wanted)).await;
+        if reused && !matches!(res, Ok(Ok(_))) {
+            // The kept connection may have been closed by the server
+            // (wait_timeout, KILL): try once more on a new one.
+            side.conn = None;
+            res = tokio::time::timeout(LOOKUP_TIMEOUT, self.lookup(&mut side, &wanted)).await;
+        }
+        side.last_used = Instant::now();
+        let found = match res {
+            Ok(Ok(found)) => Some(found),
+            _ => {
+                // Unknown state: start over with a new connection next time.
+                side.conn = None;
+                None
+            }
+        };
+        let mut st = lock(&self.state);
+        let until = Instant::now() + if found.is_some() { TTL } else { RETRY };
+        for (k, schema, table) in wanted {
+            let json = found
+                .as_ref()
+                .map(|f| f.iter().filter(|(s, t, _)| *s == schema && *t == table).map(|(_, _, c)| c.clone()).collect())
+                .unwrap_or_default();
+            st.tables.insert(k, Table { schema, table, json, until });
+        }
+    }
+
+    /// (schema, table, lower-cased column) of every JSON column of `wanted`.
+    async fn lookup(
+        &self,
+        side: &mut Side,
+        wanted: &[(u64, String, String)],
+    ) -> mysql_async::Result<Vec<(String, String, String)>> {
+        let conn = match side.conn.as_mut() {
+            Some(c) => c,
+            None => side.conn.insert(Conn::new(self.opts.clone()).await?),
+        };
+        let server = lock(&self.state).server;
+        if server == Server::Unknown {
+            let version: Option<String> = conn.query_first("SELECT VERSION()").await?;
+            let kind = if version.is_some_and(|v| v.to_ascii_lowercase().contains("mariadb")) {
+                Server::MariaDb
+            } else {
+                Server::Other
+            };
+            lock(&self.state).server = kind;
+        }
+        if lock(&self.state).server == Server::Other {
+            if let Some(c) = side.conn.take() {
+                let _ = c.disconnect().await;
+            }
+            return Ok(Vec::new());
+        }
+        let Some(conn) = side.conn.as_mut() else {
+            return Ok(Vec::new());
+        };
+        let mut schemas: Vec<&str> = wanted.iter().map(|(_, s, _)| s.as_str()).collect();
+        schemas.sort_unstable();
+        schemas.dedup();
+        let mut out = Vec::new();
+        for schema in schemas {
+            let tables: Vec<&str> = wanted.iter().filter(|(_, s, _)| s == schema).map(|(_, _, t)| t.as_str()).collect();
+            let marks = vec!["?"; tables.len()].join(",");
+            let sql = format!(
+                "SELECT TABLE_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
+                 WHERE CONSTRAINT_SCHEMA = ? AND LEVEL = 'Column' AND TABLE_NAME IN ({marks})"
+            );
+            let mut params: Vec<mysql_async::Value> = vec![schema.into()];
+            params.extend(tables.iter().map(|t| mysql_async::Value::from(*t)));
+            let rows: Vec<(String, String)> = conn.exec(sql, params).await?;
+            for (table, clause) in rows {
+                if let Some(col) = json_valid_column(&clause) {
+                    out.push((schema.to_string(), table, col));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// This pool ran DDL: tables may have gained or lost JSON columns.
+    pub fn invalidate(&self) {
+        lock(&self.state).tables.clear();
+    }
+
+    /// Closes the side connection once it has been unused for a while.
+    pub fn reap(&self) {
+        if let Ok(mut side) = self.side.try_lock() {
+            if side.conn.is_some() && side.last_used.elapsed() >= SIDE_IDLE {
+                if let Some(c) = side.conn.take() {
+                    tokio::spawn(async move {
+                        let _ = c.disconnect().await;
+                    });
+                }
+            }
+        }
+    }
+
+    pub async fn close(&self) {
+        let conn = self.side.lock().await.conn.take();
+        if let Some(c) = conn {
+            let _ = c.disconnect().await;
+        }
+    }
+}
+
+/// Statements after which cached answers may be wrong.
+pub fn is_ddl(sql: &str) -> bool {
+    let s = sql.trim_start().as_bytes();
+    ["CREATE", "ALTER", "DROP", "RENAME"].iter().any(|w| {
+        s.len() >= w.len()
+            && s[..w.len()].eq_ignore_ascii_case(w.as_bytes())
+            && s.get(w.len()).is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b'_')
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn clause() {
+        assert_eq!(json_valid_column("json_valid(`doc`)"), Some("doc".into()));
+        assert_eq!(json_valid_column("json_valid(`a``b`)"), Some("a`b".into()));
+        assert_eq!(json_valid_column("json_valid(`b`) and `b` is not null"), None);
+    }
+    #[test]
+    fn ddl() {
+        assert!(is_ddl("  alter table t add j json"));
+        assert!(is_ddl("CREATE TABLE x (a int)"));
+        assert!(!is_ddl("SELECT 1"));
+        assert!(!is_ddl("created"));
+    }
+}
