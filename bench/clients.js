@@ -30,8 +30,15 @@ function mysql2Like(createPool) {
   };
 }
 
+// BENCH_OURS_OPTIONS='{"mariadbJsonColumns":false}' adds pool options to
+// ours only, for A/B runs of one setting.
+const oursExtra = process.env.BENCH_OURS_OPTIONS ? JSON.parse(process.env.BENCH_OURS_OPTIONS) : {};
+
 const ADAPTERS = {
-  ours: () => mysql2Like(require(path.join(__dirname, '..', 'lib', 'index.js')).createPool),
+  ours: () => {
+    const { createPool } = require(path.join(__dirname, '..', 'lib', 'index.js'));
+    return mysql2Like((opts) => createPool({ ...opts, ...oursExtra }));
+  },
   mysql2: () => mysql2Like(require('mysql2/promise').createPool),
   mariadb: () => {
     const mariadb = require('mariadb');

@@ -37,7 +37,7 @@ enum Server {
 struct Table {
     schema: String,
     table: String,
-    /// Lower-cased names of the JSON columns.
+    /// Names of the JSON columns.
     json: Vec<String>,
     until: Instant,
 }
@@ -79,11 +79,8 @@ fn is_string_type(c: &Column) -> bool {
 
 /// A table column that could carry the check: a string type read straight
 /// from a named table.
-fn candidate(c: &Column) -> Option<u64> {
-    if !is_string_type(c) || c.schema_ref().is_empty() || c.org_table_ref().is_empty() || c.org_name_ref().is_empty() {
-        return None;
-    }
-    Some(key(c.schema_ref(), c.org_table_ref()))
+fn candidate(c: &Column) -> bool {
+    is_string_type(c) && !c.schema_ref().is_empty() && !c.org_table_ref().is_empty() && !c.org_name_ref().is_empty()
 }
 
 fn key(schema: &[u8], table: &[u8]) -> u64 {
@@ -94,15 +91,20 @@ fn key(schema: &[u8], table: &[u8]) -> u64 {
 }
 
 impl Table {
-    fn is(&self, c: &Column) -> bool {
-        self.schema.as_bytes() == c.schema_ref() && self.table.as_bytes() == c.org_table_ref()
+    fn is(&self, schema: &[u8], table: &[u8]) -> bool {
+        self.schema.as_bytes() == schema && self.table.as_bytes() == table
+    }
+
+    /// Column names are case-insensitive in MariaDB.
+    fn has(&self, column: &[u8]) -> bool {
+        self.json.iter().any(|j| j.as_bytes().eq_ignore_ascii_case(column))
     }
 }
 
 /// `json_valid(`name`)` -> name, as information_schema prints the check.
 fn json_valid_column(clause: &str) -> Option<String> {
     let inner = clause.strip_prefix("json_valid(`")?.strip_suffix("`)")?;
-    Some(inner.replace("``", "`").to_lowercase())
+    Some(inner.replace("``", "`"))
 }
 
 impl JsonColumns {
@@ -116,59 +118,63 @@ impl JsonColumns {
     }
 
     /// Per column: true where MariaDB would mark it JSON. None when no
-    /// column is (the common case costs one lock and a hash per table).
+    /// column is. With every table cached this takes one lock and one hash
+    /// per table, and allocates only when a JSON column is found.
     pub async fn mask(&self, conn_version: (u16, u16, u16), cols: &[Column]) -> Option<Vec<bool>> {
         // MariaDB reports 10.x and later; MySQL 5.x to 9.x and TiDB 8.0.11
         // have a real JSON type, so they never need this.
         if !self.enabled || conn_version.0 < 10 {
             return None;
         }
-        let keys: Vec<Option<u64>> = cols.iter().map(candidate).collect();
-        if keys.iter().all(Option::is_none) {
-            return None;
-        }
-        let missing = self.missing(cols, &keys);
-        if !missing.is_empty() {
-            self.refresh(missing).await;
-        }
-        let st = lock(&self.state);
-        if st.server == Server::Other {
-            return None;
-        }
-        let mut any = false;
-        let mask: Vec<bool> = cols
-            .iter()
-            .zip(&keys)
-            .map(|(c, k)| {
-                let hit = k.and_then(|k| st.tables.get(&k)).is_some_and(|t| {
-                    t.is(c) && {
-                        let name = c.org_name_str().to_lowercase();
-                        t.json.iter().any(|j| *j == name)
-                    }
-                });
-                any |= hit;
-                hit
-            })
-            .collect();
-        any.then_some(mask)
-    }
-
-    /// (schema, table) pairs with no fresh answer, each once.
-    fn missing(&self, cols: &[Column], keys: &[Option<u64>]) -> Vec<(u64, String, String)> {
-        let st = lock(&self.state);
-        if st.server == Server::Other {
-            return Vec::new();
-        }
-        let now = Instant::now();
-        let mut out: Vec<(u64, String, String)> = Vec::new();
-        for (c, k) in cols.iter().zip(keys) {
-            let Some(k) = *k else { continue };
-            let fresh = st.tables.get(&k).is_some_and(|t| t.is(c) && t.until > now);
-            if !fresh && !out.iter().any(|(m, _, _)| *m == k) {
-                out.push((k, c.schema_str().into_owned(), c.org_table_str().into_owned()));
+        match self.cached(cols) {
+            Ok(mask) => mask,
+            Err(missing) => {
+                self.refresh(missing).await;
+                // A failed lookup left entries that say "no JSON" for a while.
+                self.cached(cols).unwrap_or(None)
             }
         }
-        out
+    }
+
+    /// The mask from the cache, or the (schema, table) pairs it lacks.
+    fn cached(&self, cols: &[Column]) -> Result<Option<Vec<bool>>, Vec<(u64, String, String)>> {
+        let st = lock(&self.state);
+        if st.server == Server::Other {
+            return Ok(None);
+        }
+        let now = Instant::now();
+        let mut mask: Option<Vec<bool>> = None;
+        let mut missing: Vec<(u64, String, String)> = Vec::new();
+        // Columns of one table usually come together: hash each table once.
+        let mut last: Option<(&[u8], &[u8], u64)> = None;
+        for (i, c) in cols.iter().enumerate() {
+            if !candidate(c) {
+                continue;
+            }
+            let (schema, table) = (c.schema_ref(), c.org_table_ref());
+            let k = match last {
+                Some((s, t, k)) if s == schema && t == table => k,
+                _ => key(schema, table),
+            };
+            last = Some((schema, table, k));
+            match st.tables.get(&k) {
+                Some(t) if t.is(schema, table) && t.until > now => {
+                    if t.has(c.org_name_ref()) {
+                        mask.get_or_insert_with(|| vec![false; cols.len()])[i] = true;
+                    }
+                }
+                _ => {
+                    if !missing.iter().any(|(m, _, _)| *m == k) {
+                        missing.push((k, c.schema_str().into_owned(), c.org_table_str().into_owned()));
+                    }
+                }
+            }
+        }
+        if missing.is_empty() {
+            Ok(mask)
+        } else {
+            Err(missing)
+        }
     }
 
     async fn refresh(&self, wanted: Vec<(u64, String, String)>) {
@@ -213,7 +219,7 @@ impl JsonColumns {
         }
     }
 
-    /// (schema, table, lower-cased column) of every JSON column of `wanted`.
+    /// (schema, table, column) of every JSON column of `wanted`.
     async fn lookup(
         &self,
         side: &mut Side,
