@@ -24,7 +24,8 @@ function fromNative(e, sql) {
   if (e[2] !== null) err.errno = e[2];
   if (e[3] !== null) err.sqlState = e[3];
   if (e[4] !== null) err.sqlMessage = e[4];
-  if (sql !== undefined) err.sql = sql;
+  // mysql2 attaches the SQL to errors the server sent, not to lost connections
+  if (sql !== undefined && e[2] !== null) err.sql = sql;
   if (e[5]) err.fatal = true;
   return err;
 }

@@ -80,9 +80,12 @@ pub fn from_mysql(err: &MyError, connecting: bool) -> ErrInfo {
                     // rustls reports certificate failures through an io::Error.
                     ("HANDSHAKE_SSL_ERROR", text)
                 }
+                mysql_async::IoError::Io(e) if connecting => (io_code(e.kind()), text),
                 mysql_async::IoError::Io(e) => {
-                    let code = if connecting { io_code(e.kind()) } else { lost_code(e.kind()) };
-                    (code, text)
+                    let code = lost_code(e.kind());
+                    // mysql2's wording for a connection that closed under a command
+                    let msg = if code == "PROTOCOL_CONNECTION_LOST" { CONNECTION_LOST.to_string() } else { text };
+                    (code, msg)
                 }
                 mysql_async::IoError::Tls(_) => ("HANDSHAKE_SSL_ERROR", text),
             };
@@ -99,6 +102,8 @@ pub fn from_mysql(err: &MyError, connecting: bool) -> ErrInfo {
     }
 }
 
+const CONNECTION_LOST: &str = "Connection lost: The server closed the connection.";
+
 fn lost_code(kind: std::io::ErrorKind) -> &'static str {
     match kind {
         std::io::ErrorKind::TimedOut => "ETIMEDOUT",
@@ -110,7 +115,7 @@ fn driver(d: &DriverError, connecting: bool) -> ErrInfo {
     let text = d.to_string();
     match d {
         DriverError::ConnectionClosed => {
-            let msg = if connecting { text } else { "Connection lost: The server closed the connection.".to_string() };
+            let msg = if connecting { text } else { CONNECTION_LOST.to_string() };
             ErrInfo::new("PROTOCOL_CONNECTION_LOST", msg).fatal()
         }
         // mysql2 sends the statement and gets the server's error 1210 back.

@@ -855,6 +855,39 @@ describe('errors', () => {
     expect(ref.ok.failures[0].$error.code).toBe('ER_LOCK_DEADLOCK')
   })
 
+  it('connection killed under a query: same error, and the pool replaces the connection', async () => {
+    const ref = await diff(bigPair, async (pool) => {
+      const conn = await pool.getConnection()
+      const pending = conn.query('SELECT SLEEP(5) AS s').then(() => null, (e) => e)
+      await new Promise((r) => setTimeout(r, 200))
+      await adminQuery(`KILL ${conn.threadId}`)
+      const err = await pending
+      conn.release()
+      const [after] = await pool.query('SELECT ? AS ok', [1])
+      return { err, after }
+    })
+    expect(ref.ok.err.$error.code).toBe('PROTOCOL_CONNECTION_LOST')
+    expect(ref.ok.err.$error.message).toBe('Connection lost: The server closed the connection.')
+    expect(ref.ok.after).toEqual([{ $keys: ['ok'], ok: 1 }])
+  })
+
+  it('KILL QUERY: ER_QUERY_INTERRUPTED, and the connection stays usable', async () => {
+    const ref = await diff(bigPair, async (pool) => {
+      const conn = await pool.getConnection()
+      try {
+        const pending = conn.query('SELECT SLEEP(5) AS s').then((r) => r, (e) => e)
+        await new Promise((r) => setTimeout(r, 200))
+        await adminQuery(`KILL QUERY ${conn.threadId}`)
+        const res = await pending
+        const [after] = await conn.query('SELECT ? AS ok', [1])
+        return { res, after }
+      } finally {
+        conn.release()
+      }
+    })
+    expect(ref.ok.after).toEqual([{ $keys: ['ok'], ok: 1 }])
+  })
+
   it('errors on a lent connection, then commit/rollback still work', async () => {
     await diff(
       pair,

@@ -268,7 +268,10 @@ export async function startMariaDB(options = {}) {
   const errorLog = path.join(dir, 'error.log')
 
   // Same InnoDB sizes for install and run, else the first start resizes the redo log.
-  const innodbArgs = ['--innodb-buffer-pool-size=32M', '--innodb-log-file-size=16M']
+  // A private tmpdir: servers bootstrapping side by side must not share /tmp.
+  const tmpDir = path.join(dir, 'tmp')
+  await fsp.mkdir(tmpDir)
+  const innodbArgs = ['--innodb-buffer-pool-size=32M', '--innodb-log-file-size=16M', `--tmpdir=${tmpDir}`]
 
   let certs = null
   let pem = null
