@@ -3,7 +3,30 @@
 // [rows, fields]. Column metadata and a row builder are made once per
 // result shape and cached, like mysql2's parser cache.
 
-const KIND = { NUMBER: 0, STRING: 1, BUFFER: 2, DATE: 3, DATETIME: 4, JSON: 5, BIGINT: 6, GEOMETRY: 7, NULL: 8, BIN_DATETIME: 9 };
+const KIND = { NUMBER: 0, STRING: 1, BUFFER: 2, DATE: 3, DATETIME: 4, JSON: 5, BIGINT: 6, GEOMETRY: 7, NULL: 8, BIN_DATETIME: 9, JSON_BIG: 10 };
+
+// JSON with supportBigNumbers, as mysql2 parses it: where JSON.parse exposes
+// the source text (Node >= 21, or --harmony-json-parse-with-source), an
+// integer beyond 2^53 keeps its digits as a string.
+const jsonSourceAccess = (() => {
+  let seen = false;
+  JSON.parse('0', (key, value, context) => {
+    seen = context !== undefined && typeof context.source === 'string';
+    return value;
+  });
+  return seen;
+})();
+const SIXTEEN_DIGITS = /\d{16}/;
+const INTEGER_SOURCE = /^-?\d+$/;
+function keepBigIntegers(key, value, context) {
+  if (typeof value === 'number' && !Number.isSafeInteger(value) && context !== undefined && INTEGER_SOURCE.test(context.source)) {
+    return context.source;
+  }
+  return value;
+}
+function parseJsonBig(text) {
+  return jsonSourceAccess && SIXTEEN_DIGITS.test(text) ? JSON.parse(text, keepBigIntegers) : JSON.parse(text);
+}
 const TAG_NULL = 0;
 
 // mysql2's type names (field.type in typeCast), by protocol type number.
@@ -256,6 +279,8 @@ function defaultFromRaw(col, raw, opts, conv) {
       return conv.binDatetime(raw);
     case KIND.JSON:
       return JSON.parse(raw);
+    case KIND.JSON_BIG:
+      return parseJsonBig(raw);
     case KIND.GEOMETRY:
       return parseGeometry(raw);
     case KIND.NULL:
@@ -329,7 +354,7 @@ function compile(shape, opts) {
         src.push(`${v} = null; i++; g++;`);
         break;
       default: {
-        const wrap = { [KIND.DATE]: 'date', [KIND.DATETIME]: 'datetime', [KIND.BIN_DATETIME]: 'binDatetime', [KIND.JSON]: 'JSON.parse' }[c.kind];
+        const wrap = { [KIND.DATE]: 'date', [KIND.DATETIME]: 'datetime', [KIND.BIN_DATETIME]: 'binDatetime', [KIND.JSON]: 'JSON.parse', [KIND.JSON_BIG]: 'jsonBig' }[c.kind];
         const read = wrap ? `${wrap}(text.slice(p, p + l))` : 'text.slice(p, p + l)';
         src.push(`if (tags[g++] === 0) ${v} = null; else { l = nums[i]; ${v} = ${read}; p += l; } i++;`);
       }
@@ -351,7 +376,7 @@ function compile(shape, opts) {
   src.push('}');
   src.push('return rows; };');
   // eslint-disable-next-line no-new-func
-  return new Function('date', 'datetime', 'binDatetime', 'geometry', src.join('\n'));
+  return new Function('date', 'datetime', 'binDatetime', 'geometry', 'jsonBig', src.join('\n'));
 }
 
 // The same reading, interpreted: for typeCast functions and disableEval.
@@ -428,7 +453,7 @@ function builderFor(shape, opts, typeCast, timezone, disableEval) {
   if (usesFn || shape.raw || disableEval) {
     build = interpret(shape, opts, typeCast, conv);
   } else {
-    build = compile(shape, opts)(conv.date, conv.datetime, conv.binDatetime, parseGeometry);
+    build = compile(shape, opts)(conv.date, conv.datetime, conv.binDatetime, parseGeometry, parseJsonBig);
   }
   if (!usesFn) shape.builders.set(key, build);
   if (plain) {

@@ -40,6 +40,9 @@ pub mod kind {
     /// Binary-protocol DATE/DATETIME/TIMESTAMP as mysql2's binary date text,
     /// converted to Date with mysql2's binary rules (zero date = Invalid Date).
     pub const BIN_DATETIME: u8 = 9;
+    /// JSON with supportBigNumbers: mysql2 keeps unsafe integers in the
+    /// document as strings where JSON.parse exposes the source text.
+    pub const JSON_BIG: u8 = 10;
 }
 
 /// Cell tags.
@@ -132,13 +135,7 @@ fn text_kind(col: &Column, fl: u32) -> u8 {
         }
         MYSQL_TYPE_TIME | MYSQL_TYPE_TIME2 => kind::STRING,
         MYSQL_TYPE_GEOMETRY => kind::GEOMETRY,
-        MYSQL_TYPE_JSON => {
-            if fl & flags::JSON_STRINGS != 0 {
-                kind::STRING
-            } else {
-                kind::JSON
-            }
-        }
+        MYSQL_TYPE_JSON => json_kind(fl),
         MYSQL_TYPE_NULL => kind::NULL,
         MYSQL_TYPE_BIT => kind::BUFFER,
         _ => {
@@ -148,6 +145,17 @@ fn text_kind(col: &Column, fl: u32) -> u8 {
                 kind::STRING
             }
         }
+    }
+}
+
+/// mysql2's parseJson: text with jsonStrings, big-number aware with supportBigNumbers.
+fn json_kind(fl: u32) -> u8 {
+    if fl & flags::JSON_STRINGS != 0 {
+        kind::STRING
+    } else if fl & flags::SUPPORT_BIG_NUMBERS != 0 {
+        kind::JSON_BIG
+    } else {
+        kind::JSON
     }
 }
 
@@ -201,9 +209,8 @@ impl Encoder {
             .iter()
             .enumerate()
             .map(|(i, c)| match json.and_then(|m| m.get(i)) {
-                // mysql2 parses these like the JSON type (jsonStrings: text)
-                Some(true) if fl & flags::JSON_STRINGS != 0 => kind::STRING,
-                Some(true) => kind::JSON,
+                // mysql2 parses these like the JSON type
+                Some(true) => json_kind(fl),
                 _ => column_kind(c, fl, binary),
             })
             .collect();
@@ -315,7 +322,7 @@ impl Encoder {
         if self.all_buffers {
             return self.buffer(&text_of(v, self.decimals.get(i).copied().unwrap_or(0)));
         }
-        if self.raw || matches!(k, kind::STRING | kind::DATE | kind::DATETIME | kind::JSON) {
+        if self.raw || matches!(k, kind::STRING | kind::DATE | kind::DATETIME | kind::JSON | kind::JSON_BIG) {
             return match v {
                 Value::Bytes(b) if k == kind::BUFFER || k == kind::GEOMETRY => self.buffer(b),
                 Value::Bytes(b) => self.string(b),

@@ -5,6 +5,8 @@
 // on the same server.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createRequire } from 'node:module'
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 
 const require = createRequire(import.meta.url)
 const { createPool } = require('../../lib/index.js')
@@ -106,6 +108,49 @@ describe('table columns', () => {
       const t = tables[i % 5]
       expect(rows).toEqual([{ j: { t }, s: `{"t":"${t}"}` }])
     })
+  })
+})
+
+describe('supportBigNumbers: integers beyond 2^53 inside JSON', () => {
+  // mysql2 keeps such integers as strings where JSON.parse exposes the source
+  // text (Node >= 21). Node 20 has it behind a V8 flag, so the comparison
+  // runs in a child process with that flag.
+  const script = `
+    const mysql2 = require('mysql2/promise')
+    const { createPool } = require('./lib/index.js')
+    const o = JSON.parse(process.env.MJ_OPTS)
+    ;(async () => {
+      const out = {}
+      for (const [name, pool] of [['ref', mysql2.createPool(o)], ['sut', createPool(o)]]) {
+        const [rows] = await pool.query('SELECT j FROM mj_big ORDER BY id')
+        const [erows] = await pool.execute('SELECT j FROM mj_big ORDER BY id')
+        out[name] = { rows, erows }
+        await pool.end()
+      }
+      process.stdout.write(JSON.stringify(out))
+    })().catch((e) => { console.error(e); process.exit(1) })`
+  const root = fileURLToPath(new URL('../..', import.meta.url))
+  const run = (opts, flags) =>
+    JSON.parse(execFileSync(process.execPath, [...flags, '-e', script], { cwd: root, env: { ...process.env, MJ_OPTS: JSON.stringify({ ...base, connectionLimit: 1, ...opts }) } }).toString())
+
+  beforeAll(async () => {
+    await ref.query('DROP TABLE IF EXISTS mj_big')
+    await ref.query('CREATE TABLE mj_big (id INT PRIMARY KEY, j JSON)')
+    await ref.query(`INSERT INTO mj_big VALUES (1, '{"big": 12345678901234567890, "neg": -9007199254740993, "ok": 42, "f": 1.5e300}'), (2, '[9007199254740993]')`)
+  })
+
+  it('with source access: equal to mysql2, big integers as strings', () => {
+    const out = run({ supportBigNumbers: true }, ['--harmony-json-parse-with-source'])
+    expect(out.sut).toEqual(out.ref)
+    // anchor: the flag took effect in mysql2
+    expect(out.ref.rows[0].j).toEqual({ big: '12345678901234567890', neg: '-9007199254740993', ok: 42, f: 1.5e300 })
+    expect(out.ref.rows[1].j).toEqual(['9007199254740993'])
+  })
+
+  it('without supportBigNumbers: plain numbers, equal to mysql2', () => {
+    const out = run({}, ['--harmony-json-parse-with-source'])
+    expect(out.sut).toEqual(out.ref)
+    expect(typeof out.ref.rows[0].j.big).toBe('number')
   })
 })
 
