@@ -30,6 +30,11 @@ export declare class NativePool {
    */
   end(id: number, graceMs: number): void
   /**
+   * A stream (query with the STREAM flag) took a chunk: `done` = it wants
+   * no more gating (ended or destroyed), else let one more chunk come.
+   */
+  streamAck(id: number, done: boolean): void
+  /**
    * Everything finished since the last call, as
    * [[id, kind, ...payload], ...] (see boundary.rs).
    */

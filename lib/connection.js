@@ -119,15 +119,20 @@ class PoolConnection extends EventEmitter {
 
 /** The pending command object mysql2's core connection returns. */
 class Query extends EventEmitter {
-  constructor(promise) {
+  constructor(promise, pool) {
     super();
     this._promise = promise;
+    this._pool = pool;
+    this._streaming = false;
     promise.then(
       ([rows, fields]) => {
-        if (Array.isArray(rows)) {
-          if (fields) this.emit('fields', fields);
-          for (const row of rows) this.emit('result', row);
-        } else this.emit('result', rows);
+        // a stream already emitted every row as it arrived
+        if (!this._streaming) {
+          if (Array.isArray(rows)) {
+            if (fields) this.emit('fields', fields);
+            for (const row of rows) this.emit('result', row);
+          } else this.emit('result', rows);
+        }
         this.emit('end');
       },
       (err) => {
@@ -137,11 +142,56 @@ class Query extends EventEmitter {
     );
   }
 
-  /** Rows as an object-mode stream (buffered: the whole result arrives first). */
+  /**
+   * Rows as an object-mode stream. Called in the same tick as query() (as
+   * Drizzle's iterator does), rows flow as they arrive and reading pauses
+   * while the stream is full, so a large result never sits in memory whole;
+   * the query's own promise then holds only the last rows. Called later, the
+   * result is buffered first.
+   */
   stream(options) {
-    const p = this._promise;
-    const s = new Readable({ objectMode: true, highWaterMark: 16, ...options, read() {} });
-    p.then(
+    let wantAck = false;
+    let ctl = null;
+    let fieldsSent = false;
+    const s = new Readable({
+      objectMode: true,
+      highWaterMark: 16,
+      ...options,
+      read() {
+        if (wantAck) {
+          wantAck = false;
+          ctl.ack();
+        }
+      },
+      destroy(err, cb) {
+        if (ctl !== null) ctl.done();
+        cb(err);
+      },
+    });
+    const onChunk = (set, rows, fields) => {
+      if (s.destroyed) return ctl.done();
+      if (fields && !fieldsSent) {
+        fieldsSent = true;
+        this.emit('fields', fields);
+      }
+      let more = true;
+      for (const row of Array.isArray(rows) ? rows : [rows]) {
+        this.emit('result', row);
+        more = s.push(row);
+      }
+      if (more) ctl.ack();
+      else wantAck = true;
+    };
+    ctl = this._pool ? this._pool._beginStream(this._promise, onChunk) : null;
+    if (ctl !== null) {
+      this._streaming = true;
+      this._promise.then(
+        () => s.push(null),
+        (err) => s.destroy(err),
+      );
+      return s;
+    }
+    this._promise.then(
       ([rows]) => {
         if (Array.isArray(rows)) for (const r of rows) s.push(r);
         else s.push(rows);
@@ -180,7 +230,7 @@ class CoreConnection extends EventEmitter {
     const p = this._owner.query(sql, values);
     p.catch(() => {});
     if (cb) p.then(([r, f]) => cb(null, r, f), (e) => cb(e));
-    return new Query(p);
+    return new Query(p, this._owner._pool);
   }
 
   execute(sql, values, cb) {
@@ -191,7 +241,7 @@ class CoreConnection extends EventEmitter {
     const p = this._owner.execute(sql, values);
     p.catch(() => {});
     if (cb) p.then(([r, f]) => cb(null, r, f), (e) => cb(e));
-    return new Query(p);
+    return new Query(p, this._owner._pool);
   }
 
   release() {

@@ -43,6 +43,7 @@ const F = {
   DS_DATE: 64,
   DS_DATETIME: 128,
   DS_TIMESTAMP: 256,
+  STREAM: 512,
 };
 
 function dateStringFlags(ds) {
@@ -176,6 +177,8 @@ class Pool extends EventEmitter {
     this.config = cfg;
     this.name = cfg.name;
     this._pending = new Map();
+    // Promises of commands on lent connections -> id, for query().stream().
+    this._streamable = new WeakMap();
     this._nextId = 0;
     this._closed = false;
     this._ending = null;
@@ -252,6 +255,7 @@ class Pool extends EventEmitter {
         tp = rows.textNext;
         if (p !== undefined) {
           if (rows.error !== null) p.failure = rows.error;
+          else if (p.onChunk !== undefined) p.failure === undefined && p.onChunk(set, rows.value[0], rows.value[1]);
           else if (p.q !== null && p.failure === undefined) (p.chunks || (p.chunks = [])).push([set, rows.value[0]]);
         }
         continue;
@@ -281,6 +285,7 @@ class Pool extends EventEmitter {
             item = [new ResultSetHeader(dir[k + 1], dir[k + 2], dir[k + 3], dir[k + 4], info, dir[k + 6] >= 0 ? extra[dir[k + 6]] : null, dir[k + 7] >= 0 ? extra[dir[k + 7]] : null), undefined];
             k += 8;
           }
+          if (p !== undefined && p.onChunk !== undefined && failure === null && item !== undefined) p.onChunk(s, item[0], item[1]);
           if (sets === null) one = item;
           else sets.push(item);
         }
@@ -366,11 +371,33 @@ class Pool extends EventEmitter {
       return Promise.reject(e);
     }
     if (connId === 0 && this.listenerCount('enqueue') > 0) this._maybeEmitEnqueue();
-    return new Promise((resolve, reject) => {
-      const id = this._id();
-      this._pending.set(id, { resolve, reject, q });
-      this._enqueue([forExecute ? 1 : 0, id, connId, q.sql, q.flags, q.timeout, q.params]);
+    let id;
+    const promise = new Promise((resolve, reject) => {
+      id = this._id();
+      const entry = [forExecute ? 1 : 0, id, connId, q.sql, q.flags, q.timeout, q.params];
+      this._pending.set(id, { resolve, reject, q, entry });
+      this._enqueue(entry);
     });
+    if (connId !== 0) this._streamable.set(promise, id);
+    return promise;
+  }
+
+  /**
+   * Turns a command on a lent connection, not yet sent, into a streaming one:
+   * its rows go to onChunk(set, rows, fields) as they arrive, and the native
+   * side pauses after each chunk until ack(). Returns null when the command
+   * was already sent (the caller then buffers).
+   */
+  _beginStream(promise, onChunk) {
+    const id = this._streamable.get(promise);
+    const p = id === undefined ? undefined : this._pending.get(id);
+    if (p === undefined || !this._outbox.includes(p.entry)) return null;
+    p.entry[4] |= F.STREAM;
+    p.onChunk = onChunk;
+    return {
+      ack: () => this._native.streamAck(id, false),
+      done: () => this._native.streamAck(id, true),
+    };
   }
 
   _maybeEmitEnqueue() {

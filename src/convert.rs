@@ -23,6 +23,8 @@ pub mod flags {
     pub const DATE_STRINGS_DATE: u32 = 64;
     pub const DATE_STRINGS_DATETIME: u32 = 128;
     pub const DATE_STRINGS_TIMESTAMP: u32 = 256;
+    /// Rows go to a JS stream: pause after each chunk until it asks for more.
+    pub const STREAM: u32 = 512;
 }
 
 /// Column kinds; lib/rows.js has the same numbers.

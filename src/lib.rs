@@ -46,13 +46,30 @@ enum ConnJob {
 }
 type Lent = tokio::sync::mpsc::UnboundedSender<ConnJob>;
 
-/// Completed work waiting for the JS thread.
+/// Completed work waiting for the JS thread, and the credit that thread's
+/// streams give back (see `stream_ack`).
 struct Outbox {
     queue: Mutex<Vec<Completion>>,
     wake: Wake,
+    /// Streaming commands by id: after each chunk the command waits for a
+    /// permit, which JS adds when its stream wants more rows.
+    streams: Mutex<HashMap<u32, Arc<tokio::sync::Semaphore>>>,
 }
 
 impl Outbox {
+    fn open_stream(&self, id: u32) -> Arc<tokio::sync::Semaphore> {
+        // One permit: the next chunk may be read while JS holds the last one.
+        let gate = Arc::new(tokio::sync::Semaphore::new(1));
+        lock(&self.streams).insert(id, gate.clone());
+        gate
+    }
+
+    fn close_stream(&self, id: u32) {
+        if let Some(gate) = lock(&self.streams).remove(&id) {
+            gate.close();
+        }
+    }
+
     fn push(&self, c: Completion) {
         let first = {
             let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
@@ -117,17 +134,22 @@ async fn run_op(pool: &Pool, c: &mut PooledConn, op: Op, timeout_ms: f64, outbox
         outbox.push(Completion { id, payload: Payload::Chunk(set as u32, rows) });
     };
     let json = &pool.json;
+    let gate = match &op {
+        Op::Query(_, fl) | Op::Execute(_, _, fl) if fl & convert::flags::STREAM != 0 => Some(outbox.open_stream(id)),
+        _ => None,
+    };
+    let gate_ref = gate.as_deref();
     let fut = async {
         match op {
             Op::Query(sql, fl) => {
-                let res = ops::query(&mut c.conn, &sql, fl, json, &mut sink).await;
+                let res = ops::query(&mut c.conn, &sql, fl, json, gate_ref, &mut sink).await;
                 // Even a failed DDL statement may have changed some tables.
                 if json_columns::is_ddl(&sql) {
                     json.invalidate();
                 }
                 res
             }
-            Op::Execute(sql, params, fl) => ops::execute(&mut c.conn, &sql, params, fl, json, &mut sink).await,
+            Op::Execute(sql, params, fl) => ops::execute(&mut c.conn, &sql, params, fl, json, gate_ref, &mut sink).await,
             Op::Ping => {
                 use mysql_async::prelude::Queryable;
                 c.conn.ping().await.map(|_| Vec::new())
@@ -142,6 +164,9 @@ async fn run_op(pool: &Pool, c: &mut PooledConn, op: Op, timeout_ms: f64, outbox
     } else {
         Ok(fut.await)
     };
+    if gate.is_some() {
+        outbox.close_stream(id);
+    }
     Metrics::inc(&pool.metrics.queries);
     pool.metrics.query_time.observe(t0.elapsed());
     match res {
@@ -323,7 +348,7 @@ impl NativePool {
             }
             _ => (Pool::new(config.settings(), opts), None),
         };
-        let outbox = Arc::new(Outbox { queue: Mutex::new(Vec::new()), wake });
+        let outbox = Arc::new(Outbox { queue: Mutex::new(Vec::new()), wake, streams: Mutex::new(HashMap::new()) });
         let lent: Arc<Mutex<HashMap<u32, Lent>>> = Arc::new(Mutex::new(HashMap::new()));
         let (router, rx) = tokio::sync::mpsc::unbounded_channel();
         rt.spawn(route(pool.clone(), outbox.clone(), lent.clone(), rx));
@@ -421,6 +446,10 @@ impl NativePool {
     #[napi]
     pub fn end(&self, env: Env, id: u32, grace_ms: f64) {
         self.begin(&env, 1);
+        // Paused streams must not hold their connections past end().
+        for (_, gate) in lock(&self.outbox.streams).drain() {
+            gate.close();
+        }
         let pool = self.pool.clone();
         let lent = self.lent.clone();
         let close = self.detach();
@@ -439,6 +468,17 @@ impl NativePool {
             }
             Some(Payload::Done)
         });
+    }
+
+    /// A stream (query with the STREAM flag) took a chunk: `done` = it wants
+    /// no more gating (ended or destroyed), else let one more chunk come.
+    #[napi]
+    pub fn stream_ack(&self, id: u32, done: bool) {
+        if done {
+            self.outbox.close_stream(id);
+        } else if let Some(gate) = lock(&self.outbox.streams).get(&id) {
+            gate.add_permits(1);
+        }
     }
 
     /// Everything finished since the last call, as

@@ -3,6 +3,7 @@ use crate::convert::{Encoder, Header, ResultSet, RowBatch};
 use crate::json_columns::JsonColumns;
 use mysql_async::prelude::{Protocol, Queryable};
 use mysql_async::{Conn, Params, QueryResult, Value};
+use tokio::sync::Semaphore;
 
 /// A positional parameter for a prepared statement, as JS sent it.
 pub enum Param {
@@ -47,11 +48,12 @@ pub async fn query(
     sql: &str,
     fl: u32,
     json: &JsonColumns,
+    gate: Option<&Semaphore>,
     sink: ChunkSink<'_>,
 ) -> mysql_async::Result<Vec<ResultSet>> {
     let version = conn.server_version();
     let qr = conn.query_iter(sql).await?;
-    let mut out = collect(qr, fl, false, (json, version), sink).await?;
+    let mut out = collect(qr, fl, false, (json, version), gate, sink).await?;
     fill_status(conn, &mut out);
     Ok(out)
 }
@@ -62,6 +64,7 @@ pub async fn execute(
     params: Vec<Param>,
     fl: u32,
     json: &JsonColumns,
+    gate: Option<&Semaphore>,
     sink: ChunkSink<'_>,
 ) -> mysql_async::Result<Vec<ResultSet>> {
     let version = conn.server_version();
@@ -71,7 +74,7 @@ pub async fn execute(
         Params::Positional(params.into_iter().map(Value::from).collect())
     };
     let qr = conn.exec_iter(sql, params).await?;
-    let mut out = collect(qr, fl, true, (json, version), sink).await?;
+    let mut out = collect(qr, fl, true, (json, version), gate, sink).await?;
     fill_status(conn, &mut out);
     Ok(out)
 }
@@ -81,6 +84,7 @@ async fn collect<P: Protocol>(
     fl: u32,
     binary: bool,
     (json, version): (&JsonColumns, (u16, u16, u16)),
+    gate: Option<&Semaphore>,
     sink: ChunkSink<'_>,
 ) -> mysql_async::Result<Vec<ResultSet>> {
     let mut out = Vec::with_capacity(1);
@@ -96,6 +100,14 @@ async fn collect<P: Protocol>(
                     enc.push_row(&row);
                     if enc.rows() >= CHUNK_ROWS {
                         sink(out.len(), enc.take_chunk());
+                        // A stream that has not asked for more pauses reading
+                        // here, so the server waits instead of our memory
+                        // filling up (a closed gate means: no more pausing).
+                        if let Some(gate) = gate {
+                            if let Ok(permit) = gate.acquire().await {
+                                permit.forget();
+                            }
+                        }
                     }
                 }
                 out.push(ResultSet::Rows(enc.finish()));
