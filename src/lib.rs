@@ -120,6 +120,9 @@ pub struct NativePool {
 enum Routed {
     Batch(Vec<Submission>),
     GetConnection(u32, u32),
+    /// release()/destroy() of a lent connection: through the router, so
+    /// commands JS sent before it reach the connection first.
+    GiveBack(u32, bool),
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -212,6 +215,12 @@ async fn route(
 ) {
     while let Some(msg) = rx.recv().await {
         match msg {
+            Routed::GiveBack(conn_id, destroy) => {
+                // Queued behind the connection's pending commands, so they finish first.
+                if let Some(tx) = lock(&lent).remove(&conn_id) {
+                    let _ = tx.send(if destroy { ConnJob::Destroy } else { ConnJob::Release });
+                }
+            }
             Routed::GetConnection(id, conn_id) => {
                 let ticket = pool.begin_acquire();
                 let (pool, lent, outbox2) = (pool.clone(), lent.clone(), outbox.clone());
@@ -412,10 +421,7 @@ impl NativePool {
     }
 
     fn give_back(&self, conn_id: u32, destroy: bool) {
-        // Queued behind the connection's pending commands, so they finish first.
-        if let Some(tx) = lock(&self.lent).remove(&conn_id) {
-            let _ = tx.send(if destroy { ConnJob::Destroy } else { ConnJob::Release });
-        }
+        let _ = self.router.send(Routed::GiveBack(conn_id, destroy));
     }
 
     /// Drops this thread's attachment to a shared pool; true if it was the last.

@@ -855,6 +855,22 @@ describe('errors', () => {
     expect(ref.ok.failures[0].$error.code).toBe('ER_LOCK_DEADLOCK')
   })
 
+  it('commands sent just before release() still run, in order (not awaited)', async () => {
+    const ref = await diff(bigPair, async (pool) => {
+      const out = []
+      for (let i = 0; i < 50; i++) {
+        const conn = await pool.getConnection()
+        const a = conn.query('SELECT ? AS i', [i])
+        const b = conn.execute('SELECT ? + 1 AS j', [i])
+        conn.release()
+        const [[ra], [rb]] = await Promise.all([a, b])
+        out.push([ra, rb])
+      }
+      return out
+    })
+    expect(ref.ok).toHaveLength(50)
+  })
+
   it('connection killed under a query: same error, and the pool replaces the connection', async () => {
     const ref = await diff(bigPair, async (pool) => {
       const conn = await pool.getConnection()
