@@ -29,6 +29,8 @@ export declare class NativePool {
    * `grace_ms` are closed.
    */
   end(id: number, graceMs: number): void
+  /** JS listens for 'connection' (true) or no longer does (false). */
+  setConnectionHook(on: boolean): void
   /**
    * A stream (query with the STREAM flag) took a chunk: `done` = it wants
    * no more gating (ended or destroyed), else let one more chunk come.

@@ -7,16 +7,18 @@ const { Readable } = require('node:stream');
 const errors = require('./errors');
 
 class PoolConnection extends EventEmitter {
-  constructor(pool, connId, threadId, takenAt = null) {
+  /** `announced`: shown to a 'connection' listener; the pool takes it back. */
+  constructor(pool, connId, threadId, takenAt = null, announced = false) {
     super();
     this._pool = pool;
     this._id = connId;
     this._released = false;
+    this._announced = announced;
     this.threadId = threadId;
     this.connection = new CoreConnection(this);
     this._leakTimer = null;
     const leakMs = pool.config.leakDetectionTimeout;
-    if (leakMs > 0) this._watchLeak(leakMs, takenAt);
+    if (leakMs > 0 && !announced) this._watchLeak(leakMs, takenAt);
   }
 
   get config() {
@@ -78,7 +80,7 @@ class PoolConnection extends EventEmitter {
 
   /** Back to the pool (session state is reset there, see resetOnRelease). */
   release() {
-    if (this._released) return;
+    if (this._released || this._announced) return;
     this._released = true;
     this._stopLeakTimer();
     this._pool._lent.delete(this);
@@ -96,7 +98,7 @@ class PoolConnection extends EventEmitter {
 
   /** Closes the connection instead of returning it. */
   destroy() {
-    if (this._released) return;
+    if (this._released || this._announced) return;
     this._released = true;
     this._stopLeakTimer();
     this._pool._lent.delete(this);
@@ -220,6 +222,23 @@ class CoreConnection extends EventEmitter {
 
   get config() {
     return this._owner.config;
+  }
+
+  /** mysql2's core connection.promise(): the promise API of the same connection. */
+  promise() {
+    return this._owner;
+  }
+
+  escape(v) {
+    return this._owner.escape(v);
+  }
+
+  escapeId(v) {
+    return this._owner.escapeId(v);
+  }
+
+  format(sql, values) {
+    return this._owner.format(sql, values);
   }
 
   query(sql, values, cb) {

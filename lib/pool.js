@@ -182,8 +182,16 @@ class Pool extends EventEmitter {
     this._nextId = 0;
     this._closed = false;
     this._ending = null;
-    this._js = { leaks: 0, lastCreated: 0 };
+    this._js = { leaks: 0 };
     this._lent = new Set();
+    // A 'connection' listener makes the native pool show each new connection
+    // to JS before its first use (see _announce).
+    this.on('newListener', (event) => {
+      if (event === 'connection' && this.listenerCount('connection') === 0) this._native.setConnectionHook(true);
+    });
+    this.on('removeListener', (event) => {
+      if (event === 'connection' && this.listenerCount('connection') === 0) this._native.setConnectionHook(false);
+    });
     // Commands wait here until the end of the current microtask queue, then
     // cross to native code in one call (one runtime wake-up per batch).
     this._outbox = [];
@@ -307,12 +315,35 @@ class Pool extends EventEmitter {
           } catch (err) {
             p.reject(err);
           }
+        } else if (id === 0) {
+          this._announce(connId, threadId);
         }
       } else if (p !== undefined) {
         p.resolve();
       }
     }
-    if (this.listenerCount('connection') > 0) this._emitNewConnections();
+  }
+
+  /**
+   * A new connection before its first use, lent to the 'connection' event
+   * as mysql2 does: what the handlers send on it runs first, then it goes to
+   * the command that was waiting for it (op 3, queued behind their commands).
+   */
+  _announce(connId, threadId) {
+    const { PoolConnection } = require('./connection');
+    const conn = new PoolConnection(this, connId, threadId, null, true);
+    try {
+      // mysql2's promise pool passes its core connection (callback API).
+      this.emit('connection', conn.connection);
+    } catch (err) {
+      // Thrown as from a listener in mysql2, but after this batch is done.
+      process.nextTick(() => {
+        throw err;
+      });
+    } finally {
+      conn._released = true;
+      this._enqueue([3, 0, connId, '', 0, 0, undefined]);
+    }
   }
 
   /**
@@ -341,14 +372,6 @@ class Pool extends EventEmitter {
       }
     }
     return { value, error, next: numsAt + ncells, textNext: tp + units };
-  }
-
-  _emitNewConnections() {
-    const created = this._native.metrics()[2];
-    while (this._js.lastCreated < created) {
-      this._js.lastCreated++;
-      this.emit('connection', { pool: this });
-    }
   }
 
   _closedError() {

@@ -17,6 +17,12 @@ pub enum Payload {
         conn_id: u32,
         thread_id: u32,
     },
+    /// Unrequested (completion id 0): a new connection, lent to JS for its
+    /// 'connection' event until JS hands it back.
+    NewConn {
+        conn_id: u32,
+        thread_id: u32,
+    },
     Done,
 }
 
@@ -101,7 +107,7 @@ impl Batch {
                     b.dir.push(b.extra.len() as f64);
                     b.extra.push(Extra::Err(e));
                 }
-                Payload::Conn { conn_id, thread_id } => {
+                Payload::Conn { conn_id, thread_id } | Payload::NewConn { conn_id, thread_id } => {
                     b.dir.extend_from_slice(&[2.0, conn_id as f64, thread_id as f64]);
                 }
                 Payload::Done => b.dir.push(3.0),
@@ -436,6 +442,10 @@ impl FromNapiValue for Submission {
         let timeout_ms = number(env, element(env, v, 5)?)?;
         let mut sub = Submission { id, conn_id, op: Op::Ping, timeout_ms, error: None };
         if kind == 2 {
+            return Ok(sub);
+        }
+        if kind == 3 {
+            sub.op = Op::HandBack;
             return Ok(sub);
         }
         let sql = String::from_napi_value(env, element(env, v, 3)?)?;

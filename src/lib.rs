@@ -46,6 +46,56 @@ enum ConnJob {
 }
 type Lent = tokio::sync::mpsc::UnboundedSender<ConnJob>;
 
+/// Ids for lent connections, and whether JS wants to see each new connection
+/// before its first use (a 'connection' listener: mysql2 hands that event a
+/// usable connection, and handlers run SQL such as SET SESSION on it).
+struct Lending {
+    next_id: std::sync::atomic::AtomicU32,
+    announce: std::sync::atomic::AtomicBool,
+}
+
+impl Lending {
+    fn next(&self) -> u32 {
+        loop {
+            let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed).wrapping_add(1);
+            if id != 0 {
+                return id;
+            }
+        }
+    }
+}
+
+/// A connection's first use. With a 'connection' listener, the connection is
+/// lent to JS first; JS runs the handlers, queues HandBack behind whatever
+/// they sent, and the connection comes back here for the waiting command.
+async fn first_use(
+    mut c: PooledConn,
+    pool: &Arc<Pool>,
+    outbox: &Arc<Outbox>,
+    lent: &Arc<Mutex<HashMap<u32, Lent>>>,
+    lending: &Lending,
+) -> std::result::Result<PooledConn, ErrInfo> {
+    if !std::mem::take(&mut c.fresh) || !lending.announce.load(std::sync::atomic::Ordering::Relaxed) {
+        return Ok(c);
+    }
+    let conn_id = lending.next();
+    let thread_id = c.thread_id();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (back_tx, back_rx) = tokio::sync::oneshot::channel();
+    lock(lent).insert(conn_id, tx);
+    tokio::spawn(conn_worker(pool.clone(), c, rx, outbox.clone(), Some(back_tx)));
+    outbox.push(Completion { id: 0, payload: Payload::NewConn { conn_id, thread_id } });
+    match back_rx.await {
+        Ok(c) if !c.broken => Ok(c),
+        Ok(c) => {
+            pool.destroy(c);
+            Err(ErrInfo::new("PROTOCOL_CONNECTION_LOST", "Connection lost in a 'connection' event handler").fatal())
+        }
+        // The pool ended while JS held it.
+        Err(_) => Err(ErrInfo::new("POOL_CLOSED", "Pool is closed.")),
+    }
+}
+
 /// Completed work waiting for the JS thread, and the credit that thread's
 /// streams give back (see `stream_ack`).
 struct Outbox {
@@ -108,7 +158,7 @@ pub struct NativePool {
     detached: Cell<bool>,
     outbox: Arc<Outbox>,
     lent: Arc<Mutex<HashMap<u32, Lent>>>,
-    next_conn: Cell<u32>,
+    lending: Arc<Lending>,
     inflight: Cell<u32>,
     /// Result shapes already sent to this thread's JS (see boundary::Batch).
     shapes: RefCell<HashMap<String, u32>>,
@@ -157,6 +207,8 @@ async fn run_op(pool: &Pool, c: &mut PooledConn, op: Op, timeout_ms: f64, outbox
                 use mysql_async::prelude::Queryable;
                 c.conn.ping().await.map(|_| Vec::new())
             }
+            // Only meaningful to conn_worker; nothing to run.
+            Op::HandBack => Ok(Vec::new()),
         }
     };
     let res = if timeout_ms > 0.0 {
@@ -211,6 +263,7 @@ async fn route(
     pool: Arc<Pool>,
     outbox: Arc<Outbox>,
     lent: Arc<Mutex<HashMap<u32, Lent>>>,
+    lending: Arc<Lending>,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<Routed>,
 ) {
     while let Some(msg) = rx.recv().await {
@@ -223,14 +276,18 @@ async fn route(
             }
             Routed::GetConnection(id, conn_id) => {
                 let ticket = pool.begin_acquire();
-                let (pool, lent, outbox2) = (pool.clone(), lent.clone(), outbox.clone());
+                let (pool, lent, outbox2, lending) = (pool.clone(), lent.clone(), outbox.clone(), lending.clone());
                 tokio::spawn(guarded(outbox.clone(), id, async move {
-                    match pool.finish_acquire(ticket).await {
+                    let got = match pool.finish_acquire(ticket).await {
+                        Ok(c) => first_use(c, &pool, &outbox2, &lent, &lending).await,
+                        Err(e) => Err(e),
+                    };
+                    match got {
                         Ok(c) => {
                             let thread_id = c.thread_id();
                             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
                             lock(&lent).insert(conn_id, tx);
-                            tokio::spawn(conn_worker(pool, c, rx, outbox2));
+                            tokio::spawn(conn_worker(pool, c, rx, outbox2, None));
                             Some(Payload::Conn { conn_id, thread_id })
                         }
                         Err(e) => Some(Payload::Error(e)),
@@ -246,9 +303,13 @@ async fn route(
                     }
                     if conn_id == 0 {
                         let ticket = pool.begin_acquire();
-                        let (pool, outbox2) = (pool.clone(), outbox.clone());
+                        let (pool, outbox2, lent, lending) = (pool.clone(), outbox.clone(), lent.clone(), lending.clone());
                         tokio::spawn(guarded(outbox.clone(), id, async move {
-                            let mut c = match pool.finish_acquire(ticket).await {
+                            let got = match pool.finish_acquire(ticket).await {
+                                Ok(c) => first_use(c, &pool, &outbox2, &lent, &lending).await,
+                                Err(e) => Err(e),
+                            };
+                            let mut c = match got {
                                 Ok(c) => c,
                                 Err(e) => return Some(Payload::Error(e)),
                             };
@@ -260,7 +321,13 @@ async fn route(
                         }));
                         continue;
                     }
-                    let sent = lock(&lent).get(&conn_id).map(|tx| tx.send(ConnJob::Run(id, op, timeout_ms)));
+                    // HandBack ends JS's use of a connection it was shown.
+                    let tx = if matches!(op, Op::HandBack) {
+                        lock(&lent).remove(&conn_id)
+                    } else {
+                        lock(&lent).get(&conn_id).cloned()
+                    };
+                    let sent = tx.map(|tx| tx.send(ConnJob::Run(id, op, timeout_ms)));
                     if !matches!(sent, Some(Ok(()))) {
                         outbox.push(Completion {
                             id,
@@ -282,9 +349,20 @@ async fn conn_worker(
     mut c: PooledConn,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<ConnJob>,
     outbox: Arc<Outbox>,
+    mut back: Option<tokio::sync::oneshot::Sender<PooledConn>>,
 ) {
     loop {
         match rx.recv().await {
+            Some(ConnJob::Run(id, Op::HandBack, _)) => {
+                outbox.push(Completion { id, payload: Payload::Done });
+                if let Some(tx) = back.take() {
+                    // The waiting command is gone: the connection goes back.
+                    if let Err(c) = tx.send(c) {
+                        pool.release(c, false).await;
+                    }
+                    return;
+                }
+            }
             Some(ConnJob::Run(id, op, timeout_ms)) => {
                 let payload = if c.broken {
                     Payload::Error(
@@ -360,7 +438,8 @@ impl NativePool {
         let outbox = Arc::new(Outbox { queue: Mutex::new(Vec::new()), wake, streams: Mutex::new(HashMap::new()) });
         let lent: Arc<Mutex<HashMap<u32, Lent>>> = Arc::new(Mutex::new(HashMap::new()));
         let (router, rx) = tokio::sync::mpsc::unbounded_channel();
-        rt.spawn(route(pool.clone(), outbox.clone(), lent.clone(), rx));
+        let lending = Arc::new(Lending { next_id: 0.into(), announce: false.into() });
+        rt.spawn(route(pool.clone(), outbox.clone(), lent.clone(), lending.clone(), rx));
         Ok(NativePool {
             pool,
             share,
@@ -368,7 +447,7 @@ impl NativePool {
             detached: Cell::new(false),
             outbox,
             lent,
-            next_conn: Cell::new(0),
+            lending,
             inflight: Cell::new(0),
             shapes: RefCell::new(HashMap::new()),
         })
@@ -403,8 +482,7 @@ impl NativePool {
     #[napi]
     pub fn get_connection(&self, env: Env, id: u32) {
         self.begin(&env, 1);
-        let conn_id = self.next_conn.get().wrapping_add(1).max(1);
-        self.next_conn.set(conn_id);
+        let conn_id = self.lending.next();
         let _ = self.router.send(Routed::GetConnection(id, conn_id));
     }
 
@@ -476,6 +554,12 @@ impl NativePool {
         });
     }
 
+    /// JS listens for 'connection' (true) or no longer does (false).
+    #[napi]
+    pub fn set_connection_hook(&self, on: bool) {
+        self.lending.announce.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// A stream (query with the STREAM flag) took a chunk: `done` = it wants
     /// no more gating (ended or destroyed), else let one more chunk come.
     #[napi]
@@ -492,8 +576,9 @@ impl NativePool {
     #[napi]
     pub fn drain(&self, env: Env) -> Result<Raw> {
         let list = std::mem::take(&mut *lock(&self.outbox.queue));
-        // Chunks are extra completions of a command still in flight.
-        let n = list.iter().filter(|c| !matches!(c.payload, Payload::Chunk(..))).count() as u32;
+        // Chunks are extra completions of a command still in flight, and a
+        // new connection shown to JS answers no request.
+        let n = list.iter().filter(|c| !matches!(c.payload, Payload::Chunk(..) | Payload::NewConn { .. })).count() as u32;
         let v = Batch::build(list, &mut self.shapes.borrow_mut()).to_js(env.raw())?;
         let left = self.inflight.get().saturating_sub(n);
         self.inflight.set(left);

@@ -32,6 +32,9 @@ pub enum Op {
     Query(String, u32),
     Execute(String, Vec<Param>, u32),
     Ping,
+    /// JS is done with a new connection it was shown ('connection' event):
+    /// it goes to the command that was waiting for it.
+    HandBack,
 }
 
 const SERVER_MORE_RESULTS_EXISTS: u16 = 0x0008;

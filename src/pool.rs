@@ -33,6 +33,8 @@ pub struct PooledConn {
     last_used: Instant,
     /// Set when an error left the connection unusable.
     pub broken: bool,
+    /// Not used yet: JS may want to see it first ('connection' event).
+    pub fresh: bool,
 }
 
 impl PooledConn {
@@ -328,7 +330,7 @@ impl Pool {
                 st.next_conn_id += 1;
                 let id = st.next_conn_id;
                 let expires = self.settings.max_lifetime.map(|life| Instant::now() + jittered(life, id));
-                Ok(PooledConn { conn, id, expires, last_used: Instant::now(), broken: false })
+                Ok(PooledConn { conn, id, expires, last_used: Instant::now(), broken: false, fresh: true })
             }
             Err(e) => {
                 Metrics::inc(&self.metrics.connect_failures);

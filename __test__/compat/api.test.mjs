@@ -54,6 +54,64 @@ describe('pool object', () => {
   });
 });
 
+describe("'connection' event: a usable connection before its first use (as mysql2)", () => {
+  // mysql2's promise pool passes its core connection; handlers typically set
+  // session state on it, fire-and-forget or with a callback.
+  const withHandler = (make) => {
+    const p = make({ ...base, connectionLimit: 4 });
+    const seen = [];
+    p.on('connection', (conn) => {
+      seen.push([typeof conn.threadId, typeof conn.query, typeof conn.promise]);
+      conn.query("SET SESSION sql_mode = 'ANSI_QUOTES'");
+      conn.query('SET @cb = ?', [7], (err) => seen.push(['callback', err]));
+      conn.promise().query('SET @p = 42');
+    });
+    return { p, seen };
+  };
+  const run = async (make) => {
+    const { p, seen } = withHandler(make);
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => p[i % 2 ? 'query' : 'execute']('SELECT @@SESSION.sql_mode AS m, @cb AS cb, @p AS p')),
+      );
+      const conn = await p.getConnection();
+      const [[lent]] = await conn.query('SELECT @@SESSION.sql_mode AS m, @p AS p');
+      conn.release();
+      return { rows: results.map(([rows]) => rows[0]), lent, seen: seen.map((e) => (e[0] === 'callback' ? ['callback', e[1] ?? null] : e)) };
+    } finally {
+      await p.end();
+    }
+  };
+
+  it('handlers run their SQL before any command uses the connection', async () => {
+    const mysql2Result = await run((o) => mysql2.createPool(o));
+    const ours = await run((o) => lib.createPool(o));
+    const sorted = (r) => ({ ...r, seen: r.seen.map((e) => JSON.stringify(e)).sort() });
+    expect(sorted(ours)).toEqual(sorted(mysql2Result));
+    // anchors: every row saw the session state; one event per connection opened
+    expect(new Set(ours.rows.map((r) => JSON.stringify(r)))).toEqual(new Set([JSON.stringify({ m: 'ANSI_QUOTES', cb: 7, p: 42 })]));
+    const events = ours.seen.filter((e) => e[0] === 'number');
+    expect(events.length).toBeGreaterThanOrEqual(1);
+    expect(events.length).toBeLessThanOrEqual(4);
+    expect(events[0]).toEqual(['number', 'function', 'function']);
+  });
+
+  it('without a listener, new connections are not held back', async () => {
+    const p = lib.createPool({ ...base, connectionLimit: 2 });
+    const handler = () => {
+      throw new Error('not called');
+    };
+    p.on('connection', handler);
+    p.off('connection', handler);
+    try {
+      const [[row]] = await p.query('SELECT @@SESSION.sql_mode = @@GLOBAL.sql_mode AS same');
+      expect(row.same).toBe(1);
+    } finally {
+      await p.end();
+    }
+  });
+});
+
 describe('escaping helpers match mysql2', () => {
   const values = ["it's", 'a\\b', 'nul\0', 42, -1.5, null, undefined, true, new Date(Date.UTC(2024, 1, 2, 3, 4, 5, 6)), Buffer.from('hi'), [1, 'two', [3, 4]], { a: 1, b: 'x' }, 12345678901234567890n];
   it.each(values.map((v, i) => [i, v]))('escape #%i', (_, v) => {
