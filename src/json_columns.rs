@@ -9,13 +9,14 @@
 //! connection so the caller's session (its warnings, FOUND_ROWS(), ROW_COUNT())
 //! is untouched. Expressions (JSON_OBJECT(...)), views and temporary tables
 //! have no such check to find and stay text.
+use crate::metrics::Metrics;
 use mysql_async::consts::ColumnType;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Column, Conn, Opts};
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long a table's answer is trusted when this pool saw no DDL.
@@ -55,6 +56,8 @@ struct Side {
 pub struct JsonColumns {
     enabled: bool,
     opts: Opts,
+    /// A failed lookup is counted as error ERR_JSON_LOOKUP (stats, metrics).
+    metrics: Arc<Metrics>,
     state: Mutex<State>,
     side: tokio::sync::Mutex<Side>,
 }
@@ -108,10 +111,11 @@ fn json_valid_column(clause: &str) -> Option<String> {
 }
 
 impl JsonColumns {
-    pub fn new(enabled: bool, opts: Opts) -> Self {
+    pub fn new(enabled: bool, opts: Opts, metrics: Arc<Metrics>) -> Self {
         JsonColumns {
             enabled,
             opts,
+            metrics,
             state: Mutex::new(State { server: Server::Unknown, tables: HashMap::new() }),
             side: tokio::sync::Mutex::new(Side { conn: None, last_used: Instant::now() }),
         }
@@ -205,6 +209,7 @@ impl JsonColumns {
             _ => {
                 // Unknown state: start over with a new connection next time.
                 side.conn = None;
+                self.metrics.error("ERR_JSON_LOOKUP");
                 None
             }
         };

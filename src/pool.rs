@@ -96,7 +96,7 @@ pub struct Pool {
     state: Mutex<State>,
     pub settings: Settings,
     opts: Opts,
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     pub started: Instant,
     drained: Notify,
     /// MariaDB JSON columns, looked up on the side (see json_columns.rs).
@@ -117,12 +117,13 @@ impl State {
 
 impl Pool {
     pub fn new(settings: Settings, opts: Opts) -> Arc<Pool> {
+        let metrics = Arc::new(Metrics::default());
         let pool = Arc::new(Pool {
             state: Mutex::new(State::default()),
-            json: JsonColumns::new(settings.mariadb_json_columns, opts.clone()),
+            json: JsonColumns::new(settings.mariadb_json_columns, opts.clone(), metrics.clone()),
             settings,
             opts,
-            metrics: Metrics::default(),
+            metrics,
             started: Instant::now(),
             drained: Notify::new(),
         });

@@ -248,6 +248,26 @@ describe('the side connection', () => {
     expect(await until(async () => (await sessions()).length === 0)).toBe(true)
   })
 
+  it('a lookup that cannot connect leaves the columns as text and counts ERR_JSON_LOOKUP', async () => {
+    const ONE = 'mj_one'
+    await asRoot(`DROP USER IF EXISTS ${ONE}`)
+    await asRoot(`CREATE USER ${ONE} IDENTIFIED BY '${PASS}' WITH MAX_USER_CONNECTIONS 1`)
+    await asRoot(`GRANT ALL ON \`${base.database}\`.* TO ${ONE}`)
+    const p = createPool({ ...base, user: ONE, password: PASS, connectionLimit: 1 })
+    try {
+      // the pool's one connection is the user's only one: the side connection is refused
+      const [rows] = await p.query('SELECT doc FROM mj_docs WHERE id = 1')
+      expect(rows).toEqual([{ doc: JSON.stringify(DOC) }])
+      expect(p.stats().errors).toMatchObject({ ERR_JSON_LOOKUP: 1 })
+      // and the query itself, and the pool, are fine
+      const [[again]] = await p.query('SELECT 1 AS one')
+      expect(again.one).toBe(1)
+    } finally {
+      await p.end()
+      await asRoot(`DROP USER IF EXISTS ${ONE}`)
+    }
+  })
+
   it('a killed side connection is replaced on the next lookup', async () => {
     const p = createPool({ ...side, connectionLimit: 1 })
     try {
