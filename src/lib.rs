@@ -364,6 +364,10 @@ async fn conn_worker(
                 }
             }
             Some(ConnJob::Run(id, op, timeout_ms)) => {
+                if back.is_some() {
+                    // A 'connection' listener's statement: part of the session setup.
+                    c.replay.extend(op.replay());
+                }
                 let payload = if c.broken {
                     Payload::Error(
                         ErrInfo::new(

@@ -6,6 +6,7 @@ use mysql_async::{Conn, Params, QueryResult, Value};
 use tokio::sync::Semaphore;
 
 /// A positional parameter for a prepared statement, as JS sent it.
+#[derive(Clone)]
 pub enum Param {
     Null,
     Int(i64),
@@ -28,6 +29,17 @@ impl From<Param> for Value {
 }
 
 /// One command for a connection.
+impl Op {
+    /// (sql, params) to run again after a session reset; None for other ops.
+    pub fn replay(&self) -> Option<(String, Vec<Value>)> {
+        match self {
+            Op::Query(sql, _) => Some((sql.clone(), Vec::new())),
+            Op::Execute(sql, params, _) => Some((sql.clone(), params.iter().cloned().map(Value::from).collect())),
+            _ => None,
+        }
+    }
+}
+
 pub enum Op {
     Query(String, u32),
     Execute(String, Vec<Param>, u32),

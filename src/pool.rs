@@ -35,6 +35,9 @@ pub struct PooledConn {
     pub broken: bool,
     /// Not used yet: JS may want to see it first ('connection' event).
     pub fresh: bool,
+    /// Statements 'connection' listeners ran on it (sql, positional params),
+    /// run again after each session reset.
+    pub replay: Vec<(String, Vec<mysql_async::Value>)>,
 }
 
 impl PooledConn {
@@ -331,7 +334,7 @@ impl Pool {
                 st.next_conn_id += 1;
                 let id = st.next_conn_id;
                 let expires = self.settings.max_lifetime.map(|life| Instant::now() + jittered(life, id));
-                Ok(PooledConn { conn, id, expires, last_used: Instant::now(), broken: false, fresh: true })
+                Ok(PooledConn { conn, id, expires, last_used: Instant::now(), broken: false, fresh: true, replay: Vec::new() })
             }
             Err(e) => {
                 Metrics::inc(&self.metrics.connect_failures);
@@ -366,6 +369,20 @@ impl Pool {
             Metrics::inc(&self.metrics.resets);
             let ok = matches!(tokio::time::timeout(deadline, c.conn.reset()).await, Ok(Ok(_)));
             c.broken |= !ok;
+            // What 'connection' listeners ran belongs to the session, like initSql.
+            if ok && !c.replay.is_empty() {
+                let replay = async {
+                    for (sql, params) in &c.replay {
+                        if params.is_empty() {
+                            c.conn.query_drop(sql.as_str()).await?;
+                        } else {
+                            c.conn.exec_drop(sql.as_str(), params.clone()).await?;
+                        }
+                    }
+                    Ok::<(), mysql_async::Error>(())
+                };
+                c.broken |= !matches!(tokio::time::timeout(deadline, replay).await, Ok(Ok(())));
+            }
         } else if self.settings.reset != ResetPolicy::Never && c.in_transaction() {
             // A single pool.query('BEGIN') must not hand an open transaction on.
             Metrics::inc(&self.metrics.resets);

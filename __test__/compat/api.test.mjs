@@ -96,6 +96,50 @@ describe("'connection' event: a usable connection before its first use (as mysql
     expect(events[0]).toEqual(['number', 'function', 'function']);
   });
 
+  it('getConnection() as the first use of a new connection: the handler ran before', async () => {
+    const first = async (make) => {
+      const p = make({ ...base, connectionLimit: 1 });
+      p.on('connection', (conn) => {
+        conn.query('SET @first = ?', [conn.threadId]);
+      });
+      try {
+        const conn = await p.getConnection();
+        const [[row]] = await conn.query('SELECT @first = CONNECTION_ID() AS same');
+        conn.release();
+        return row;
+      } finally {
+        await p.end();
+      }
+    };
+    const [a, b] = [await first((o) => mysql2.createPool(o)), await first((o) => lib.createPool(o))];
+    expect(b).toEqual(a);
+    expect(a).toEqual({ same: 1 });
+  });
+
+  // Ours resets a getConnection() connection on release (resetOnRelease
+  // 'auto'; mysql2 hands the borrower's session on). What the listener ran is
+  // part of the session's setup, so it runs again after the reset (the
+  // listener itself is called once per connection, as in mysql2).
+  it('after a reset on release, the handler\'s statements hold again', async () => {
+    const p = lib.createPool({ ...base, connectionLimit: 1 });
+    let events = 0;
+    p.on('connection', (conn) => {
+      events++;
+      conn.query("SET @mark = 'set by handler'");
+      conn.execute('SET @n = ?', [7]);
+    });
+    try {
+      const conn = await p.getConnection();
+      await conn.query('SET @mark = NULL');
+      conn.release();
+      const [[row]] = await p.query('SELECT @mark AS mark, @n AS n');
+      expect(row).toEqual({ mark: 'set by handler', n: 7 });
+      expect(events).toBe(1);
+    } finally {
+      await p.end();
+    }
+  });
+
   it('without a listener, new connections are not held back', async () => {
     const p = lib.createPool({ ...base, connectionLimit: 2 });
     const handler = () => {
