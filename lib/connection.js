@@ -78,6 +78,24 @@ class PoolConnection extends EventEmitter {
     });
   }
 
+  /**
+   * mysql2's conn.prepare(): the statement is prepared now (errors surface
+   * here) and cached on this connection; execute(values) runs it.
+   */
+  prepare(options) {
+    const sql = typeof options === 'object' && options !== null ? options.sql : options;
+    if (typeof sql !== 'string') return Promise.reject(errors.make('ERR_INVALID_QUERY', 'prepare() needs the SQL text', TypeError));
+    if (this._released) return this._send(sql, undefined, true);
+    return new Promise((resolve, reject) => {
+      const id = this._pool._id();
+      this._pool._pending.set(id, { resolve: () => resolve(new PreparedStatementInfo(this, sql)), reject, q: null, sql });
+      this._pool._enqueue([4, id, this._id, sql, 0, 0, undefined]);
+    });
+  }
+
+  /** Statements stay in the connection's cache (maxPreparedStatements); nothing to do. */
+  unprepare() {}
+
   /** Back to the pool (session state is reset there, see resetOnRelease). */
   release() {
     if (this._released || this._announced) return;
@@ -116,6 +134,22 @@ class PoolConnection extends EventEmitter {
 
   format(sql, values) {
     return this._pool.format(sql, values);
+  }
+}
+
+/** What conn.prepare() resolves to, as mysql2's PromisePreparedStatementInfo. */
+class PreparedStatementInfo {
+  constructor(conn, sql) {
+    this._conn = conn;
+    this.statement = { query: sql };
+  }
+
+  execute(parameters) {
+    return this._conn.execute(this.statement.query, parameters);
+  }
+
+  close() {
+    return Promise.resolve();
   }
 }
 

@@ -304,7 +304,7 @@ class Pool extends EventEmitter {
         else p.resolve([sets.map((x) => x[0]), sets.map((x) => x[1])]);
       } else if (kind === 1) {
         const e = extra[dir[k++]];
-        if (p !== undefined) p.reject(errors.fromNative(e, p.q ? p.q.sql : undefined));
+        if (p !== undefined) p.reject(errors.fromNative(e, p.q ? p.q.sql : p.sql));
       } else if (kind === 2) {
         const connId = dir[k];
         const threadId = dir[k + 1];

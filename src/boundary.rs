@@ -454,6 +454,10 @@ impl FromNapiValue for Submission {
             sub.op = Op::Query(sql, flags);
             return Ok(sub);
         }
+        if kind == 4 {
+            sub.op = Op::Prepare(sql);
+            return Ok(sub);
+        }
         let params_v = element(env, v, 6)?;
         let mut len = 0u32;
         if sys::napi_get_array_length(env, params_v, &mut len) != sys::Status::napi_ok {

@@ -207,6 +207,10 @@ async fn run_op(pool: &Pool, c: &mut PooledConn, op: Op, timeout_ms: f64, outbox
                 use mysql_async::prelude::Queryable;
                 c.conn.ping().await.map(|_| Vec::new())
             }
+            Op::Prepare(sql) => {
+                use mysql_async::prelude::Queryable;
+                c.conn.prep(sql).await.map(|_| Vec::new())
+            }
             // Only meaningful to conn_worker; nothing to run.
             Op::HandBack => Ok(Vec::new()),
         }

@@ -44,6 +44,9 @@ pub enum Op {
     Query(String, u32),
     Execute(String, Vec<Param>, u32),
     Ping,
+    /// conn.prepare(sql): prepares (and caches) the statement now, so its
+    /// errors surface here, as in mysql2; execute(sql) then reuses it.
+    Prepare(String),
     /// JS is done with a new connection it was shown ('connection' event):
     /// it goes to the command that was waiting for it.
     HandBack,

@@ -855,6 +855,25 @@ describe('errors', () => {
     expect(ref.ok.failures[0].$error.code).toBe('ER_LOCK_DEADLOCK')
   })
 
+  it('conn.prepare(): execute the statement, errors at prepare time', async () => {
+    const ref = await diff(bigPair, async (pool) => {
+      const conn = await pool.getConnection()
+      try {
+        const stmt = await conn.prepare('SELECT ? + 1 AS n, ? AS s')
+        const a = await stmt.execute([1, 'x'])
+        const b = await stmt.execute([41, 'y'])
+        await stmt.close()
+        const bad = await conn.prepare('SELEC nothing').then(() => null, (e) => e)
+        const [after] = await conn.query('SELECT 1 AS ok')
+        return { sql: stmt.statement.query, a, b, bad, after }
+      } finally {
+        conn.release()
+      }
+    })
+    expect(ref.ok.bad.$error.code).toBe('ER_PARSE_ERROR')
+    expect(ref.ok.sql).toBe('SELECT ? + 1 AS n, ? AS s')
+  })
+
   it('commands sent just before release() still run, in order (not awaited)', async () => {
     const ref = await diff(bigPair, async (pool) => {
       const out = []
