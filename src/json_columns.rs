@@ -27,6 +27,9 @@ const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 /// The side connection closes after this long unused.
 const SIDE_IDLE: Duration = Duration::from_secs(10);
 
+/// (cache key, schema, table) of a table whose answer is wanted.
+type Wanted = (u64, String, String);
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Server {
     Unknown,
@@ -141,14 +144,14 @@ impl JsonColumns {
     }
 
     /// The mask from the cache, or the (schema, table) pairs it lacks.
-    fn cached(&self, cols: &[Column]) -> Result<Option<Vec<bool>>, Vec<(u64, String, String)>> {
+    fn cached(&self, cols: &[Column]) -> Result<Option<Vec<bool>>, Vec<Wanted>> {
         let st = lock(&self.state);
         if st.server == Server::Other {
             return Ok(None);
         }
         let now = Instant::now();
         let mut mask: Option<Vec<bool>> = None;
-        let mut missing: Vec<(u64, String, String)> = Vec::new();
+        let mut missing: Vec<Wanted> = Vec::new();
         // Columns of one table usually come together: hash each table once.
         let mut last: Option<(&[u8], &[u8], u64)> = None;
         for (i, c) in cols.iter().enumerate() {
@@ -181,11 +184,11 @@ impl JsonColumns {
         }
     }
 
-    async fn refresh(&self, wanted: Vec<(u64, String, String)>) {
+    async fn refresh(&self, wanted: Vec<Wanted>) {
         let mut side = self.side.lock().await;
         // Another task may have answered while this one waited.
         let now = Instant::now();
-        let wanted: Vec<(u64, String, String)> = {
+        let wanted: Vec<Wanted> = {
             let st = lock(&self.state);
             wanted
                 .into_iter()
@@ -228,7 +231,7 @@ impl JsonColumns {
     async fn lookup(
         &self,
         side: &mut Side,
-        wanted: &[(u64, String, String)],
+        wanted: &[Wanted],
     ) -> mysql_async::Result<Vec<(String, String, String)>> {
         let conn = match side.conn.as_mut() {
             Some(c) => c,
