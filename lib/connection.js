@@ -206,14 +206,22 @@ class Query extends EventEmitter {
     });
     const onChunk = (set, rows, fields) => {
       if (s.destroyed) return ctl.done();
-      if (fields && !fieldsSent) {
-        fieldsSent = true;
-        this.emit('fields', fields);
-      }
       let more = true;
-      for (const row of Array.isArray(rows) ? rows : [rows]) {
-        this.emit('result', row);
-        more = s.push(row);
+      try {
+        if (fields && !fieldsSent) {
+          fieldsSent = true;
+          this.emit('fields', fields);
+        }
+        for (const row of Array.isArray(rows) ? rows : [rows]) {
+          this.emit('result', row);
+          more = s.push(row);
+        }
+      } catch (err) {
+        // A throwing listener: stop pausing (the rest is read and dropped)
+        // and fail the stream and the command with its error.
+        ctl.done();
+        s.destroy(err);
+        throw err;
       }
       if (more) ctl.ack();
       else wantAck = true;

@@ -46,6 +46,19 @@ const F = {
   STREAM: 512,
 };
 
+/**
+ * Hands rows to a streaming command's consumer. A throwing 'result' listener
+ * fails that command (returned), never the rest of the drained batch.
+ */
+function streamRows(p, set, [rows, fields]) {
+  try {
+    p.onChunk(set, rows, fields);
+    return undefined;
+  } catch (err) {
+    return err;
+  }
+}
+
 function dateStringFlags(ds) {
   if (ds === true) return F.DS_DATE | F.DS_DATETIME | F.DS_TIMESTAMP;
   if (!Array.isArray(ds)) return 0;
@@ -263,7 +276,9 @@ class Pool extends EventEmitter {
         tp = rows.textNext;
         if (p !== undefined) {
           if (rows.error !== null) p.failure = rows.error;
-          else if (p.onChunk !== undefined) p.failure === undefined && p.onChunk(set, rows.value[0], rows.value[1]);
+          else if (p.onChunk !== undefined) {
+            if (p.failure === undefined) p.failure = streamRows(p, set, rows.value);
+          }
           else if (p.q !== null && p.failure === undefined) (p.chunks || (p.chunks = [])).push([set, rows.value[0]]);
         }
         continue;
@@ -293,7 +308,9 @@ class Pool extends EventEmitter {
             item = [new ResultSetHeader(dir[k + 1], dir[k + 2], dir[k + 3], dir[k + 4], info, dir[k + 6] >= 0 ? extra[dir[k + 6]] : null, dir[k + 7] >= 0 ? extra[dir[k + 7]] : null), undefined];
             k += 8;
           }
-          if (p !== undefined && p.onChunk !== undefined && failure === null && item !== undefined) p.onChunk(s, item[0], item[1]);
+          if (p !== undefined && p.onChunk !== undefined && failure === null && item !== undefined) {
+            failure = streamRows(p, s, item) ?? null;
+          }
           if (sets === null) one = item;
           else sets.push(item);
         }

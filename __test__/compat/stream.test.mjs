@@ -140,6 +140,28 @@ describe('stream()', () => {
     expect(a.code).toBe('ER_NO_SUCH_TABLE')
   })
 
+  it("a throwing 'result' listener fails the stream and the query, and the connection stays usable", async () => {
+    const conn = await ours.getConnection()
+    try {
+      const q = conn.connection.query(SQL)
+      let seen = 0
+      q.on('result', () => {
+        if (++seen === 3000) throw new Error('listener failed')
+      })
+      const s = q.stream()
+      const streamErr = await new Promise((resolve) => {
+        s.on('error', resolve)
+        s.resume()
+      })
+      expect(streamErr.message).toBe('listener failed')
+      await expect(q.then(() => null)).rejects.toThrow('listener failed')
+      const [[row]] = await conn.query('SELECT COUNT(*) AS c FROM st_big')
+      expect(row.c).toBe(ROWS)
+    } finally {
+      conn.release()
+    }
+  })
+
   it('end() while a stream is paused does not hang', async () => {
     const p = createPool({ ...base, connectionLimit: 1, endTimeout: 200 })
     const conn = await p.getConnection()
