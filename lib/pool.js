@@ -9,6 +9,7 @@ const { NativePool } = require('../index.js');
 const { normalize, nativeConfig, shareKey } = require('./config');
 const { decodeRows, parseMeta, ResultSetHeader } = require('./rows');
 const errors = require('./errors');
+const { CorePoolView } = require('./corepool');
 const { statementEnd } = require('./statements');
 
 let namedCompiler = null;
@@ -519,6 +520,12 @@ class Pool extends EventEmitter {
 
   format(sql, values) {
     return SqlEscaper.format(sql, values, this.config.stringifyObjects, this.config.timezone);
+  }
+
+  /** mysql2's `pool.pool`, as far as monitoring code reads it (lib/corepool.js). */
+  get pool() {
+    if (this._corePool === undefined) this._corePool = new CorePoolView(this);
+    return this._corePool;
   }
 
   health(thresholds) {

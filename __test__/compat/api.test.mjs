@@ -156,6 +156,39 @@ describe("'connection' event: a usable connection before its first use (as mysql
   });
 });
 
+describe('pool.pool: what mysql2 monitoring code reads from the core pool', () => {
+  // Pool stats written for mysql2 often read pool.pool._allConnections.length
+  // and friends (private, but everywhere); the same reads must keep working.
+  const lengths = (p) => [p.pool._allConnections.length, p.pool._freeConnections.length, p.pool._connectionQueue.length];
+  const scenario = async (make) => {
+    const p = make({ ...base, connectionLimit: 3 });
+    const seen = [];
+    try {
+      seen.push(lengths(p));
+      const held = await Promise.all([p.getConnection(), p.getConnection(), p.getConnection()]);
+      seen.push(lengths(p));
+      const queued = p.query('SELECT 1 AS one');
+      await new Promise((r) => setTimeout(r, 50));
+      seen.push(lengths(p));
+      held.forEach((c) => c.release());
+      await queued;
+      await new Promise((r) => setTimeout(r, 50));
+      seen.push(lengths(p));
+      return { seen, limit: p.pool.config.connectionLimit, host: p.pool.config.connectionConfig.host };
+    } finally {
+      await p.end();
+    }
+  };
+
+  it('_allConnections / _freeConnections / _connectionQueue lengths and config equal mysql2', async () => {
+    const a = await scenario((o) => mysql2.createPool(o));
+    const b = await scenario((o) => lib.createPool(o));
+    expect(b).toEqual(a);
+    expect(a.seen).toEqual([[0, 0, 0], [3, 0, 0], [3, 0, 1], [3, 3, 0]]);
+    expect(a.limit).toBe(3);
+  });
+});
+
 describe('escaping helpers match mysql2', () => {
   const values = ["it's", 'a\\b', 'nul\0', 42, -1.5, null, undefined, true, new Date(Date.UTC(2024, 1, 2, 3, 4, 5, 6)), Buffer.from('hi'), [1, 'two', [3, 4]], { a: 1, b: 'x' }, 12345678901234567890n];
   it.each(values.map((v, i) => [i, v]))('escape #%i', (_, v) => {
