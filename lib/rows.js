@@ -27,6 +27,22 @@ function keepBigIntegers(key, value, context) {
 function parseJsonBig(text) {
   return jsonSourceAccess && SIXTEEN_DIGITS.test(text) ? JSON.parse(text, keepBigIntegers) : JSON.parse(text);
 }
+
+// A MariaDB column found to be JSON by its json_valid check
+// (src/json_columns.rs) holds valid JSON, unless a temporary table or a
+// derived-table alias shadows the table the lookup read: then its text comes
+// back as it is, never a parse error.
+function loosely(parse) {
+  return (text) => {
+    try {
+      return parse(text);
+    } catch {
+      return text;
+    }
+  };
+}
+const jsonLoose = loosely(JSON.parse);
+const jsonBigLoose = loosely(parseJsonBig);
 const TAG_NULL = 0;
 
 // mysql2's type names (field.type in typeCast), by protocol type number.
@@ -278,9 +294,9 @@ function defaultFromRaw(col, raw, opts, conv) {
     case KIND.BIN_DATETIME:
       return conv.binDatetime(raw);
     case KIND.JSON:
-      return JSON.parse(raw);
+      return col.extendedFormat === 'json' ? jsonLoose(raw) : JSON.parse(raw);
     case KIND.JSON_BIG:
-      return parseJsonBig(raw);
+      return col.extendedFormat === 'json' ? jsonBigLoose(raw) : parseJsonBig(raw);
     case KIND.GEOMETRY:
       return parseGeometry(raw);
     case KIND.NULL:
@@ -354,7 +370,14 @@ function compile(shape, opts) {
         src.push(`${v} = null; i++; g++;`);
         break;
       default: {
-        const wrap = { [KIND.DATE]: 'date', [KIND.DATETIME]: 'datetime', [KIND.BIN_DATETIME]: 'binDatetime', [KIND.JSON]: 'JSON.parse', [KIND.JSON_BIG]: 'jsonBig' }[c.kind];
+        const loose = c.extendedFormat === 'json';
+        const wrap = {
+          [KIND.DATE]: 'date',
+          [KIND.DATETIME]: 'datetime',
+          [KIND.BIN_DATETIME]: 'binDatetime',
+          [KIND.JSON]: loose ? 'jsonLoose' : 'JSON.parse',
+          [KIND.JSON_BIG]: loose ? 'jsonBigLoose' : 'jsonBig',
+        }[c.kind];
         const read = wrap ? `${wrap}(text.slice(p, p + l))` : 'text.slice(p, p + l)';
         src.push(`if (tags[g++] === 0) ${v} = null; else { l = nums[i]; ${v} = ${read}; p += l; } i++;`);
       }
@@ -376,7 +399,7 @@ function compile(shape, opts) {
   src.push('}');
   src.push('return rows; };');
   // eslint-disable-next-line no-new-func
-  return new Function('date', 'datetime', 'binDatetime', 'geometry', 'jsonBig', src.join('\n'));
+  return new Function('date', 'datetime', 'binDatetime', 'geometry', 'jsonBig', 'jsonLoose', 'jsonBigLoose', src.join('\n'));
 }
 
 // The same reading, interpreted: for typeCast functions and disableEval.
@@ -453,7 +476,7 @@ function builderFor(shape, opts, typeCast, timezone, disableEval) {
   if (usesFn || shape.raw || disableEval) {
     build = interpret(shape, opts, typeCast, conv);
   } else {
-    build = compile(shape, opts)(conv.date, conv.datetime, conv.binDatetime, parseGeometry, parseJsonBig);
+    build = compile(shape, opts)(conv.date, conv.datetime, conv.binDatetime, parseGeometry, parseJsonBig, jsonLoose, jsonBigLoose);
   }
   if (!usesFn) shape.builders.set(key, build);
   if (plain) {
