@@ -202,7 +202,15 @@ async fn run_op(pool: &Pool, c: &mut PooledConn, op: Op, timeout_ms: f64, outbox
                 }
                 res
             }
-            Op::Execute(sql, params, fl) => ops::execute(&mut c.conn, &sql, params, fl, json, gate_ref, &mut sink).await,
+            Op::Execute(sql, params, fl) => {
+                // Drizzle's migrator sends its DDL through execute().
+                let ddl = json_columns::is_ddl(&sql);
+                let res = ops::execute(&mut c.conn, &sql, params, fl, json, gate_ref, &mut sink).await;
+                if ddl {
+                    json.invalidate();
+                }
+                res
+            }
             Op::Ping => {
                 use mysql_async::prelude::Queryable;
                 c.conn.ping().await.map(|_| Vec::new())

@@ -168,6 +168,9 @@ describe('schema changes', () => {
     await ours.query('ALTER TABLE mj_ddl MODIFY extra TEXT')
     expect(await read(ours)).toEqual(await read(ref))
     expect((await read(ours))[0].extra).toBe('[1]')
+    // DDL through execute() counts too (Drizzle's migrator sends it that way)
+    await ours.execute('ALTER TABLE mj_ddl MODIFY extra JSON', [])
+    expect((await read(ours))[0].extra).toEqual([1])
   })
 })
 
