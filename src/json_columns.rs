@@ -228,11 +228,7 @@ impl JsonColumns {
     }
 
     /// (schema, table, column) of every JSON column of `wanted`.
-    async fn lookup(
-        &self,
-        side: &mut Side,
-        wanted: &[Wanted],
-    ) -> mysql_async::Result<Vec<(String, String, String)>> {
+    async fn lookup(&self, side: &mut Side, wanted: &[Wanted]) -> mysql_async::Result<Vec<(String, String, String)>> {
         let conn = match side.conn.as_mut() {
             Some(c) => c,
             None => side.conn.insert(Conn::new(self.opts.clone()).await?),

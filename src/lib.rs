@@ -191,25 +191,17 @@ async fn run_op(pool: &Pool, c: &mut PooledConn, op: Op, timeout_ms: f64, outbox
         Op::Query(_, fl) | Op::Execute(_, _, fl) if fl & convert::flags::STREAM != 0 => Some(outbox.open_stream(id)),
         _ => None,
     };
-    let gate_ref = gate.as_deref();
+    // DDL (through query() or, as Drizzle's migrator sends it, execute())
+    // may change which columns are JSON; even a failed statement may have.
+    let ddl = matches!(&op, Op::Query(sql, _) | Op::Execute(sql, _, _) if json_columns::is_ddl(sql));
     let fut = async {
+        let gate = gate.as_deref();
         match op {
-            Op::Query(sql, fl) => {
-                let res = ops::query(&mut c.conn, &sql, fl, json, gate_ref, &mut sink).await;
-                // Even a failed DDL statement may have changed some tables.
-                if json_columns::is_ddl(&sql) {
-                    json.invalidate();
-                }
-                res
+            Op::Query(sql, flags) => {
+                ops::query(&mut c.conn, &sql, ops::Reading { flags, json, gate, sink: &mut sink }).await
             }
-            Op::Execute(sql, params, fl) => {
-                // Drizzle's migrator sends its DDL through execute().
-                let ddl = json_columns::is_ddl(&sql);
-                let res = ops::execute(&mut c.conn, &sql, params, fl, json, gate_ref, &mut sink).await;
-                if ddl {
-                    json.invalidate();
-                }
-                res
+            Op::Execute(sql, params, flags) => {
+                ops::execute(&mut c.conn, &sql, params, ops::Reading { flags, json, gate, sink: &mut sink }).await
             }
             Op::Ping => {
                 use mysql_async::prelude::Queryable;
@@ -233,6 +225,9 @@ async fn run_op(pool: &Pool, c: &mut PooledConn, op: Op, timeout_ms: f64, outbox
     };
     if gate.is_some() {
         outbox.close_stream(id);
+    }
+    if ddl {
+        json.invalidate();
     }
     Metrics::inc(&pool.metrics.queries);
     pool.metrics.query_time.observe(t0.elapsed());
@@ -315,7 +310,8 @@ async fn route(
                     }
                     if conn_id == 0 {
                         let ticket = pool.begin_acquire();
-                        let (pool, outbox2, lent, lending) = (pool.clone(), outbox.clone(), lent.clone(), lending.clone());
+                        let (pool, outbox2, lent, lending) =
+                            (pool.clone(), outbox.clone(), lent.clone(), lending.clone());
                         tokio::spawn(guarded(outbox.clone(), id, async move {
                             let got = match pool.finish_acquire(ticket).await {
                                 Ok(c) => first_use(c, &pool, &outbox2, &lent, &lending).await,
@@ -594,7 +590,8 @@ impl NativePool {
         let list = std::mem::take(&mut *lock(&self.outbox.queue));
         // Chunks are extra completions of a command still in flight, and a
         // new connection shown to JS answers no request.
-        let n = list.iter().filter(|c| !matches!(c.payload, Payload::Chunk(..) | Payload::NewConn { .. })).count() as u32;
+        let n =
+            list.iter().filter(|c| !matches!(c.payload, Payload::Chunk(..) | Payload::NewConn { .. })).count() as u32;
         let v = Batch::build(list, &mut self.shapes.borrow_mut()).to_js(env.raw())?;
         let left = self.inflight.get().saturating_sub(n);
         self.inflight.set(left);

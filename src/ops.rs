@@ -61,17 +61,21 @@ pub const CHUNK_ROWS: u32 = 2048;
 /// Receives (result set index, rows) for each chunk of a large result.
 pub type ChunkSink<'a> = &'a mut (dyn FnMut(usize, RowBatch) + Send);
 
-pub async fn query(
-    conn: &mut Conn,
-    sql: &str,
-    fl: u32,
-    json: &JsonColumns,
-    gate: Option<&Semaphore>,
-    sink: ChunkSink<'_>,
-) -> mysql_async::Result<Vec<ResultSet>> {
+/// How a command's results are read and encoded, the same for both protocols.
+pub struct Reading<'a, 's> {
+    /// Conversion switches (convert::flags).
+    pub flags: u32,
+    /// MariaDB JSON columns (see json_columns.rs).
+    pub json: &'a JsonColumns,
+    /// Set for a streaming command: after each chunk, wait for a permit.
+    pub gate: Option<&'a Semaphore>,
+    pub sink: ChunkSink<'s>,
+}
+
+pub async fn query(conn: &mut Conn, sql: &str, r: Reading<'_, '_>) -> mysql_async::Result<Vec<ResultSet>> {
     let version = conn.server_version();
     let qr = conn.query_iter(sql).await?;
-    let mut out = collect(qr, fl, false, (json, version), gate, sink).await?;
+    let mut out = collect(qr, false, version, r).await?;
     fill_status(conn, &mut out);
     Ok(out)
 }
@@ -80,10 +84,7 @@ pub async fn execute(
     conn: &mut Conn,
     sql: &str,
     params: Vec<Param>,
-    fl: u32,
-    json: &JsonColumns,
-    gate: Option<&Semaphore>,
-    sink: ChunkSink<'_>,
+    r: Reading<'_, '_>,
 ) -> mysql_async::Result<Vec<ResultSet>> {
     let version = conn.server_version();
     let params = if params.is_empty() {
@@ -92,18 +93,16 @@ pub async fn execute(
         Params::Positional(params.into_iter().map(Value::from).collect())
     };
     let qr = conn.exec_iter(sql, params).await?;
-    let mut out = collect(qr, fl, true, (json, version), gate, sink).await?;
+    let mut out = collect(qr, true, version, r).await?;
     fill_status(conn, &mut out);
     Ok(out)
 }
 
 async fn collect<P: Protocol>(
     mut qr: QueryResult<'_, 'static, P>,
-    fl: u32,
     binary: bool,
-    (json, version): (&JsonColumns, (u16, u16, u16)),
-    gate: Option<&Semaphore>,
-    sink: ChunkSink<'_>,
+    version: (u16, u16, u16),
+    Reading { flags: fl, json, gate, sink }: Reading<'_, '_>,
 ) -> mysql_async::Result<Vec<ResultSet>> {
     let mut out = Vec::with_capacity(1);
     loop {

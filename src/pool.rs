@@ -334,7 +334,15 @@ impl Pool {
                 st.next_conn_id += 1;
                 let id = st.next_conn_id;
                 let expires = self.settings.max_lifetime.map(|life| Instant::now() + jittered(life, id));
-                Ok(PooledConn { conn, id, expires, last_used: Instant::now(), broken: false, fresh: true, replay: Vec::new() })
+                Ok(PooledConn {
+                    conn,
+                    id,
+                    expires,
+                    last_used: Instant::now(),
+                    broken: false,
+                    fresh: true,
+                    replay: Vec::new(),
+                })
             }
             Err(e) => {
                 Metrics::inc(&self.metrics.connect_failures);
