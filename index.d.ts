@@ -19,8 +19,16 @@ export declare class NativePool {
   submit(batch: Array<Submission>): void
   /** Lends a connection; completes with [connId, threadId]. */
   getConnection(id: number): void
-  /** Returns a lent connection after its queued commands finish. */
+  /**
+   * Returns a lent connection after its queued commands finish. Counted
+   * as idle at once (mysql2 frees it synchronously; see Pool::note_returning).
+   */
   release(connId: number): void
+  /**
+   * conn.destroy() after conn.release(): closes that connection (by its
+   * server thread id) when it is idle in the pool, as mysql2 does.
+   */
+  destroyReleased(threadId: number): void
   /** Closes a lent connection instead of returning it. */
   destroy(connId: number): void
   /**
@@ -92,6 +100,13 @@ export interface PoolConfig {
   ssl?: SslConfig
   /** Look up which MariaDB columns are JSON (see json_columns.rs). */
   mariadbJsonColumns: boolean
+  /**
+   * Close connections idle longer than idleTimeout even when maxIdle =
+   * connectionLimit (mysql2 reaps only below connectionLimit).
+   */
+  reapIdle?: boolean
+  /** Longest wait for the server's next packet during a command (ms, 0 = none). */
+  socketTimeout?: number
 }
 
 export interface SslConfig {

@@ -19,8 +19,13 @@ function newest(dir) {
   return t;
 }
 
+// mysql_async is built from a patched copy (see patch-mysql-async.js); it
+// must exist before cargo reads Cargo.toml's [patch] section.
+require('./patch-mysql-async.js').main();
+
 const sourcesAt = Math.max(
   newest(path.join(root, 'src')),
+  fs.statSync(path.join(__dirname, 'patch-mysql-async.js')).mtimeMs,
   fs.statSync(path.join(root, 'Cargo.toml')).mtimeMs,
   fs.statSync(path.join(root, 'build.rs')).mtimeMs,
 );

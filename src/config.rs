@@ -54,6 +54,11 @@ pub struct PoolConfig {
     pub ssl: Option<SslConfig>,
     /// Look up which MariaDB columns are JSON (see json_columns.rs).
     pub mariadb_json_columns: bool,
+    /// Close connections idle longer than idleTimeout even when maxIdle =
+    /// connectionLimit (mysql2 reaps only below connectionLimit).
+    pub reap_idle: Option<bool>,
+    /// Longest wait for the server's next packet during a command (ms, 0 = none).
+    pub socket_timeout: Option<f64>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -80,8 +85,9 @@ pub struct Settings {
     pub reset: ResetPolicy,
     pub breaker_threshold: u32,
     pub breaker_reset: Duration,
-    pub leak_detection: Option<Duration>,
     pub mariadb_json_columns: bool,
+    pub reap_idle: bool,
+    pub socket_timeout: Option<Duration>,
 }
 
 fn ms(v: f64) -> Option<Duration> {
@@ -114,8 +120,9 @@ impl PoolConfig {
             },
             breaker_threshold: self.circuit_breaker_threshold,
             breaker_reset: ms(self.circuit_breaker_reset).unwrap_or(Duration::from_secs(1)),
-            leak_detection: ms(self.leak_detection_timeout),
             mariadb_json_columns: self.mariadb_json_columns,
+            reap_idle: self.reap_idle.unwrap_or(false),
+            socket_timeout: ms(self.socket_timeout.unwrap_or(0.0)),
         }
     }
 

@@ -80,6 +80,14 @@ pub fn from_mysql(err: &MyError, connecting: bool) -> ErrInfo {
                     // rustls reports certificate failures through an io::Error.
                     ("HANDSHAKE_SSL_ERROR", text)
                 }
+                // A stream that broke the protocol (see scripts/patch-mysql-async.js
+                // and mysql_common's codec): never "connection lost", the
+                // connection is closed because nothing on it can be trusted.
+                mysql_async::IoError::Io(e) if is_protocol_violation(e) => {
+                    let code =
+                        if text.contains("out of sync") { "PROTOCOL_PACKETS_OUT_OF_ORDER" } else { "PROTOCOL_UNEXPECTED_PACKET" };
+                    (code, text)
+                }
                 mysql_async::IoError::Io(e) if connecting => (io_code(e.kind()), text),
                 mysql_async::IoError::Io(e) => {
                     let code = lost_code(e.kind());
@@ -100,6 +108,14 @@ pub fn from_mysql(err: &MyError, connecting: bool) -> ErrInfo {
             ErrInfo::new(code, text).fatal()
         }
     }
+}
+
+fn is_protocol_violation(e: &std::io::Error) -> bool {
+    let text = e.to_string();
+    e.kind() == std::io::ErrorKind::InvalidData
+        || text.contains("protocol violation")
+        || text.contains("Packets out of sync")
+        || text.contains("Invalid packet")
 }
 
 const CONNECTION_LOST: &str = "Connection lost: The server closed the connection.";

@@ -27,7 +27,7 @@ use napi::bindgen_prelude::*;
 use napi::sys;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use ops::Op;
-use pool::{Pool, PooledConn};
+use pool::{Pool, PooledConn, Ticket};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
@@ -99,11 +99,19 @@ async fn first_use(
 /// Completed work waiting for the JS thread, and the credit that thread's
 /// streams give back (see `stream_ack`).
 struct Outbox {
-    queue: Mutex<Vec<Completion>>,
+    queue: Mutex<Queue>,
     wake: Wake,
     /// Streaming commands by id: after each chunk the command waits for a
     /// permit, which JS adds when its stream wants more rows.
     streams: Mutex<HashMap<u32, Arc<tokio::sync::Semaphore>>>,
+}
+
+/// Completions, and the pooled connections (Pool-local ids) that answered
+/// pool.query/execute commands among them, in answer order.
+#[derive(Default)]
+struct Queue {
+    list: Vec<Completion>,
+    conns: Vec<u64>,
 }
 
 impl Outbox {
@@ -121,10 +129,18 @@ impl Outbox {
     }
 
     fn push(&self, c: Completion) {
+        self.push_from(c, None)
+    }
+
+    /// `conn`: the pooled connection that answered (already back in the pool).
+    fn push_from(&self, c: Completion, conn: Option<u64>) {
         let first = {
-            let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-            q.push(c);
-            q.len() == 1
+            let mut q = lock(&self.queue);
+            q.list.push(c);
+            if let Some(conn) = conn {
+                q.conns.push(conn);
+            }
+            q.list.len() == 1
         };
         // One wake-up per empty->non-empty transition; JS drains everything.
         if first {
@@ -168,8 +184,10 @@ pub struct NativePool {
 }
 
 enum Routed {
-    Batch(Vec<Submission>),
-    GetConnection(u32, u32),
+    /// Commands, each pool-path one with its place in the pool's queue
+    /// already decided on the JS thread (in call order, as mysql2 decides).
+    Batch(Vec<(Submission, Option<Ticket>)>),
+    GetConnection(u32, u32, Ticket),
     /// release()/destroy() of a lent connection: through the router, so
     /// commands JS sent before it reach the connection first.
     GiveBack(u32, bool),
@@ -181,7 +199,34 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 const QUERY_TIMEOUT_MSG: &str = "Query inactivity timeout";
 
-async fn run_op(pool: &Pool, c: &mut PooledConn, op: Op, timeout_ms: f64, outbox: &Arc<Outbox>, id: u32) -> Payload {
+/// Sleeps until `at`, or forever without one.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Why a command was stopped before it finished.
+enum Cut {
+    /// No packet from the server for `socketTimeout`.
+    Silent(Duration),
+    /// end()'s grace period ran out.
+    Killed,
+}
+
+/// Runs one command. Returns its answer, or None when the answer was
+/// already sent (a query `timeout`: as in mysql2 the promise rejects at the
+/// deadline while the command keeps running, so the connection stays usable
+/// for what is queued behind it).
+async fn run_op(
+    pool: &Pool,
+    c: &mut PooledConn,
+    op: Op,
+    timeout_ms: f64,
+    outbox: &Arc<Outbox>,
+    id: u32,
+) -> Option<Payload> {
     let t0 = Instant::now();
     let mut sink = |set: usize, rows: convert::RowBatch| {
         outbox.push(Completion { id, payload: Payload::Chunk(set as u32, rows) });
@@ -194,14 +239,17 @@ async fn run_op(pool: &Pool, c: &mut PooledConn, op: Op, timeout_ms: f64, outbox
     // DDL (through query() or, as Drizzle's migrator sends it, execute())
     // may change which columns are JSON; even a failed statement may have.
     let ddl = matches!(&op, Op::Query(sql, _) | Op::Execute(sql, _, _) if json_columns::is_ddl(sql));
+    let activity = ops::Activity::new();
     let fut = async {
         let gate = gate.as_deref();
+        let activity = &activity;
         match op {
             Op::Query(sql, flags) => {
-                ops::query(&mut c.conn, &sql, ops::Reading { flags, json, gate, sink: &mut sink }).await
+                ops::query(&mut c.conn, &sql, ops::Reading { flags, json, gate, sink: &mut sink, activity }).await
             }
             Op::Execute(sql, params, flags) => {
-                ops::execute(&mut c.conn, &sql, params, ops::Reading { flags, json, gate, sink: &mut sink }).await
+                let r = ops::Reading { flags, json, gate, sink: &mut sink, activity };
+                ops::execute(&mut c.conn, &sql, params, r).await
             }
             Op::Ping => {
                 use mysql_async::prelude::Queryable;
@@ -215,13 +263,33 @@ async fn run_op(pool: &Pool, c: &mut PooledConn, op: Op, timeout_ms: f64, outbox
             Op::HandBack => Ok(Vec::new()),
         }
     };
-    let res = if timeout_ms > 0.0 {
-        match tokio::time::timeout(Duration::from_micros((timeout_ms * 1000.0) as u64), fut).await {
-            Ok(r) => Ok(r),
-            Err(_) => Err(()),
+    tokio::pin!(fut);
+    let query_deadline =
+        (timeout_ms > 0.0).then(|| t0 + Duration::from_micros((timeout_ms.min(1e12) * 1000.0) as u64));
+    let silent_limit = pool.settings.socket_timeout;
+    let mut killed = pool.killed();
+    let mut answered = false;
+    let res = loop {
+        let silent_at = silent_limit.map(|t| activity.last() + t);
+        tokio::select! {
+            r = &mut fut => break Ok(r),
+            _ = sleep_until(query_deadline), if !answered && query_deadline.is_some() => {
+                answered = true;
+                // A stream must not stay paused on a command JS gave up on.
+                outbox.close_stream(id);
+                pool.metrics.error("PROTOCOL_SEQUENCE_TIMEOUT");
+                let e = ErrInfo::new("PROTOCOL_SEQUENCE_TIMEOUT", QUERY_TIMEOUT_MSG);
+                outbox.push(Completion { id, payload: Payload::Error(e) });
+            }
+            _ = sleep_until(silent_at), if silent_at.is_some() => {
+                if let Some(t) = silent_limit {
+                    if activity.last().elapsed() >= t {
+                        break Err(Cut::Silent(t));
+                    }
+                }
+            }
+            Ok(_) = killed.wait_for(|k| *k) => break Err(Cut::Killed),
         }
-    } else {
-        Ok(fut.await)
     };
     if gate.is_some() {
         outbox.close_stream(id);
@@ -231,7 +299,7 @@ async fn run_op(pool: &Pool, c: &mut PooledConn, op: Op, timeout_ms: f64, outbox
     }
     Metrics::inc(&pool.metrics.queries);
     pool.metrics.query_time.observe(t0.elapsed());
-    match res {
+    let payload = match res {
         Ok(Ok(sets)) => Payload::Results(sets),
         Ok(Err(e)) => {
             let info = error::from_mysql(&e, false);
@@ -241,13 +309,25 @@ async fn run_op(pool: &Pool, c: &mut PooledConn, op: Op, timeout_ms: f64, outbox
             pool.metrics.error(&info.code);
             Payload::Error(info)
         }
-        Err(()) => {
+        Err(cut) => {
             // The command is cut mid-flight; the connection cannot be reused.
             c.broken = true;
-            pool.metrics.error("PROTOCOL_SEQUENCE_TIMEOUT");
-            Payload::Error(ErrInfo::new("PROTOCOL_SEQUENCE_TIMEOUT", QUERY_TIMEOUT_MSG).fatal())
+            let info = match cut {
+                Cut::Silent(t) => ErrInfo::new(
+                    "PROTOCOL_SEQUENCE_TIMEOUT",
+                    format!("Socket inactivity timeout: no data from the server for {} ms (socketTimeout)", t.as_millis()),
+                ),
+                Cut::Killed => ErrInfo::new(
+                    "POOL_CLOSED",
+                    "Pool is closed: the command did not finish within endTimeout and was cut off.",
+                ),
+            }
+            .fatal();
+            pool.metrics.error(&info.code);
+            Payload::Error(info)
         }
-    }
+    };
+    (!answered).then_some(payload)
 }
 
 /// Wraps a task: its payload (if any) goes to the outbox, and a panic
@@ -277,12 +357,15 @@ async fn route(
         match msg {
             Routed::GiveBack(conn_id, destroy) => {
                 // Queued behind the connection's pending commands, so they finish first.
-                if let Some(tx) = lock(&lent).remove(&conn_id) {
-                    let _ = tx.send(if destroy { ConnJob::Destroy } else { ConnJob::Release });
+                let sent = lock(&lent)
+                    .remove(&conn_id)
+                    .is_some_and(|tx| tx.send(if destroy { ConnJob::Destroy } else { ConnJob::Release }).is_ok());
+                if !destroy && !sent {
+                    // JS counted a release that will not come (the worker is gone).
+                    pool.returned_now();
                 }
             }
-            Routed::GetConnection(id, conn_id) => {
-                let ticket = pool.begin_acquire();
+            Routed::GetConnection(id, conn_id, ticket) => {
                 let (pool, lent, outbox2, lending) = (pool.clone(), lent.clone(), outbox.clone(), lending.clone());
                 tokio::spawn(guarded(outbox.clone(), id, async move {
                     let got = match pool.finish_acquire(ticket).await {
@@ -302,14 +385,13 @@ async fn route(
                 }));
             }
             Routed::Batch(batch) => {
-                for job in batch {
+                for (job, ticket) in batch {
                     let Submission { id, conn_id, op, timeout_ms, error } = job;
                     if let Some(e) = error {
                         outbox.push(Completion { id, payload: Payload::Error(e) });
                         continue;
                     }
-                    if conn_id == 0 {
-                        let ticket = pool.begin_acquire();
+                    if let Some(ticket) = ticket {
                         let (pool, outbox2, lent, lending) =
                             (pool.clone(), outbox.clone(), lent.clone(), lending.clone());
                         tokio::spawn(guarded(outbox.clone(), id, async move {
@@ -322,9 +404,17 @@ async fn route(
                                 Err(e) => return Some(Payload::Error(e)),
                             };
                             let payload = run_op(&pool, &mut c, op, timeout_ms, &outbox2, id).await;
-                            // Answer first; returning the connection may take a round trip.
-                            outbox2.push(Completion { id, payload });
-                            pool.release(c, false).await;
+                            // As mysql2: the connection is back in the idle set (LIFO)
+                            // before the promise resolves, so the caller's next query
+                            // finds it. A reset due on release (opt-in) comes first too.
+                            let conn = c.id;
+                            c.undelivered = payload.is_some();
+                            if let Some(c) = pool.release_now(c, false, false) {
+                                pool.finish_release(c, false, false).await;
+                            }
+                            if let Some(payload) = payload {
+                                outbox2.push_from(Completion { id, payload }, Some(conn));
+                            }
                             None
                         }));
                         continue;
@@ -366,7 +456,7 @@ async fn conn_worker(
                 if let Some(tx) = back.take() {
                     // The waiting command is gone: the connection goes back.
                     if let Err(c) = tx.send(c) {
-                        pool.release(c, false).await;
+                        pool.release(c, false, false).await;
                     }
                     return;
                 }
@@ -377,27 +467,30 @@ async fn conn_worker(
                     c.replay.extend(op.replay());
                 }
                 let payload = if c.broken {
-                    Payload::Error(
+                    Some(Payload::Error(
                         ErrInfo::new(
                             "PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR",
                             "Can't add new command when connection is in closed state",
                         )
                         .fatal(),
-                    )
+                    ))
                 } else {
                     match AssertUnwindSafe(run_op(&pool, &mut c, op, timeout_ms, &outbox, id)).catch_unwind().await {
                         Ok(p) => p,
                         Err(panic) => {
                             c.broken = true;
-                            Payload::Error(error::from_panic(panic))
+                            Some(Payload::Error(error::from_panic(panic)))
                         }
                     }
                 };
-                outbox.push(Completion { id, payload });
+                if let Some(payload) = payload {
+                    outbox.push(Completion { id, payload });
+                }
             }
             Some(ConnJob::Destroy) => return pool.destroy(c),
-            // Released, or the pool's JS side went away (end(), thread exit).
-            Some(ConnJob::Release) | None => return pool.release(c, true).await,
+            Some(ConnJob::Release) => return pool.release(c, true, true).await,
+            // The pool's JS side went away (end(), thread exit).
+            None => return pool.release(c, true, false).await,
         }
     }
 }
@@ -447,7 +540,7 @@ impl NativePool {
             }
             _ => (Pool::new(config.settings(), opts), None),
         };
-        let outbox = Arc::new(Outbox { queue: Mutex::new(Vec::new()), wake, streams: Mutex::new(HashMap::new()) });
+        let outbox = Arc::new(Outbox { queue: Mutex::new(Queue::default()), wake, streams: Mutex::new(HashMap::new()) });
         let lent: Arc<Mutex<HashMap<u32, Lent>>> = Arc::new(Mutex::new(HashMap::new()));
         let (router, rx) = tokio::sync::mpsc::unbounded_channel();
         let lending = Arc::new(Lending { next_id: 0.into(), announce: false.into() });
@@ -487,6 +580,16 @@ impl NativePool {
     #[napi]
     pub fn submit(&self, env: Env, batch: Vec<Submission>) {
         self.begin(&env, batch.len() as u32);
+        // Decided here, synchronously: the connection a caller's previous
+        // answer freed is the one its next command gets (mysql2's LIFO), and
+        // nothing that happens on the runtime meanwhile can take it first.
+        let batch = batch
+            .into_iter()
+            .map(|job| {
+                let ticket = (job.conn_id == 0 && job.error.is_none()).then(|| self.pool.begin_acquire());
+                (job, ticket)
+            })
+            .collect();
         let _ = self.router.send(Routed::Batch(batch));
     }
 
@@ -495,13 +598,24 @@ impl NativePool {
     pub fn get_connection(&self, env: Env, id: u32) {
         self.begin(&env, 1);
         let conn_id = self.lending.next();
-        let _ = self.router.send(Routed::GetConnection(id, conn_id));
+        let ticket = self.pool.begin_acquire();
+        let _ = self.router.send(Routed::GetConnection(id, conn_id, ticket));
     }
 
-    /// Returns a lent connection after its queued commands finish.
+    /// Returns a lent connection after its queued commands finish. Counted
+    /// as idle at once (mysql2 frees it synchronously; see Pool::note_returning).
     #[napi]
     pub fn release(&self, conn_id: u32) {
+        self.pool.note_returning();
         self.give_back(conn_id, false);
+    }
+
+    /// conn.destroy() after conn.release(): closes that connection (by its
+    /// server thread id) when it is idle in the pool, as mysql2 does.
+    #[napi]
+    pub fn destroy_released(&self, thread_id: u32) {
+        let pool = self.pool.clone();
+        runtime::spawn(async move { pool.destroy_released(thread_id) });
     }
 
     /// Closes a lent connection instead of returning it.
@@ -587,7 +701,12 @@ impl NativePool {
     /// [[id, kind, ...payload], ...] (see boundary.rs).
     #[napi]
     pub fn drain(&self, env: Env) -> Result<Raw> {
-        let list = std::mem::take(&mut *lock(&self.outbox.queue));
+        let Queue { list, conns } = std::mem::take(&mut *lock(&self.outbox.queue));
+        // Their callers' next commands come in this order: hand each its own
+        // connection back first, as mysql2's synchronous release does.
+        if !conns.is_empty() {
+            self.pool.delivered(&conns);
+        }
         // Chunks are extra completions of a command still in flight, and a
         // new connection shown to JS answers no request.
         let n =

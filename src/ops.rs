@@ -3,6 +3,8 @@ use crate::convert::{Encoder, Header, ResultSet, RowBatch};
 use crate::json_columns::JsonColumns;
 use mysql_async::prelude::{Protocol, Queryable};
 use mysql_async::{Conn, Params, QueryResult, Value};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 /// A positional parameter for a prepared statement, as JS sent it.
@@ -61,6 +63,27 @@ pub const CHUNK_ROWS: u32 = 2048;
 /// Receives (result set index, rows) for each chunk of a large result.
 pub type ChunkSink<'a> = &'a mut (dyn FnMut(usize, RowBatch) + Send);
 
+/// When the server last sent something for the running command (at row
+/// granularity), for the socket inactivity limit (`socketTimeout`).
+pub struct Activity {
+    start: Instant,
+    last_us: AtomicU64,
+}
+
+impl Activity {
+    pub fn new() -> Self {
+        Activity { start: Instant::now(), last_us: AtomicU64::new(0) }
+    }
+
+    pub fn touch(&self) {
+        self.last_us.store(self.start.elapsed().as_micros() as u64, Relaxed);
+    }
+
+    pub fn last(&self) -> Instant {
+        self.start + Duration::from_micros(self.last_us.load(Relaxed))
+    }
+}
+
 /// How a command's results are read and encoded, the same for both protocols.
 pub struct Reading<'a, 's> {
     /// Conversion switches (convert::flags).
@@ -70,6 +93,7 @@ pub struct Reading<'a, 's> {
     /// Set for a streaming command: after each chunk, wait for a permit.
     pub gate: Option<&'a Semaphore>,
     pub sink: ChunkSink<'s>,
+    pub activity: &'a Activity,
 }
 
 pub async fn query(conn: &mut Conn, sql: &str, r: Reading<'_, '_>) -> mysql_async::Result<Vec<ResultSet>> {
@@ -87,12 +111,19 @@ pub async fn execute(
     r: Reading<'_, '_>,
 ) -> mysql_async::Result<Vec<ResultSet>> {
     let version = conn.server_version();
+    // From the connection's statement cache after the first time.
+    let stmt = conn.prep(sql).await?;
+    r.activity.touch();
+    // mysql2 binds as many values as the statement has placeholders; extra
+    // values are not an error there.
+    let mut params = params;
+    params.truncate(usize::from(stmt.num_params()));
     let params = if params.is_empty() {
         Params::Empty
     } else {
         Params::Positional(params.into_iter().map(Value::from).collect())
     };
-    let qr = conn.exec_iter(sql, params).await?;
+    let qr = conn.exec_iter(&stmt, params).await?;
     let mut out = collect(qr, true, version, r).await?;
     fill_status(conn, &mut out);
     Ok(out)
@@ -102,10 +133,11 @@ async fn collect<P: Protocol>(
     mut qr: QueryResult<'_, 'static, P>,
     binary: bool,
     version: (u16, u16, u16),
-    Reading { flags: fl, json, gate, sink }: Reading<'_, '_>,
+    Reading { flags: fl, json, gate, sink, activity }: Reading<'_, '_>,
 ) -> mysql_async::Result<Vec<ResultSet>> {
     let mut out = Vec::with_capacity(1);
     loop {
+        activity.touch();
         match qr.columns() {
             Some(cols) if !cols.is_empty() => {
                 // Decided before the first row is read; the rows wait in the socket.
@@ -114,6 +146,7 @@ async fn collect<P: Protocol>(
                 // next() yields this set's rows, then None once it has moved
                 // on to the following set (if any).
                 while let Some(row) = qr.next().await? {
+                    activity.touch();
                     enc.push_row(&row);
                     if enc.rows() >= CHUNK_ROWS {
                         sink(out.len(), enc.take_chunk());

@@ -24,11 +24,34 @@ pub mod codes {
 
 const SERVER_STATUS_IN_TRANS: u16 = 0x0001;
 
+/// A connection's place in the pool's counts (`total`, and `active` while
+/// lent). The pool disarms it when it takes the connection back or closes
+/// it; dropped armed (a task that panicked, a waiter that went away with a
+/// connection in its channel) it gives the place back itself, so a failure
+/// can cost a connection but never shrink the pool for good.
+pub struct Slot {
+    pool: Weak<Pool>,
+    armed: bool,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if self.armed {
+            if let Some(pool) = self.pool.upgrade() {
+                pool.slot_lost();
+            }
+        }
+    }
+}
+
 pub struct PooledConn {
     pub conn: Conn,
+    slot: Slot,
     /// Pool-local sequence number; seeds the lifetime jitter.
-    #[allow(dead_code)]
     pub id: u64,
+    /// Back in the pool, its answer not yet handed to JS: the caller whose
+    /// answer it carries will want it next (see `delivered`).
+    pub undelivered: bool,
     expires: Option<Instant>,
     last_used: Instant,
     /// Set when an error left the connection unusable.
@@ -43,6 +66,12 @@ pub struct PooledConn {
 impl PooledConn {
     pub fn thread_id(&self) -> u32 {
         self.conn.id()
+    }
+
+    /// Ends this connection's claim on the pool's counts (the caller
+    /// updates them).
+    fn disarm(&mut self) {
+        self.slot.armed = false;
     }
 
     fn in_transaction(&self) -> bool {
@@ -81,6 +110,14 @@ struct State {
     next_conn_id: u64,
     next_waiter_id: u64,
     last_connect_error: Option<ErrInfo>,
+    /// Lent connections JS has released whose worker has not handed them
+    /// back yet: counted as idle (mysql2 frees synchronously), and an
+    /// acquisition waits for one rather than taking or opening another, so
+    /// sequential code stays on its connection.
+    returning: usize,
+    /// Server thread ids JS destroyed after releasing them (mysql2 then
+    /// closes the pooled connection): closed when they come back.
+    doomed: Vec<u32>,
 }
 
 /// Counts for stats(), health() and error messages.
@@ -102,6 +139,9 @@ pub struct Pool {
     pub metrics: Arc<Metrics>,
     pub started: Instant,
     drained: Notify,
+    /// Set by end() once its grace period is over: commands still running
+    /// are cut (their sockets closed) so every promise settles.
+    killed: tokio::sync::watch::Sender<bool>,
     /// MariaDB JSON columns, looked up on the side (see json_columns.rs).
     pub json: JsonColumns,
 }
@@ -129,6 +169,7 @@ impl Pool {
             metrics,
             started: Instant::now(),
             drained: Notify::new(),
+            killed: tokio::sync::watch::channel(false).0,
         });
         tokio::spawn(maintain(Arc::downgrade(&pool)));
         pool.replenish();
@@ -139,8 +180,8 @@ impl Pool {
         let st = lock(&self.state);
         Counts {
             total: st.total,
-            active: st.active,
-            idle: st.idle.len(),
+            active: st.active.saturating_sub(st.returning),
+            idle: st.idle.len() + st.returning,
             connecting: st.connecting,
             waiting: st.waiters.len(),
             closed: st.closed,
@@ -176,7 +217,14 @@ impl Pool {
         if st.closed {
             return Err(self.reject(&st, codes::CLOSED, "Pool is closed."));
         }
-        if let Some(c) = st.idle.pop_back() {
+        if st.waiters.len() < st.returning {
+            // The most recently released connection is on its way back:
+            // mysql2 would hand out that one (LIFO), so wait for it.
+            return Ok(self.enqueue(&mut st));
+        }
+        // LIFO, by the moment JS saw each connection's last answer.
+        let pick = st.idle.iter().rposition(|c| !c.undelivered).or(st.idle.len().checked_sub(1));
+        if let Some(c) = pick.and_then(|i| st.idle.remove(i)) {
             st.active += 1;
             return Ok(Step::Got(c));
         }
@@ -199,12 +247,93 @@ impl Pool {
         } else if self.settings.queue_limit > 0 && st.waiters.len() >= self.settings.queue_limit {
             Err(self.reject(&st, codes::QUEUE_LIMIT, "Queue limit reached."))
         } else {
-            let (tx, rx) = oneshot::channel();
-            st.next_waiter_id += 1;
-            let id = st.next_waiter_id;
-            st.waiters.push_back(Waiter { id, tx });
-            Ok(Step::Wait(id, rx))
+            Ok(self.enqueue(&mut st))
         }
+    }
+
+    fn enqueue(&self, st: &mut State) -> Step {
+        let (tx, rx) = oneshot::channel();
+        st.next_waiter_id += 1;
+        let id = st.next_waiter_id;
+        st.waiters.push_back(Waiter { id, tx });
+        Step::Wait(id, rx)
+    }
+
+    /// JS released a lent connection (its worker returns it shortly).
+    pub fn note_returning(&self) {
+        lock(&self.state).returning += 1;
+    }
+
+    /// A release noted by `note_returning` is done (or will not happen).
+    fn returned(st: &mut State) {
+        st.returning = st.returning.saturating_sub(1);
+    }
+
+    pub fn returned_now(&self) {
+        Self::returned(&mut lock(&self.state));
+    }
+
+    /// conn.destroy() after release(): mysql2 closes that pooled connection.
+    pub fn destroy_released(self: &Arc<Self>, thread_id: u32) {
+        let found = {
+            let mut st = lock(&self.state);
+            match st.idle.iter().position(|c| c.thread_id() == thread_id) {
+                Some(i) => {
+                    let c = st.idle.remove(i);
+                    if c.is_some() {
+                        st.total -= 1;
+                    }
+                    c
+                }
+                None => {
+                    if st.returning > 0 {
+                        st.doomed.push(thread_id);
+                    }
+                    None
+                }
+            }
+        };
+        if let Some(c) = found {
+            self.dispose(c);
+            self.replenish();
+        }
+    }
+
+    /// JS took the answers these connections gave, in this order; their
+    /// callers' next commands arrive in the same order, so the first goes on
+    /// top of the idle stack (mysql2 frees each connection just before its
+    /// caller continues, which gives the same result).
+    pub fn delivered(&self, conns: &[u64]) {
+        let mut st = lock(&self.state);
+        let mut found = Vec::new();
+        for id in conns.iter().rev() {
+            if let Some(i) = st.idle.iter().rposition(|c| c.id == *id) {
+                if let Some(mut c) = st.idle.remove(i) {
+                    c.undelivered = false;
+                    found.push(c);
+                }
+            }
+        }
+        st.idle.extend(found);
+    }
+
+    /// A watch that turns true when end()'s grace period is over.
+    pub fn killed(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.killed.subscribe()
+    }
+
+    /// A lent connection's Slot was dropped armed: give its place back.
+    fn slot_lost(self: &Arc<Self>) {
+        {
+            let mut st = lock(&self.state);
+            st.active = st.active.saturating_sub(1);
+            st.total = st.total.saturating_sub(1);
+            if st.active == 0 {
+                self.drained.notify_waiters();
+            }
+        }
+        Metrics::inc(&self.metrics.destroyed);
+        self.replenish();
     }
 
     fn timeout_error(&self, st: &State) -> ErrInfo {
@@ -336,10 +465,12 @@ impl Pool {
                 let expires = self.settings.max_lifetime.map(|life| Instant::now() + jittered(life, id));
                 Ok(PooledConn {
                     conn,
+                    slot: Slot { pool: Arc::downgrade(self), armed: true },
                     id,
                     expires,
                     last_used: Instant::now(),
                     broken: false,
+                    undelivered: false,
                     fresh: true,
                     replay: Vec::new(),
                 })
@@ -359,14 +490,55 @@ impl Pool {
     }
 
     /// Returns a lent connection. `borrowed` is true for getConnection()
-    /// connections, whose session state the next borrower must not see.
-    pub async fn release(self: &Arc<Self>, mut c: PooledConn, borrowed: bool) {
-        let closed = lock(&self.state).closed;
+    /// connections; `returning` when JS counted this release (see
+    /// `note_returning`). Without a round trip to make (mysql2's default:
+    /// no reset) the connection is back in the idle set, or with a waiter,
+    /// before this returns None. Some(c): a session reset or rollback is due
+    /// first (`finish_release`).
+    pub fn release_now(self: &Arc<Self>, c: PooledConn, borrowed: bool, returning: bool) -> Option<PooledConn> {
         let expired = matches!(c.expires, Some(t) if t <= Instant::now());
-        if closed || c.broken || expired {
+        let doomed = {
+            let mut st = lock(&self.state);
+            let tid = c.thread_id();
+            match st.doomed.iter().position(|t| *t == tid) {
+                Some(i) => {
+                    st.doomed.swap_remove(i);
+                    true
+                }
+                None => false,
+            }
+        };
+        if self.is_closed() || c.broken || expired || doomed {
             Metrics::inc(&self.metrics.released);
-            return self.destroy(c);
+            self.close_lent(c, returning);
+            return None;
         }
+        if self.cleanup_due(&c, borrowed) {
+            return Some(c);
+        }
+        self.put_back_lent(c, true, returning);
+        None
+    }
+
+    /// Releases a lent connection, resetting its session first if due.
+    pub async fn release(self: &Arc<Self>, c: PooledConn, borrowed: bool, returning: bool) {
+        if let Some(c) = self.release_now(c, borrowed, returning) {
+            self.finish_release(c, borrowed, returning).await;
+        }
+    }
+
+    fn cleanup_due(&self, c: &PooledConn, borrowed: bool) -> bool {
+        match self.settings.reset {
+            ResetPolicy::Always => true,
+            ResetPolicy::Never => false,
+            ResetPolicy::Auto => borrowed || c.in_transaction(),
+        }
+    }
+
+    /// The round trip `release_now` left: a full session reset (policy
+    /// 'always', or 'auto' for getConnection()), else a ROLLBACK of an open
+    /// transaction ('auto' for pool.query).
+    pub async fn finish_release(self: &Arc<Self>, mut c: PooledConn, borrowed: bool, returning: bool) {
         let full_reset = match self.settings.reset {
             ResetPolicy::Always => true,
             ResetPolicy::Never => false,
@@ -397,16 +569,23 @@ impl Pool {
             let ok = matches!(tokio::time::timeout(deadline, c.conn.query_drop("ROLLBACK")).await, Ok(Ok(_)));
             c.broken |= !ok;
         }
-        if c.broken {
+        if c.broken || self.is_closed() {
             Metrics::inc(&self.metrics.released);
-            return self.destroy(c);
+            return self.close_lent(c, returning);
         }
-        self.put_back(c, true);
+        self.put_back_lent(c, true, returning);
     }
 
     /// Hands a healthy connection to the oldest live waiter, else to idle.
-    fn put_back(self: &Arc<Self>, mut c: PooledConn, count_release: bool) {
+    fn put_back(self: &Arc<Self>, c: PooledConn, count_release: bool) {
+        self.put_back_lent(c, count_release, false)
+    }
+
+    fn put_back_lent(self: &Arc<Self>, mut c: PooledConn, count_release: bool, returning: bool) {
         let mut st = lock(&self.state);
+        if returning {
+            Self::returned(&mut st);
+        }
         if count_release {
             // Only a real use restarts the idle clock (not a keep-alive ping).
             c.last_used = Instant::now();
@@ -421,29 +600,50 @@ impl Pool {
             drop(st);
             return self.dispose(c);
         }
-        while let Some(w) = st.waiters.pop_front() {
-            st.active += 1;
-            match w.tx.send(Ok(c)) {
-                Ok(()) => return,
-                Err(back) => {
-                    st.active -= 1;
-                    match back {
-                        Ok(conn) => c = conn,
-                        Err(_) => return,
-                    }
-                }
-            }
-        }
         st.idle.push_back(c);
+        self.serve_waiters(&mut st);
         if st.active == 0 {
             self.drained.notify_waiters();
         }
     }
 
+    /// Idle connections go to live waiters, oldest first.
+    fn serve_waiters(&self, st: &mut State) {
+        while !st.waiters.is_empty() {
+            let Some(mut c) = st.idle.pop_back() else { return };
+            loop {
+                let Some(w) = st.waiters.pop_front() else {
+                    st.idle.push_back(c);
+                    return;
+                };
+                st.active += 1;
+                match w.tx.send(Ok(c)) {
+                    Ok(()) => break,
+                    Err(back) => {
+                        st.active -= 1;
+                        match back {
+                            Ok(conn) => c = conn,
+                            Err(_) => return,
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Closes a lent connection (counted as active) and refills if needed.
     pub fn destroy(self: &Arc<Self>, c: PooledConn) {
+        self.close_lent(c, false)
+    }
+
+    fn close_lent(self: &Arc<Self>, c: PooledConn, returning: bool) {
         {
             let mut st = lock(&self.state);
+            if returning {
+                Self::returned(&mut st);
+                // Waiters that queued for this connection take idle ones.
+                self.serve_waiters(&mut st);
+            }
             st.active -= 1;
             st.total -= 1;
             if st.active == 0 {
@@ -454,9 +654,10 @@ impl Pool {
         self.replenish();
     }
 
-    fn dispose(&self, c: PooledConn) {
+    fn dispose(&self, mut c: PooledConn) {
+        c.disarm();
         Metrics::inc(&self.metrics.destroyed);
-        tokio::spawn(async move {
+        crate::runtime::spawn(async move {
             let _ = tokio::time::timeout(Duration::from_secs(2), c.conn.disconnect()).await;
         });
     }
@@ -472,7 +673,7 @@ impl Pool {
             st.total += 1;
             st.connecting += 1;
             let pool = self.clone();
-            tokio::spawn(async move { pool.background_connect().await });
+            crate::runtime::spawn(async move { pool.background_connect().await });
         }
     }
 
@@ -536,11 +737,17 @@ impl Pool {
         let deadline = Instant::now() + grace;
         loop {
             let notified = self.drained.notified();
-            if lock(&self.state).active == 0 || Instant::now() >= deadline {
+            if lock(&self.state).active == 0 {
+                return;
+            }
+            if Instant::now() >= deadline {
                 break;
             }
             let _ = tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), notified).await;
         }
+        // Grace is over: whatever still runs is cut, so its promise settles
+        // and its socket closes even on a network that went silent.
+        self.killed.send_replace(true);
     }
 
     pub fn is_closed(&self) -> bool {
@@ -570,7 +777,13 @@ async fn maintain(pool: Weak<Pool>) {
         }
         pool.json.reap();
         let s = &pool.settings;
-        let floor = s.min_idle.max(if s.max_idle < s.limit { s.max_idle } else { 0 });
+        // mysql2 3.24 reaps only when maxIdle < connectionLimit: it trims the
+        // free list to maxIdle, then closes every connection idle longer than
+        // idleTimeout, down to zero (here: down to minIdle). `reapIdle` opts
+        // in to the idleTimeout part with maxIdle = connectionLimit too.
+        let mysql2_reaper = s.max_idle < s.limit;
+        let reaping = mysql2_reaper || s.reap_idle;
+        let trim_to = if mysql2_reaper { s.max_idle.max(s.min_idle) } else { usize::MAX };
         let now = Instant::now();
         let (reaped, to_ping) = {
             let mut st = lock(&pool.state);
@@ -582,8 +795,9 @@ async fn maintain(pool: Weak<Pool>) {
             while let Some(c) = st.idle.pop_front() {
                 let idle_for = now.saturating_duration_since(c.last_used);
                 let expired = matches!(c.expires, Some(t) if t <= now);
-                let stale = matches!(s.idle_timeout, Some(t) if idle_for >= t) && remaining > floor;
-                if expired || stale {
+                let over = remaining > trim_to;
+                let stale = reaping && matches!(s.idle_timeout, Some(t) if idle_for >= t) && remaining > s.min_idle;
+                if expired || over || stale {
                     reaped.push(c);
                     remaining -= 1;
                 } else if matches!(s.idle_ping_interval, Some(t) if idle_for >= t) {

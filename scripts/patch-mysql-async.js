@@ -1,0 +1,182 @@
+#!/usr/bin/env node
+// Builds the copy of mysql_async that Cargo.toml's [patch.crates-io] points
+// at (target/patched/mysql_async): the crates.io release, unpacked from
+// cargo's own cache, with the small edits below. Nothing of mysql_async is
+// committed here; only these edits are ours.
+//
+// Why: mysql_async 0.37.1 (the latest release) sizes an allocation from the
+// column count a server announces (a hostile or corrupted stream could ask
+// for 2^40 entries: an allocation failure aborts the process, which no
+// catch_unwind can stop), and it writes a new command on a socket that still
+// holds bytes of an earlier answer (trailing data is then read as the next
+// command's result: wrong rows). Both are fixed where the bytes are read.
+'use strict';
+const { execFileSync } = require('node:child_process');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const VERSION = '0.37.1';
+const root = path.join(__dirname, '..');
+const dest = path.join(root, 'target', 'patched', 'mysql_async');
+
+// [file, unique anchor text, replacement]. Each anchor must occur exactly
+// once, so a different upstream text fails loudly instead of half-patching.
+const EDITS = [
+  [
+    'src/conn/mod.rs',
+    'let mut packets = Vec::with_capacity(n);',
+    // The count comes from the wire: grow as packets really arrive.
+    'let mut packets = Vec::with_capacity(n.min(64));',
+  ],
+  [
+    'src/conn/routines/helpers.rs',
+    'let column_count = packet.read_lenenc_int()?;',
+    `let column_count = packet.read_lenenc_int()?;
+        // napi-mysql-pool: a result has at most 65535 columns (the protocol's
+        // own limit for prepared statements; servers cap tables at 4096).
+        if column_count == 0 || column_count > 65_535 {
+            return Err(crate::error::IoError::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("napi-mysql-pool: protocol violation: result set announces {column_count} columns"),
+            ))
+            .into());
+        }`,
+  ],
+  [
+    'src/conn/mod.rs',
+    `    pub(crate) async fn write_command<T: MySerialize>(&mut self, cmd: &T) -> Result<()> {
+        self.clean_dirty().await?;`,
+    `    pub(crate) async fn write_command<T: MySerialize>(&mut self, cmd: &T) -> Result<()> {
+        self.clean_dirty().await?;
+        self.check_unread()?;`,
+  ],
+  [
+    'src/conn/mod.rs',
+    `    pub(crate) async fn write_command_raw(&mut self, body: PooledBuf) -> Result<()> {
+        debug_assert!(!body.is_empty());
+        self.clean_dirty().await?;`,
+    `    /// napi-mysql-pool: before a command is written, nothing may be waiting
+    /// to be read. Bytes there answer no command (trailing data, a desynced
+    /// stream): reading them as the next answer would return wrong rows. A
+    /// peer that already closed is reported before anything is written.
+    fn check_unread(&mut self) -> Result<()> {
+        let res = match self.inner.stream.as_mut() {
+            Some(stream) => stream.unread(),
+            None => return Ok(()),
+        };
+        let err = match res {
+            Ok(false) => return Ok(()),
+            Ok(true) => std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "napi-mysql-pool: protocol violation: the server sent data that no command asked for",
+            ),
+            Err(e) => e,
+        };
+        self.inner.stream.take();
+        self.inner.disconnected = true;
+        Err(crate::error::IoError::Io(err).into())
+    }
+
+    pub(crate) async fn write_command_raw(&mut self, body: PooledBuf) -> Result<()> {
+        debug_assert!(!body.is_empty());
+        self.clean_dirty().await?;
+        self.check_unread()?;`,
+  ],
+  [
+    'src/io/mod.rs',
+    `    /// Checks, that connection is alive.
+    pub(crate) async fn check(&mut self) -> std::result::Result<(), IoError> {
+        if let Some(codec) = self.codec.as_mut() {`,
+    `    /// napi-mysql-pool: whether bytes are waiting that no command asked for
+    /// (the framed buffer, then, on plain TCP, the socket: one MSG_PEEK; TLS
+    /// sockets carry records such as session tickets, so only the decoded
+    /// buffer counts there). Err(BrokenPipe) when the peer has closed.
+    pub(crate) fn unread(&mut self) -> io::Result<bool> {
+        let Some(codec) = self.codec.as_mut() else {
+            return Ok(false);
+        };
+        if !codec.read_buffer().is_empty() {
+            return Ok(true);
+        }
+        if let Endpoint::Plain(Some(stream)) = codec.get_ref() {
+            let mut probe = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+            return match socket2::SockRef::from(stream).peek(&mut probe) {
+                Ok(0) => Err(io::Error::new(
+                    BrokenPipe,
+                    "napi-mysql-pool: the server closed the connection before the command was sent",
+                )),
+                Ok(_) => Ok(true),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(false),
+                Err(e) => Err(e),
+            };
+        }
+        Ok(false)
+    }
+
+    /// Checks, that connection is alive.
+    pub(crate) async fn check(&mut self) -> std::result::Result<(), IoError> {
+        if let Some(codec) = self.codec.as_mut() {`,
+  ],
+];
+
+const stamp = crypto.createHash('sha256').update(VERSION).update(JSON.stringify(EDITS)).digest('hex').slice(0, 16);
+const marker = path.join(dest, '.napi-mysql-pool-patch');
+
+function cargoHome() {
+  return process.env.CARGO_HOME || path.join(os.homedir(), '.cargo');
+}
+
+function findCrate() {
+  const cache = path.join(cargoHome(), 'registry', 'cache');
+  if (!fs.existsSync(cache)) return null;
+  for (const reg of fs.readdirSync(cache)) {
+    const f = path.join(cache, reg, `mysql_async-${VERSION}.crate`);
+    if (fs.existsSync(f)) return f;
+  }
+  return null;
+}
+
+/** Has cargo download the release into its cache (a manifest of its own, outside ours). */
+function fetchCrate() {
+  const dir = path.join(root, 'target', 'upstream-fetch');
+  fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
+  fs.writeFileSync(
+    path.join(dir, 'Cargo.toml'),
+    `[package]\nname = "upstream-fetch"\nversion = "0.0.0"\nedition = "2021"\n\n[workspace]\n\n[dependencies]\nmysql_async = { version = "=${VERSION}", default-features = false }\n`,
+  );
+  fs.writeFileSync(path.join(dir, 'src', 'lib.rs'), '');
+  execFileSync('cargo', ['fetch', '--manifest-path', path.join(dir, 'Cargo.toml')], { stdio: 'inherit' });
+}
+
+function main() {
+  if (fs.existsSync(marker) && fs.readFileSync(marker, 'utf8') === stamp) return;
+  let crate = findCrate();
+  if (crate === null) {
+    fetchCrate();
+    crate = findCrate();
+  }
+  if (crate === null) throw new Error(`mysql_async ${VERSION} not found in cargo's cache after cargo fetch`);
+  const tmp = `${dest}.tmp`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  execFileSync('tar', ['-xzf', crate, '-C', tmp, '--strip-components=1']);
+  for (const [file, anchor, replacement] of EDITS) {
+    const p = path.join(tmp, file);
+    const text = fs.readFileSync(p, 'utf8');
+    const at = text.indexOf(anchor);
+    if (at === -1 || text.indexOf(anchor, at + 1) !== -1) {
+      throw new Error(`patch-mysql-async: anchor not found exactly once in ${file}: ${anchor.split('\n')[0]}`);
+    }
+    fs.writeFileSync(p, text.slice(0, at) + replacement + text.slice(at + anchor.length));
+  }
+  fs.writeFileSync(path.join(tmp, '.napi-mysql-pool-patch'), stamp);
+  fs.rmSync(dest, { recursive: true, force: true });
+  fs.renameSync(tmp, dest);
+  console.log(`napi-mysql-pool: patched mysql_async ${VERSION} into target/patched/mysql_async`);
+}
+
+if (require.main === module) main();
+module.exports = { main, dest };
