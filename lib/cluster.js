@@ -16,8 +16,11 @@
 //   errors, open circuit breaker, acquire timeout...) are retried elsewhere.
 //   A connection lost mid-statement is counted against the node but never
 //   retried: the statement may have run.
-// - A retry never goes back to a node already tried by the same call, so a
-//   call tries each online node at most once.
+// - A retry goes to a node not yet tried by the same call, so with several
+//   online nodes a call tries each at most once. When the node that just
+//   failed is the only online one, it is retried as mysql2 does, but only
+//   after an error that counted against it, so the retries end when it goes
+//   offline or is removed (removeNodeErrorCount).
 // - Saturation errors (acquire timeout, queue limit) are retried on another
 //   node but do not count against the node: a busy node is not a dead one.
 // - cluster.query()/execute() work (mysql2's promise cluster forwards them to
@@ -176,6 +179,9 @@ class PoolNamespace {
     const cluster = this._cluster;
     if (cluster._closed) throw errors.make('POOL_CLOSED', 'Pool is closed.');
     const tried = new Set();
+    // The last connection error from the node being retried, for when its
+    // circuit breaker opens under these retries (see below).
+    let connectErr = null;
     for (;;) {
       const node = this._pick(tried);
       if (node === null) throw cluster._noNodeError(this._pattern);
@@ -189,18 +195,36 @@ class PoolNamespace {
         result = await op(node.pool);
       } catch (err) {
         if (probe) node.probing = false;
-        if (isNodeError(err)) cluster._failed(node, epoch);
+        const counted = isNodeError(err);
+        if (counted) cluster._failed(node, epoch);
         else if (serverAnswered(err)) cluster._succeeded(node, epoch);
+        if (connectErr !== null && connectErr.node !== node) connectErr = null;
+        if (counted && err.code !== 'POOL_CIRCUIT_OPEN') connectErr = { node, err };
         // getConnection() errors all happen before any statement is sent.
-        const retry = cluster.config.canRetry && !cluster._closed && (isNotSent(err) || (lending && isNodeError(err)));
-        if (!retry || !cluster._findIds(this._pattern, false).some((id) => !tried.has(id))) {
-          // The node's pool was ended under us (removed, or went offline with
-          // callers queued): say so in cluster terms, not "Pool is closed.".
-          if (err && err.code === 'POOL_CLOSED' && !cluster._closed) throw cluster._noNodeError(this._pattern);
-          throw err;
+        const retry = cluster.config.canRetry && !cluster._closed && (isNotSent(err) || (lending && counted));
+        const online = retry ? cluster._findIds(this._pattern, false) : [];
+        if (online.some((id) => !tried.has(id))) {
+          cluster.emit('warn', err);
+          continue;
         }
-        cluster.emit('warn', err);
-        continue;
+        // mysql2 retries while any matching node is online, so a lone node is
+        // tried again until it goes offline or is removed. Only an error
+        // counted against it brings that closer: saturation (acquire timeout,
+        // queue limit) would loop, so it is not retried on the same node. A
+        // read/write split does not do this: its primary takes the read.
+        if (counted && !cluster._handOff && online.length === 1 && online[0] === node.id) {
+          tried.delete(node.id);
+          cluster.emit('warn', err);
+          continue;
+        }
+        // The node's pool was ended under us (removed, or went offline with
+        // callers queued): say so in cluster terms, not "Pool is closed.".
+        if (err && err.code === 'POOL_CLOSED' && !cluster._closed) throw cluster._noNodeError(this._pattern);
+        // The retries above opened the node's circuit breaker, so the last
+        // tries failed fast without connecting: report what the server did,
+        // as mysql2 (which has no breaker) would.
+        if (err && err.code === 'POOL_CIRCUIT_OPEN' && connectErr !== null) throw connectErr.err;
+        throw err;
       }
       if (probe) node.probing = false;
       cluster._succeeded(node, epoch);
@@ -235,7 +259,10 @@ class PoolCluster extends EventEmitter {
     if (this._nodes.has(id)) return;
     const options = nodePoolOptions(id, config);
     const pool = new Pool(options);
-    this._nodes.set(id, { id, pool, options, errorCount: 0, offlineUntil: 0, epoch: 0, probing: false });
+    const node = { id, pool, errorCount: 0, offlineUntil: 0, epoch: 0, probing: false };
+    // The caller's options (password, uri) stay out of util.inspect(cluster).
+    Object.defineProperty(node, 'options', { get: () => options, enumerable: false });
+    this._nodes.set(id, node);
     this._findCache.clear();
   }
 

@@ -1,6 +1,11 @@
 'use strict';
 // mysql2's pool options, with mysql2's names and defaults, validated here so
 // that a wrong option is a clear JS error naming it (mysql2 only warns).
+//
+// Secrets: the normalized config keeps the password (and a TLS client key)
+// in non-enumerable accessors, so cfg.password still reads it while
+// util.inspect, console.log, JSON.stringify and spreads never show it; the
+// uri (which may carry the password) is not kept at all.
 const { make } = require('./errors');
 
 const CODE = 'ERR_INVALID_POOL_OPTION';
@@ -49,7 +54,16 @@ const OPTIONS = {
   maxIdle: 'count',
   idleTimeout: 'ms',
   resetOnRelease: 'reset',
+  // mysql2 ends reaped connections gracefully with it; ours always does.
+  // What it also changes (conn.end() closing instead of releasing) is not
+  // implemented, so only false is accepted.
+  gracefulEnd: 'gracefulEnd',
+  // mysql2/promise's promise class: only the built-in one is implemented.
+  Promise: 'promise',
+  // mysql2 reads `password || password1` (first factor of MFA).
+  password1: 'string',
   // pool (napi-mysql-pool)
+  reapIdle: 'bool',
   acquireTimeout: 'ms',
   minIdle: 'count',
   maxLifetime: 'ms',
@@ -67,13 +81,49 @@ const OPTIONS = {
   mariadbJsonColumns: 'bool',
 };
 
-// mysql2 options this pool does not implement: accepted only at their
-// harmless default, otherwise refused rather than silently ignored.
-const UNSUPPORTED = [
-  'flags', 'compress', 'localAddress', 'authPlugins', 'authSwitchHandler', 'stream',
-  'infileStreamFactory', 'connectAttributes', 'password1', 'password2', 'password3',
-  'passwordSha1', 'isServer', 'insecureAuth', 'charsetNumber', 'enableCleartextPlugin', 'pool',
-];
+// mysql2 options this pool does not implement: accepted only at a value
+// that means mysql2's default, otherwise refused rather than silently
+// ignored. mysql2 reads all of them as `option || default`, so any falsy
+// value is its default; the entries list what else is harmless.
+const empty = (v) => v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0;
+const UNSUPPORTED = {
+  // client capability flags: only "no change" ('' or [])
+  flags: (v) => Array.isArray(v) && v.length === 0,
+  compress: null,
+  localAddress: null,
+  // {} registers no plugin: the built-in ones, as by default
+  authPlugins: empty,
+  authSwitchHandler: null,
+  stream: null,
+  infileStreamFactory: null,
+  // {} adds nothing to the attributes every client sends
+  connectAttributes: empty,
+  password2: null,
+  password3: null,
+  passwordSha1: null,
+  isServer: null,
+  insecureAuth: null,
+  // mysql2's default (UTF8MB4_UNICODE_CI), or ignored because charset is given
+  charsetNumber: (v, options) => v === 224 || (options.charset !== undefined && options.charset !== null && options.charset !== ''),
+  enableCleartextPlugin: null,
+  pool: null,
+};
+
+// mysql2 (ConnectionConfig) keeps these timezones as given...
+const TIMEZONE = /^(?:local|Z|[ +-]\d\d:\d\d)$/;
+// ...and turns every other truthy value into 'Z' (UTC) with a console error.
+// These spellings mean UTC anyway, so they get no warning here.
+const UTC_NAMES = /^(?:utc|gmt|z|etc\/(?:utc|gmt|zulu|universal)|universal|zulu)$/i;
+const warnedTimezones = new Set();
+
+function warnTimezone(v) {
+  if (UTC_NAMES.test(v) || warnedTimezones.has(v) || warnedTimezones.size >= 20) return;
+  warnedTimezones.add(v);
+  process.emitWarning(
+    `napi-mysql-pool: timezone ${JSON.stringify(v)} is not 'local', 'Z' or '+HH:MM'; it is treated as 'Z' (UTC), as mysql2 does`,
+    'TimezoneWarning',
+  );
+}
 
 const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 
@@ -136,10 +186,13 @@ function coerce(name, kind, v) {
       return n;
     }
     case 'timezone':
-      if (typeof v !== 'string' || !/^(?:local|Z|[ +-]\d\d:\d\d)$/.test(v)) {
-        throw bad("'local', 'Z' or an offset like '+05:30'");
-      }
-      return v[0] === ' ' ? `+${v.slice(1)}` : v;
+      // mysql2 coerces non-strings too; a non-string zone is a bug here.
+      if (typeof v !== 'string') throw bad("a string: 'local', 'Z' or an offset like '+05:30'");
+      if (v === '') return 'local';
+      // A URI's '+05:30' arrives as ' 05:30' ('+' decodes to a space).
+      if (TIMEZONE.test(v)) return v[0] === ' ' ? `+${v.slice(1)}` : v;
+      warnTimezone(v);
+      return 'Z';
     case 'dateStrings':
       if (typeof v === 'boolean') return v;
       if (Array.isArray(v) && v.every((t) => ['DATE', 'DATETIME', 'TIMESTAMP'].includes(t))) return v;
@@ -161,7 +214,24 @@ function coerce(name, kind, v) {
       return v;
     case 'reset':
       if (v === true || v === false || v === 'auto' || v === 'always' || v === 'never') return v;
-      throw bad("true, false or 'auto'");
+      if (v === 0 || v === 1) return Boolean(v);
+      throw bad("true, false, 'auto', 'always' or 'never'");
+    case 'gracefulEnd':
+      if (v === false || v === 0) return false;
+      if (v === true || v === 1) {
+        throw make(
+          'ERR_UNSUPPORTED_OPTION',
+          'Option "gracefulEnd: true" is not supported: with it mysql2\'s conn.end() closes the connection, here conn.end() releases it (idle connections are always closed gracefully)',
+          TypeError,
+        );
+      }
+      throw bad('a boolean');
+    case 'promise':
+      if (v === null || v === Promise) return undefined;
+      if (typeof v === 'function') {
+        throw make('ERR_UNSUPPORTED_OPTION', 'Option "Promise" is not supported: napi-mysql-pool returns built-in Promises', TypeError);
+      }
+      throw bad('a Promise class');
     case 'ssl':
       return normalizeSsl(v);
     default:
@@ -221,10 +291,9 @@ function normalizeSsl(v) {
     throw fail('Option "ssl.key" must be an unencrypted PEM private key');
   }
   const rejectUnauthorized = v.rejectUnauthorized !== false;
-  return {
+  const out = {
     ca,
     cert: cert ? cert.join('\n') : undefined,
-    key: key ? key.join('\n') : undefined,
     rejectUnauthorized,
     // Stronger than mysql2: the server name is checked unless opted out.
     verifyIdentity: rejectUnauthorized && v.verifyIdentity !== false,
@@ -232,6 +301,25 @@ function normalizeSsl(v) {
     minVersion: v.minVersion,
     maxVersion: v.maxVersion,
   };
+  return hide(out, 'key', key ? key.join('\n') : undefined);
+}
+
+/**
+ * Defines `key` as a non-enumerable accessor over a closure: readable and
+ * writable as before, but invisible to inspect/console.log (even with
+ * showHidden it shows as [Getter/Setter]), JSON.stringify and spreads.
+ */
+function hide(obj, key, value) {
+  let secret = value;
+  Object.defineProperty(obj, key, {
+    enumerable: false,
+    configurable: true,
+    get: () => secret,
+    set: (v) => {
+      secret = v;
+    },
+  });
+  return obj;
 }
 
 function normalize(input) {
@@ -242,16 +330,18 @@ function normalize(input) {
   if (options.uri !== undefined) {
     if (typeof options.uri !== 'string') throw fail('Option "uri" must be a string');
     const fromUri = parseUri(options.uri);
-    for (const k of Object.keys(fromUri)) if (options[k] === undefined || k === 'host') options[k] = fromUri[k];
+    // mysql2: an option given with a truthy value wins over the uri's.
+    for (const k of Object.keys(fromUri)) if (!options[k]) options[k] = fromUri[k];
   }
   const cfg = {};
   for (const [k, v] of Object.entries(options)) {
     if (v === undefined) continue;
-    if (UNSUPPORTED.includes(k)) {
-      if (v === false || v === null || (k === 'flags' && v === '')) continue;
+    if (Object.prototype.hasOwnProperty.call(UNSUPPORTED, k)) {
+      const harmless = UNSUPPORTED[k];
+      if (!v || (harmless !== null && harmless(v, options))) continue;
       throw make('ERR_UNSUPPORTED_OPTION', `Option "${k}" is not supported by napi-mysql-pool`, TypeError);
     }
-    const kind = OPTIONS[k];
+    const kind = Object.prototype.hasOwnProperty.call(OPTIONS, k) ? OPTIONS[k] : undefined;
     if (!kind) throw fail(`Unknown option "${k}"`);
     if (kind === 'bool' && k === 'debug' && v) {
       throw make('ERR_UNSUPPORTED_OPTION', 'Option "debug" is not supported: use stats() and metrics()', TypeError);
@@ -263,9 +353,9 @@ function normalize(input) {
   const connectionLimit = d('connectionLimit', 10);
   const js = {
     host: d('host', 'localhost'),
-    port: d('port', 3306),
+    // mysql2: `port || 3306`
+    port: d('port', 3306) || 3306,
     user: d('user', ''),
-    password: cfg.password,
     database: cfg.database || undefined,
     socketPath: cfg.socketPath,
     connectTimeout: d('connectTimeout', 10000),
@@ -294,7 +384,10 @@ function normalize(input) {
     queueLimit: d('queueLimit', 0),
     maxIdle: Math.min(d('maxIdle', connectionLimit), connectionLimit),
     idleTimeout: d('idleTimeout', 60000),
-    resetOnRelease: d('resetOnRelease', 'auto'),
+    // mysql2's default: the session is handed on as the borrower left it.
+    resetOnRelease: d('resetOnRelease', false),
+    gracefulEnd: d('gracefulEnd', false),
+    reapIdle: d('reapIdle', false),
     acquireTimeout: d('acquireTimeout', 10000),
     minIdle: Math.min(d('minIdle', 0), connectionLimit),
     maxLifetime: d('maxLifetime', 0),
@@ -312,7 +405,8 @@ function normalize(input) {
     mariadbJsonColumns: d('mariadbJsonColumns', true),
   };
   checkCharset(js.charset);
-  return js;
+  // mysql2: `password || password1 || undefined`.
+  return hide(js, 'password', cfg.password || cfg.password1 || undefined);
 }
 
 // Rows are decoded as UTF-8, so only the utf8 character sets are accepted;
@@ -363,8 +457,10 @@ function nativeConfig(js) {
     leakDetectionTimeout: js.leakDetectionTimeout,
     charset: js.charset,
     initSql: js.initSql,
-    ssl: js.ssl,
+    // A plain copy: the key is not an own enumerable property of js.ssl.
+    ssl: js.ssl && { ...js.ssl, key: js.ssl.key },
     mariadbJsonColumns: js.mariadbJsonColumns,
+    reapIdle: js.reapIdle,
   };
 }
 
