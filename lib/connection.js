@@ -6,6 +6,11 @@ const { EventEmitter } = require('node:events');
 const { Readable } = require('node:stream');
 const errors = require('./errors');
 
+// Node >= 20 has these; older Node gets the names Node itself uses, which
+// is what a transpiled `using` looks up there. Globals stay untouched.
+const asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose');
+const syncDispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
+
 class PoolConnection extends EventEmitter {
   /** `announced`: shown to a 'connection' listener; the pool takes it back. */
   constructor(pool, connId, threadId, takenAt = null, announced = false) {
@@ -108,6 +113,11 @@ class PoolConnection extends EventEmitter {
     this._pool.emit('release', this);
   }
 
+  /** `await using conn = await pool.getConnection()` releases it, as mysql2's. */
+  async [asyncDispose]() {
+    this.release();
+  }
+
   /** Like mysql2: end() on a pooled connection releases it. */
   end() {
     this.release();
@@ -153,96 +163,197 @@ class PreparedStatementInfo {
   }
 }
 
-/** The pending command object mysql2's core connection returns. */
+/** A multi-statement result ([sets of rows, sets of fields]) rather than one set. */
+function isMultiResult(fields) {
+  return Array.isArray(fields) && fields.length > 0 && (fields[0] === undefined || Array.isArray(fields[0]));
+}
+
+/**
+ * The pending command object mysql2's core connection returns, with its
+ * events: per result set 'fields' (undefined for an OK packet), then
+ * 'result' per row (row, set index) unless a callback takes the rows, or
+ * 'result' with the OK packet; then 'end'. A failure is 'error' (or the
+ * callback) then 'end'. The callback comes after 'end' on success.
+ */
 class Query extends EventEmitter {
-  constructor(promise, pool) {
+  constructor(promise, pool, callback, isExecute = false) {
     super();
     this._promise = promise;
     this._pool = pool;
-    this._streaming = false;
+    this._cb = callback;
+    this._isExecute = isExecute;
+    this._ctl = null; // rows stream from the native side (see stream())
+    this._free = false; // streaming without waiting for acks any more
+    this._paused = false; // a stream's buffer is full (mysql2 pauses the socket)
+    this._held = false; // the last chunk's ack waits for the stream to read
+    this._set = -1; // the result set the last streamed chunk belonged to
+    this._streams = new Set();
+    this._outcome = null; // { value } or { error } once finished
     promise.then(
-      ([rows, fields]) => {
-        // a stream already emitted every row as it arrived
-        if (!this._streaming) {
-          if (Array.isArray(rows)) {
-            if (fields) this.emit('fields', fields);
-            for (const row of rows) this.emit('result', row);
-          } else this.emit('result', rows);
-        }
-        this.emit('end');
-      },
-      (err) => {
-        if (this.listenerCount('error') > 0) this.emit('error', err);
-        this.emit('end');
-      },
+      (value) => this._succeed(value),
+      (error) => this._fail(error),
     );
   }
 
-  /**
-   * Rows as an object-mode stream. Called in the same tick as query() (as
-   * Drizzle's iterator does), rows flow as they arrive and reading pauses
-   * while the stream is full, so a large result never sits in memory whole;
-   * the query's own promise then holds only the last rows. Called later, the
-   * result is buffered first.
-   */
-  stream(options) {
-    let wantAck = false;
-    let ctl = null;
-    let fieldsSent = false;
-    const s = new Readable({
-      objectMode: true,
-      highWaterMark: 16,
-      ...options,
-      read() {
-        if (wantAck) {
-          wantAck = false;
-          ctl.ack();
-        }
-      },
-      destroy(err, cb) {
-        if (ctl !== null) ctl.done();
-        cb(err);
-      },
-    });
-    const onChunk = (set, rows, fields) => {
-      if (s.destroyed) return ctl.done();
-      let more = true;
+  _succeed(value) {
+    const [rows, fields] = value;
+    // a stream already emitted every row as it arrived
+    if (this._ctl === null) {
       try {
-        if (fields && !fieldsSent) {
-          fieldsSent = true;
-          this.emit('fields', fields);
-        }
-        for (const row of Array.isArray(rows) ? rows : [rows]) {
-          this.emit('result', row);
-          more = s.push(row);
-        }
+        if (isMultiResult(fields)) for (let i = 0; i < rows.length; i++) this._emitSet(i, rows[i], fields[i], true);
+        else this._emitSet(0, rows, fields, true);
       } catch (err) {
-        // A throwing listener: stop pausing (the rest is read and dropped)
-        // and fail the stream and the command with its error.
-        ctl.done();
-        s.destroy(err);
+        this._failStreams(err);
         throw err;
       }
-      if (more) ctl.ack();
-      else wantAck = true;
+    }
+    this._outcome = { value };
+    // queued before 'end', as mysql2 does, so it runs before a stream ends
+    const cb = this._cb;
+    if (cb) process.nextTick(() => (fields !== undefined ? cb(null, rows, fields) : cb(null, rows)));
+    this.emit('end');
+  }
+
+  _fail(error) {
+    this._outcome = { error };
+    if (this._cb) this._cb(error);
+    // mysql2 throws on an unhandled 'error'; here a failed command nobody
+    // listens to (e.g. setup SQL in a 'connection' handler) stays quiet.
+    else if (this.listenerCount('error') > 0) this.emit('error', error);
+    this.emit('end');
+  }
+
+  /** One result set (or a streamed chunk of one): its events. */
+  _emitSet(set, rows, fields, first) {
+    if (!Array.isArray(rows)) {
+      // an OK packet: as mysql2, 'fields' without fields, then the header
+      this.emit('fields', undefined);
+      this.emit('result', rows);
+      return;
+    }
+    if (first) {
+      if (this._isExecute) this.emit('fields', fields, set);
+      else this.emit('fields', fields);
+    }
+    // with a callback, mysql2 collects the rows for it instead
+    if (this._cb === undefined) for (const row of rows) this.emit('result', row, set);
+  }
+
+  /** Rows of a streamed command as they arrive (see Pool._beginStream). */
+  _chunk(set, rows, fields) {
+    try {
+      this._emitSet(set, rows, fields, set !== this._set);
+      this._set = set;
+    } catch (err) {
+      // A throwing listener: stop pausing (the rest is read and dropped)
+      // and fail the streams and the command with its error.
+      this._stopPausing();
+      this._failStreams(err);
+      throw err;
+    }
+    if (this._free) return;
+    if (this._paused) this._held = true;
+    else this._ctl.ack();
+  }
+
+  _failStreams(err) {
+    for (const s of this._streams) s.destroy(err);
+  }
+
+  _pause() {
+    this._paused = true;
+  }
+
+  _resume() {
+    this._paused = false;
+    if (this._held) {
+      this._held = false;
+      if (!this._free) this._ctl.ack();
+    }
+  }
+
+  _stopPausing() {
+    if (this._ctl === null || this._free) return;
+    this._free = true;
+    this._held = false;
+    if (this._outcome === null) this._ctl.done();
+  }
+
+  /**
+   * Rows as an object-mode stream fed by this command's events, as mysql2's
+   * query().stream(): it re-emits 'fields' and 'result', ends on 'end',
+   * fails on 'error', and emits 'end' on close even when it did not end.
+   * Called in the same tick as query() (as Drizzle's iterator does), rows
+   * flow as they arrive and reading pauses while the stream is full, so a
+   * large result never sits in memory whole; the command's own promise then
+   * holds only the last rows. Called later, the result is buffered first;
+   * called after the command finished (mysql2's stream then never ends),
+   * it replays the result.
+   */
+  stream(options) {
+    const s = new Readable({
+      highWaterMark: 16,
+      ...options,
+      objectMode: true,
+      emitClose: true,
+      autoDestroy: true,
+      read: () => this._resume(),
+    });
+    // Registered first, so 'end' comes before the consumer's 'close'.
+    s.once('close', () => {
+      if (!s.readableEnded) s.emit('end');
+    });
+    const onResult = (row, index) => {
+      if (s.destroyed) return;
+      if (!s.push(row)) this._pause();
+      s.emit('result', row, index);
     };
-    ctl = this._pool ? this._pool._beginStream(this._promise, onChunk) : null;
-    if (ctl !== null) {
-      this._streaming = true;
-      this._promise.then(
-        () => s.push(null),
-        (err) => s.destroy(err),
-      );
+    const onFields = (fields) => {
+      if (!s.destroyed) s.emit('fields', fields);
+    };
+    const onEnd = () => {
+      if (!s.destroyed) s.push(null);
+    };
+    const onError = (err) => s.destroy(err);
+    s._destroy = (err, cb) => {
+      this.removeListener('result', onResult);
+      this.removeListener('fields', onFields);
+      this.removeListener('end', onEnd);
+      this.removeListener('error', onError);
+      this._streams.delete(s);
+      // nobody reads any more: the rest is read and dropped
+      if (this._streams.size === 0) this._stopPausing();
+      else this._resume();
+      cb(err);
+    };
+    if (this._outcome !== null) {
+      const outcome = this._outcome;
+      process.nextTick(() => {
+        if (outcome.error !== undefined) return s.destroy(outcome.error);
+        const [rows, fields] = outcome.value;
+        const sets = isMultiResult(fields) ? rows : [rows];
+        sets.forEach((set, i) => {
+          if (!Array.isArray(set)) {
+            onFields(undefined);
+            onResult(set, undefined);
+            return;
+          }
+          onFields(isMultiResult(fields) ? fields[i] : fields);
+          for (const row of set) onResult(row, i);
+        });
+        onEnd();
+      });
       return s;
     }
-    this._promise.then(
-      ([rows]) => {
-        if (Array.isArray(rows)) for (const r of rows) s.push(r);
-        else s.push(rows);
-        s.push(null);
-      },
-      (err) => s.destroy(err),
-    );
+    this.on('result', onResult);
+    this.on('fields', onFields);
+    this.on('end', onEnd);
+    this.on('error', onError);
+    this._streams.add(s);
+    // Rows come to the callback when there is one, so only then buffer.
+    if (this._ctl === null && this._cb === undefined && this._pool) {
+      this._ctl = this._pool._beginStream(this._promise, (set, rows, fields) => this._chunk(set, rows, fields));
+    }
     return s;
   }
 
@@ -289,9 +400,7 @@ class CoreConnection extends EventEmitter {
       values = undefined;
     }
     const p = this._owner.query(sql, values);
-    p.catch(() => {});
-    if (cb) p.then(([r, f]) => cb(null, r, f), (e) => cb(e));
-    return new Query(p, this._owner._pool);
+    return new Query(p, this._owner._pool, cb);
   }
 
   execute(sql, values, cb) {
@@ -300,9 +409,7 @@ class CoreConnection extends EventEmitter {
       values = undefined;
     }
     const p = this._owner.execute(sql, values);
-    p.catch(() => {});
-    if (cb) p.then(([r, f]) => cb(null, r, f), (e) => cb(e));
-    return new Query(p, this._owner._pool);
+    return new Query(p, this._owner._pool, cb, true);
   }
 
   release() {
@@ -310,6 +417,11 @@ class CoreConnection extends EventEmitter {
   }
 
   end() {
+    this._owner.release();
+  }
+
+  /** `using`: mysql2's core pool connection releases itself too. */
+  [syncDispose]() {
     this._owner.release();
   }
 

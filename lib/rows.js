@@ -2,6 +2,7 @@
 // Turns the native columnar batch (see src/convert.rs) into mysql2's
 // [rows, fields]. Column metadata and a row builder are made once per
 // result shape and cached, like mysql2's parser cache.
+const { inspect: utilInspect } = require('node:util');
 
 const KIND = { NUMBER: 0, STRING: 1, BUFFER: 2, DATE: 3, DATETIME: 4, JSON: 5, BIGINT: 6, GEOMETRY: 7, NULL: 8, BIN_DATETIME: 9, JSON_BIG: 10 };
 
@@ -62,6 +63,67 @@ function encodingOf(charset) {
   return 'utf8';
 }
 
+// mysql2 names types from its own table, which has no TIMESTAMP2,
+// DATETIME2 or TIME2: inspection shows those as undefined, as it does.
+const INSPECT_TYPE_NAMES = { ...TYPE_NAMES, 17: undefined, 18: undefined, 19: undefined };
+const UNSIGNED_FLAG = 32;
+// Column flags shown by util.inspect, in mysql2's order; the others are
+// left out there (implied by the type or not a column property).
+const INSPECT_FLAGS = [
+  [1, 'NOT NULL'], [2, 'PRIMARY KEY'], [4, 'UNIQUE_KEY'], [64, 'ZEROFILL'], [256, 'ENUM'],
+  [512, 'AUTO_INCREMENT'], [2048, 'SET'], [8192, 'ON UPDATE CURRENT_TIMESTAMP'], [32768, 'NUM'],
+];
+
+// SQL-like type text of a column, as mysql2's ColumnDefinition shows it
+// (lengths assume utf8mb4, 4 bytes a character, as there).
+function inspectTypeName(f) {
+  const unsigned = (f.flags & UNSIGNED_FLAG) !== 0;
+  const len = f.columnLength;
+  const name = INSPECT_TYPE_NAMES[f.columnType];
+  let t;
+  switch (name) {
+    case 'BLOB':
+      if (len === 4294967295) t = 'LONGTEXT';
+      else if (len === 67108860) t = 'MEDIUMTEXT';
+      else if (len === 262140) t = 'TEXT';
+      else if (len === 1020) t = 'TINYTEXT';
+      else t = `BLOB(${len})`;
+      break;
+    case 'VAR_STRING':
+      t = `VARCHAR(${Math.ceil(len / 4)})`;
+      break;
+    case 'TINY':
+      t = len === (unsigned ? 3 : 4) ? 'TINYINT' : `TINYINT(${len})`;
+      break;
+    case 'LONGLONG':
+      t = len === 20 ? 'BIGINT' : `BIGINT(${len})`;
+      break;
+    case 'SHORT':
+      t = len === (unsigned ? 5 : 6) ? 'SMALLINT' : `SMALLINT(${len})`;
+      break;
+    case 'LONG':
+      t = len === (unsigned ? 10 : 11) ? 'INT' : `INT(${len})`;
+      break;
+    case 'INT24':
+      t = len === (unsigned ? 8 : 9) ? 'MEDIUMINT' : `MEDIUMINT(${len})`;
+      break;
+    case 'DOUBLE':
+      t = len === 22 && f.decimals === 31 ? 'DOUBLE' : `DOUBLE(${len},${f.decimals})`;
+      break;
+    case 'FLOAT':
+      t = len === 12 && f.decimals === 31 ? 'FLOAT' : `FLOAT(${len},${f.decimals})`;
+      break;
+    case 'NEWDECIMAL':
+      if (len === 11 && f.decimals === 0) t = 'DECIMAL';
+      else if (f.decimals === 0) t = `DECIMAL(${unsigned ? len : len - 1})`;
+      else t = `DECIMAL(${len - 2},${f.decimals})`;
+      break;
+    default:
+      t = `${name}(${len})`;
+  }
+  return unsigned ? `${t} UNSIGNED` : t;
+}
+
 class FieldPacket {
   constructor(c) {
     this.catalog = 'def';
@@ -79,8 +141,38 @@ class FieldPacket {
     this.decimals = c.decimals;
     if (c.extendedFormat !== undefined) this.extendedFormat = c.extendedFormat;
   }
+
   get db() {
     return this.schema;
+  }
+
+  /** mysql2's ColumnDefinition.inspect(): the plain column description. */
+  inspect() {
+    return {
+      catalog: this.catalog,
+      schema: this.schema,
+      name: this.name,
+      orgName: this.orgName,
+      table: this.table,
+      orgTable: this.orgTable,
+      characterSet: this.characterSet,
+      encoding: this.encoding,
+      columnLength: this.columnLength,
+      type: this.columnType,
+      flags: this.flags,
+      decimals: this.decimals,
+    };
+  }
+
+  // util.inspect / console.log: mysql2 shows an object with type and flag
+  // names at the top level, and a one-line column definition when nested.
+  [utilInspect.custom](depth, options, inspect = utilInspect) {
+    const flagNames = [];
+    for (const [bit, label] of INSPECT_FLAGS) if (this.flags & bit) flagNames.push(label);
+    if (depth > 1) {
+      return inspect({ ...this.inspect(), typeName: INSPECT_TYPE_NAMES[this.columnType], flags: flagNames });
+    }
+    return `\`${this.name}\` ${[inspectTypeName(this), ...flagNames].join(' ')}`;
   }
 }
 // Like mysql2: MariaDB's extended metadata is an own property only when sent.
@@ -488,12 +580,24 @@ function builderFor(shape, opts, typeCast, timezone, disableEval) {
 
 // ---- result sets -------------------------------------------------------------
 
+// An OK packet's insertId from the native side: a number below 2^53,
+// else `big`, the exact signed 64-bit decimal. mysql2 reads those high
+// values as a signed Long and returns a number when it is a safe integer
+// (e.g. -5, or -1 for 2^64-1), unless bigNumberStrings asks for strings.
+function okInsertId(insertId, big, bigNumberStrings) {
+  if (big === null) return insertId;
+  if (bigNumberStrings) return big;
+  const n = Number(big);
+  return Number.isSafeInteger(n) ? n : big;
+}
+
 class ResultSetHeader {
-  constructor(affectedRows, insertId, warningStatus, serverStatus, info, bigInsertId, bigAffectedRows) {
+  /** `bigNumberStrings`: the pool's option (the caller passes config.bigNumberStrings). */
+  constructor(affectedRows, insertId, warningStatus, serverStatus, info, bigInsertId, bigAffectedRows, bigNumberStrings = false) {
     this.fieldCount = 0;
-    // Beyond 2^53 mysql2 gives the exact decimal as a string.
+    // Beyond 2^53 mysql2 gives the exact (unsigned) decimal as a string.
     this.affectedRows = bigAffectedRows !== null ? bigAffectedRows : affectedRows;
-    this.insertId = bigInsertId !== null ? bigInsertId : insertId;
+    this.insertId = okInsertId(insertId, bigInsertId, bigNumberStrings === true);
     this.info = info;
     this.serverStatus = serverStatus;
     this.warningStatus = warningStatus;
