@@ -56,9 +56,20 @@ export declare class NativePool {
    * connect time), each [count, sumSeconds, ...bucket counts].
    */
   metrics(): Array<number>
+  /** Sizes and evictions of the bounded per-pool caches, for stats(). */
+  cacheStats(): CacheStats
   errorCounts(): Array<ErrorCount>
   /** The last connection failure (message, code), for health(). */
   lastConnectError(): Array<string> | null
+}
+
+export interface CacheStats {
+  shapes: number
+  shapesCapacity: number
+  shapesEvicted: number
+  jsonTables: number
+  jsonTablesCapacity: number
+  jsonTablesEvicted: number
 }
 
 export interface ErrorCount {

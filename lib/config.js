@@ -64,6 +64,7 @@ const OPTIONS = {
   password1: 'string',
   // pool (napi-mysql-pool)
   reapIdle: 'bool',
+  socketTimeout: 'ms',
   acquireTimeout: 'ms',
   minIdle: 'count',
   maxLifetime: 'ms',
@@ -388,6 +389,7 @@ function normalize(input) {
     resetOnRelease: d('resetOnRelease', false),
     gracefulEnd: d('gracefulEnd', false),
     reapIdle: d('reapIdle', false),
+    socketTimeout: d('socketTimeout', 0),
     acquireTimeout: d('acquireTimeout', 10000),
     minIdle: Math.min(d('minIdle', 0), connectionLimit),
     maxLifetime: d('maxLifetime', 0),
@@ -461,6 +463,7 @@ function nativeConfig(js) {
     ssl: js.ssl && { ...js.ssl, key: js.ssl.key },
     mariadbJsonColumns: js.mariadbJsonColumns,
     reapIdle: js.reapIdle,
+    socketTimeout: js.socketTimeout,
   };
 }
 

@@ -126,7 +126,14 @@ class PoolConnection extends EventEmitter {
 
   /** Closes the connection instead of returning it. */
   destroy() {
-    if (this._released || this._announced) return;
+    if (this._announced) return;
+    if (this._released) {
+      // mysql2 closes a connection destroyed after its release and takes it
+      // out of the pool; here it is closed if it is still idle there.
+      if (!this._destroyedLate) this._pool._native.destroyReleased(this.threadId);
+      this._destroyedLate = true;
+      return;
+    }
     this._released = true;
     this._stopLeakTimer();
     this._pool._lent.delete(this);

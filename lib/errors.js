@@ -36,4 +36,21 @@ function make(code, message, Ctor = Error) {
   return err;
 }
 
-module.exports = { POOL_CODES, fromNative, make };
+/**
+ * Runs an escape/format call: errors it throws without a code (deep
+ * recursion's RangeError, objects whose toString throws) get one, like
+ * every other error of this package. The original stays as `cause`.
+ */
+function coded(fn) {
+  try {
+    return fn();
+  } catch (err) {
+    if (err !== null && typeof err === 'object' && typeof err.code === 'string') throw err;
+    const msg = err instanceof Error || (err && typeof err.message === 'string') ? err.message : String(err);
+    const e = make('ERR_INVALID_PARAMETER', `Cannot escape the value: ${msg}`, TypeError);
+    e.cause = err;
+    throw e;
+  }
+}
+
+module.exports = { POOL_CODES, fromNative, make, coded };

@@ -5,7 +5,7 @@ const SqlEscaper = require('sql-escaper');
 const { Pool } = require('./pool');
 const { PoolConnection } = require('./connection');
 const { FieldPacket, ResultSetHeader, TYPE_NAMES } = require('./rows');
-const { POOL_CODES } = require('./errors');
+const { POOL_CODES, coded } = require('./errors');
 
 /** createPool(options | uri) -> Pool (mysql2's promise pool API). */
 function createPool(options) {
@@ -37,13 +37,13 @@ function createProxyCallback(pool) {
 // Plain named exports (exports.x = x) so that Node's ESM loader can see every
 // name: `import { metricsHandler } from 'napi-mysql-pool'` must work.
 function format(sql, values, stringifyObjects, timezone) {
-  return SqlEscaper.format(sql, values, stringifyObjects, timezone);
+  return coded(() => SqlEscaper.format(sql, values, stringifyObjects, timezone));
 }
 function escape(value, stringifyObjects, timezone) {
-  return SqlEscaper.escape(value, stringifyObjects, timezone);
+  return coded(() => SqlEscaper.escape(value, stringifyObjects, timezone));
 }
 function escapeId(value, forbidQualified) {
-  return SqlEscaper.escapeId(value, forbidQualified);
+  return coded(() => SqlEscaper.escapeId(value, forbidQualified));
 }
 function raw(sql) {
   return SqlEscaper.raw(sql);

@@ -166,7 +166,7 @@ function plain(v, depth) {
   if (typeof v === 'bigint') return v.toString();
   if (typeof v === 'function') return '[Function]';
   if (Buffer.isBuffer(v)) return '[Buffer]';
-  if (v instanceof Date) return v.toISOString();
+  if (require('node:util').types.isDate(v)) return v.toISOString();
   if (depth > 4) return '[Object]';
   if (Array.isArray(v)) return v.map((x) => plain(x, depth + 1));
   if (typeof v === 'object') {
@@ -312,6 +312,9 @@ function stats(pool) {
     closed: s.closed,
     circuitBreakerOpen: s.breakerOpen,
     lastConnectError: s.lastConnectError,
+    // Bounded caches (sizes fixed; see README "Reliability"): evictions
+    // show a workload with more distinct result shapes or tables than fit.
+    caches: pool._native.cacheStats(),
   };
 }
 

@@ -4,6 +4,7 @@
 // matched to their promise here. This file keeps no pool state of its own
 // beyond that table: counts and policy live in the native pool.
 const { EventEmitter } = require('node:events');
+const util = require('node:util');
 const SqlEscaper = require('sql-escaper');
 const { NativePool } = require('../index.js');
 const { normalize, nativeConfig, shareKey } = require('./config');
@@ -156,7 +157,8 @@ function executeParams(values, timezone) {
     if (typeof v === 'function') {
       throw errors.make('ERR_INVALID_PARAMETER', 'Bind parameters must not contain function(s). To pass the body of a function as a string call .toString() first', TypeError);
     }
-    if (v instanceof Date) out[i] = wallClock(v, timezone);
+    // Realm-independent: a Date from a vm context or an isolating test runner too.
+    if (util.types.isDate(v)) out[i] = wallClock(v, timezone);
     else if (typeof v === 'bigint') out[i] = v.toString(); // mysql2 binds BigInt as text
     else if (v !== null && typeof v === 'object' && !Buffer.isBuffer(v)) {
       out[i] = ArrayBuffer.isView(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : JSON.stringify(v);
@@ -306,7 +308,7 @@ class Pool extends EventEmitter {
             const infoUnits = dir[k + 5];
             const info = text.slice(tp, tp + infoUnits);
             tp += infoUnits;
-            item = [new ResultSetHeader(dir[k + 1], dir[k + 2], dir[k + 3], dir[k + 4], info, dir[k + 6] >= 0 ? extra[dir[k + 6]] : null, dir[k + 7] >= 0 ? extra[dir[k + 7]] : null), undefined];
+            item = [new ResultSetHeader(dir[k + 1], dir[k + 2], dir[k + 3], dir[k + 4], info, dir[k + 6] >= 0 ? extra[dir[k + 6]] : null, dir[k + 7] >= 0 ? extra[dir[k + 7]] : null, this.config.bigNumberStrings), undefined];
             k += 8;
           }
           if (p !== undefined && p.onChunk !== undefined && failure === null && item !== undefined) {
@@ -411,7 +413,14 @@ class Pool extends EventEmitter {
       e.cause = err;
       return Promise.reject(e);
     }
-    if (connId === 0 && this.listenerCount('enqueue') > 0) this._maybeEmitEnqueue();
+    if (connId === 0 && this.listenerCount('enqueue') > 0) {
+      // A throwing listener fails this call (as in mysql2), nothing is queued.
+      try {
+        this._maybeEmitEnqueue();
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     let id;
     const promise = new Promise((resolve, reject) => {
       id = this._id();
@@ -459,7 +468,13 @@ class Pool extends EventEmitter {
   /** A dedicated connection; call release() when done. */
   getConnection() {
     if (this._closed) return Promise.reject(this._closedError());
-    if (this.listenerCount('enqueue') > 0) this._maybeEmitEnqueue();
+    if (this.listenerCount('enqueue') > 0) {
+      try {
+        this._maybeEmitEnqueue();
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     // The caller's stack, for leak reports (only when leak detection is on).
     const takenAt = this.config.leakDetectionTimeout > 0 ? new Error('Connection leak').stack.split('\n').slice(2).join('\n') : null;
     return new Promise((resolve, reject) => {
@@ -469,7 +484,15 @@ class Pool extends EventEmitter {
           const { PoolConnection } = require('./connection');
           const conn = new PoolConnection(this, c[2], c[3], takenAt);
           this._lent.add(conn);
-          this.emit('acquire', conn);
+          try {
+            this.emit('acquire', conn);
+          } catch (err) {
+            // A throwing 'acquire' listener fails this getConnection(); the
+            // connection goes back instead of leaking.
+            conn.release();
+            reject(err);
+            return;
+          }
           resolve(conn);
         },
         reject,
@@ -511,15 +534,26 @@ class Pool extends EventEmitter {
   }
 
   escape(value) {
-    return SqlEscaper.escape(value, false, this.config.timezone);
+    return errors.coded(() => SqlEscaper.escape(value, false, this.config.timezone));
   }
 
   escapeId(value) {
-    return SqlEscaper.escapeId(value, false);
+    return errors.coded(() => SqlEscaper.escapeId(value, false));
   }
 
   format(sql, values) {
-    return SqlEscaper.format(sql, values, this.config.stringifyObjects, this.config.timezone);
+    return errors.coded(() => SqlEscaper.format(sql, values, this.config.stringifyObjects, this.config.timezone));
+  }
+
+  /** What util.inspect / console.log show: no secrets, no native handles. */
+  [util.inspect.custom](depth, options, inspect) {
+    const view = { name: this.name, closed: this._closed, config: this.config };
+    try {
+      view.counts = require('./observability').stats(this).counts;
+    } catch {
+      // a pool being torn down: the rest still says what it is
+    }
+    return `Pool ${inspect(view, { ...options, depth: options.depth === null ? null : Math.max(0, options.depth - 1) })}`;
   }
 
   /** mysql2's `pool.pool`, as far as monitoring code reads it (lib/corepool.js). */

@@ -120,6 +120,25 @@ const EDITS = [
     pub(crate) async fn check(&mut self) -> std::result::Result<(), IoError> {
         if let Some(codec) = self.codec.as_mut() {`,
   ],
+  // A row packet must end with its last cell: bytes after it mean the
+  // stream is out of step with the columns (or hostile), never "ignore".
+  ...['Text', 'Binary'].map((proto) => [
+    'src/queryable/mod.rs',
+    `        ParseBuf(packet)
+            .parse::<RowDeserializer<ServerSide, ${proto}>>(columns)
+            .map(Into::into)
+            .map_err(Into::into)`,
+    `        let mut buf = ParseBuf(packet);
+        let row = buf.parse::<RowDeserializer<ServerSide, ${proto}>>(columns)?;
+        if !buf.is_empty() {
+            return Err(crate::error::IoError::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("napi-mysql-pool: protocol violation: {} bytes after a row's last cell", buf.0.len()),
+            ))
+            .into());
+        }
+        Ok(row.into())`,
+  ]),
 ];
 
 const stamp = crypto.createHash('sha256').update(VERSION).update(JSON.stringify(EDITS)).digest('hex').slice(0, 16);

@@ -5,7 +5,7 @@ use crate::error::ErrInfo;
 use crate::ops::{Op, Param};
 use napi::bindgen_prelude::*;
 use napi::sys;
-use std::collections::HashMap;
+use crate::shapes::Shapes;
 use std::ptr;
 
 pub enum Payload {
@@ -29,6 +29,30 @@ pub enum Payload {
 pub struct Completion {
     pub id: u32,
     pub payload: Payload,
+}
+
+/// One drain hands JS at most about this many bytes of cells (more waits for
+/// the next drain): all text of a drain becomes one JS string, which V8
+/// caps near 512 M UTF-16 units. A single result chunk is at most
+/// ops::CHUNK_BYTES plus one row.
+pub const DRAIN_BYTES: usize = 128 << 20;
+
+impl Completion {
+    /// Bytes of text and binary cells this completion carries.
+    pub fn bytes(&self) -> usize {
+        let rows = |r: &RowBatch| r.text.len() + r.bin.len();
+        match &self.payload {
+            Payload::Results(sets) => sets
+                .iter()
+                .map(|s| match s {
+                    ResultSet::Rows(r) => rows(r),
+                    ResultSet::Header(h) => h.info.len(),
+                })
+                .sum(),
+            Payload::Chunk(_, r) => rows(r),
+            _ => 0,
+        }
+    }
 }
 
 /// A napi_value already built; returned as-is from #[napi] functions.
@@ -87,7 +111,7 @@ enum Extra {
 }
 
 impl Batch {
-    pub fn build(list: Vec<Completion>, shapes: &mut HashMap<String, u32>) -> Batch {
+    pub fn build(list: Vec<Completion>, shapes: &mut Shapes) -> Batch {
         let mut b = Batch { dir: Vec::new(), text: Vec::new(), ascii: true, bytes: Vec::new(), extra: Vec::new() };
         for c in list {
             b.dir.push(c.id as f64);
@@ -121,14 +145,12 @@ impl Batch {
         b
     }
 
-    fn rows(&mut self, r: RowBatch, shapes: &mut HashMap<String, u32>) {
+    fn rows(&mut self, r: RowBatch, shapes: &mut Shapes) {
         // A shape crosses once per pool; after that only its number does.
-        let (shape, new_at) = match shapes.get(&r.meta) {
-            Some(id) => (*id, -1.0),
-            None => {
-                let id = shapes.len() as u32;
+        let (shape, new_at) = match shapes.file(&r.meta) {
+            (id, false) => (id, -1.0),
+            (id, true) => {
                 let at = self.extra.len() as f64;
-                shapes.insert(r.meta.clone(), id);
                 self.extra.push(Extra::Str(r.meta));
                 (id, at)
             }

@@ -244,6 +244,11 @@ impl Encoder {
         self.batch.nrows
     }
 
+    /// Bytes of text and binary cells held so far.
+    pub fn bytes(&self) -> usize {
+        self.batch.text.len() + self.batch.bin.len()
+    }
+
     /// Hands over the rows so far and starts an empty batch of the same shape.
     pub fn take_chunk(&mut self) -> RowBatch {
         let meta = self.batch.meta.clone();

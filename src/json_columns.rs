@@ -46,9 +46,14 @@ struct Table {
     until: Instant,
 }
 
+/// Tables whose answer is kept; past this the answer that expires first
+/// goes (a schema with more tables than this looks some up again).
+pub const CAPACITY: usize = 2048;
+
 struct State {
     server: Server,
     tables: HashMap<u64, Table>,
+    evicted: u64,
 }
 
 struct Side {
@@ -119,7 +124,7 @@ impl JsonColumns {
             enabled,
             opts,
             metrics,
-            state: Mutex::new(State { server: Server::Unknown, tables: HashMap::new() }),
+            state: Mutex::new(State { server: Server::Unknown, tables: HashMap::new(), evicted: 0 }),
             side: tokio::sync::Mutex::new(Side { conn: None, last_used: Instant::now() }),
         }
     }
@@ -225,6 +230,21 @@ impl JsonColumns {
                 .unwrap_or_default();
             st.tables.insert(k, Table { schema, table, json, until });
         }
+        let over = st.tables.len().saturating_sub(CAPACITY);
+        if over > 0 {
+            let mut by_expiry: Vec<(Instant, u64)> = st.tables.iter().map(|(k, t)| (t.until, *k)).collect();
+            by_expiry.sort_unstable();
+            for (_, k) in by_expiry.into_iter().take(over) {
+                st.tables.remove(&k);
+            }
+            st.evicted += over as u64;
+        }
+    }
+
+    /// (tables cached, answers evicted so far), for stats().
+    pub fn sizes(&self) -> (usize, u64) {
+        let st = lock(&self.state);
+        (st.tables.len(), st.evicted)
     }
 
     /// (schema, table, column) of every JSON column of `wanted`.

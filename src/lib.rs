@@ -16,6 +16,7 @@ mod metrics;
 mod ops;
 mod pool;
 mod runtime;
+mod shapes;
 mod tls;
 
 use boundary::{Batch, Completion, Payload, Raw, Submission};
@@ -132,6 +133,34 @@ impl Outbox {
         self.push_from(c, None)
     }
 
+    /// The next completions for JS, within boundary::DRAIN_BYTES (at least
+    /// one); what is left gets a wake-up of its own.
+    fn take(&self) -> (Vec<Completion>, Vec<u64>) {
+        let mut q = lock(&self.queue);
+        let mut budget = 0usize;
+        let n = q
+            .list
+            .iter()
+            .position(|c| {
+                budget += c.bytes();
+                budget > boundary::DRAIN_BYTES
+            })
+            .unwrap_or(q.list.len())
+            .max(1)
+            .min(q.list.len());
+        if n == q.list.len() {
+            let Queue { list, conns } = std::mem::take(&mut *q);
+            return (list, conns);
+        }
+        let rest = q.list.split_off(n);
+        let list = std::mem::replace(&mut q.list, rest);
+        // Connections of answers still waiting stay listed for their drain.
+        let conns = std::mem::take(&mut q.conns);
+        drop(q);
+        self.wake.call(0, ThreadsafeFunctionCallMode::NonBlocking);
+        (list, conns)
+    }
+
     /// `conn`: the pooled connection that answered (already back in the pool).
     fn push_from(&self, c: Completion, conn: Option<u64>) {
         let first = {
@@ -147,6 +176,16 @@ impl Outbox {
             self.wake.call(0, ThreadsafeFunctionCallMode::NonBlocking);
         }
     }
+}
+
+#[napi(object)]
+pub struct CacheStats {
+    pub shapes: f64,
+    pub shapes_capacity: f64,
+    pub shapes_evicted: f64,
+    pub json_tables: f64,
+    pub json_tables_capacity: f64,
+    pub json_tables_evicted: f64,
 }
 
 #[napi(object)]
@@ -177,7 +216,7 @@ pub struct NativePool {
     lending: Arc<Lending>,
     inflight: Cell<u32>,
     /// Result shapes already sent to this thread's JS (see boundary::Batch).
-    shapes: RefCell<HashMap<String, u32>>,
+    shapes: RefCell<shapes::Shapes>,
     /// Hands commands to the router task, which decides each acquisition in
     /// the order JS made the requests (FIFO across batches and threads).
     router: tokio::sync::mpsc::UnboundedSender<Routed>,
@@ -554,7 +593,7 @@ impl NativePool {
             lent,
             lending,
             inflight: Cell::new(0),
-            shapes: RefCell::new(HashMap::new()),
+            shapes: RefCell::new(shapes::Shapes::default()),
         })
     }
 
@@ -701,7 +740,7 @@ impl NativePool {
     /// [[id, kind, ...payload], ...] (see boundary.rs).
     #[napi]
     pub fn drain(&self, env: Env) -> Result<Raw> {
-        let Queue { list, conns } = std::mem::take(&mut *lock(&self.outbox.queue));
+        let (list, conns) = self.outbox.take();
         // Their callers' next commands come in this order: hand each its own
         // connection back first, as mysql2's synchronous release does.
         if !conns.is_empty() {
@@ -758,6 +797,21 @@ impl NativePool {
         v.extend(m.query_time.snapshot());
         v.extend(m.connect_time.snapshot());
         v
+    }
+
+    /// Sizes and evictions of the bounded per-pool caches, for stats().
+    #[napi]
+    pub fn cache_stats(&self) -> CacheStats {
+        let shapes = self.shapes.borrow();
+        let (json_tables, json_evicted) = self.pool.json.sizes();
+        CacheStats {
+            shapes: shapes.len() as f64,
+            shapes_capacity: shapes::CAPACITY as f64,
+            shapes_evicted: shapes.evicted() as f64,
+            json_tables: json_tables as f64,
+            json_tables_capacity: json_columns::CAPACITY as f64,
+            json_tables_evicted: json_evicted as f64,
+        }
     }
 
     #[napi]

@@ -60,6 +60,11 @@ const SERVER_MORE_RESULTS_EXISTS: u16 = 0x0008;
 /// still arriving, so building JS rows overlaps with the network.
 pub const CHUNK_ROWS: u32 = 2048;
 
+/// ... or of this many bytes of cells: a JS string holds at most ~512 M
+/// UTF-16 units, so a drain must never gather more text than that (see
+/// `boundary::DRAIN_BYTES`).
+pub const CHUNK_BYTES: usize = 32 << 20;
+
 /// Receives (result set index, rows) for each chunk of a large result.
 pub type ChunkSink<'a> = &'a mut (dyn FnMut(usize, RowBatch) + Send);
 
@@ -148,7 +153,7 @@ async fn collect<P: Protocol>(
                 while let Some(row) = qr.next().await? {
                     activity.touch();
                     enc.push_row(&row);
-                    if enc.rows() >= CHUNK_ROWS {
+                    if enc.rows() >= CHUNK_ROWS || enc.bytes() >= CHUNK_BYTES {
                         sink(out.len(), enc.take_chunk());
                         // A stream that has not asked for more pauses reading
                         // here, so the server waits instead of our memory

@@ -262,6 +262,8 @@ impl Pool {
     /// JS released a lent connection (its worker returns it shortly).
     pub fn note_returning(&self) {
         lock(&self.state).returning += 1;
+        // Counted now, as the counts are: a released connection is free.
+        Metrics::inc(&self.metrics.released);
     }
 
     /// A release noted by `note_returning` is done (or will not happen).
@@ -509,7 +511,9 @@ impl Pool {
             }
         };
         if self.is_closed() || c.broken || expired || doomed {
-            Metrics::inc(&self.metrics.released);
+            if !returning {
+                Metrics::inc(&self.metrics.released);
+            }
             self.close_lent(c, returning);
             return None;
         }
@@ -570,7 +574,9 @@ impl Pool {
             c.broken |= !ok;
         }
         if c.broken || self.is_closed() {
-            Metrics::inc(&self.metrics.released);
+            if !returning {
+                Metrics::inc(&self.metrics.released);
+            }
             return self.close_lent(c, returning);
         }
         self.put_back_lent(c, true, returning);
@@ -589,7 +595,9 @@ impl Pool {
         if count_release {
             // Only a real use restarts the idle clock (not a keep-alive ping).
             c.last_used = Instant::now();
-            Metrics::inc(&self.metrics.released);
+            if !returning {
+                Metrics::inc(&self.metrics.released);
+            }
         }
         st.active -= 1;
         if st.closed {

@@ -486,7 +486,7 @@ describe('4. insertId as mysql2 reads it: signed 64-bit, a number when safe', ()
     ['supportBigNumbers + bigNumberStrings', { supportBigNumbers: true, bigNumberStrings: true }],
     ['bigNumberStrings alone', { bigNumberStrings: true }],
   ]) {
-    it.fails(`${label}: every header equals mysql2's (fails until lib/pool.js passes config.bigNumberStrings)`, async () => {
+    it(`${label}: every header equals mysql2's`, async () => {
       const pair = makePair(srv, opts)
       try {
         const { ok } = await diff(pair, run, { reset: reset(pair.ref) })
