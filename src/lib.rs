@@ -210,7 +210,7 @@ static SHARED: once_cell::sync::Lazy<Mutex<HashMap<String, SharedEntry>>> =
 pub struct NativePool {
     pool: Arc<Pool>,
     share: Option<String>,
-    detached: Cell<bool>,
+    detached: Arc<std::sync::atomic::AtomicBool>,
     outbox: Arc<Outbox>,
     lent: Arc<Mutex<HashMap<u32, Lent>>>,
     lending: Arc<Lending>,
@@ -583,12 +583,21 @@ impl NativePool {
         let lent: Arc<Mutex<HashMap<u32, Lent>>> = Arc::new(Mutex::new(HashMap::new()));
         let (router, rx) = tokio::sync::mpsc::unbounded_channel();
         let lending = Arc::new(Lending { next_id: 0.into(), announce: false.into() });
+        let detached = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let abandon = Abandon {
+            pool: Arc::downgrade(&pool),
+            share: share.clone(),
+            detached: detached.clone(),
+            lent: Arc::downgrade(&lent),
+            outbox: Arc::downgrade(&outbox),
+        };
+        env.add_env_cleanup_hook(abandon, Abandon::run)?;
         rt.spawn(route(pool.clone(), outbox.clone(), lent.clone(), lending.clone(), rx));
         Ok(NativePool {
             pool,
             share,
             router,
-            detached: Cell::new(false),
+            detached,
             outbox,
             lent,
             lending,
@@ -669,24 +678,7 @@ impl NativePool {
 
     /// Drops this thread's attachment to a shared pool; true if it was the last.
     fn detach(&self) -> bool {
-        if self.detached.replace(true) {
-            return false;
-        }
-        let Some(name) = &self.share else { return true };
-        let mut reg = lock(&SHARED);
-        let last = match reg.get_mut(name) {
-            Some(e) if Arc::ptr_eq(&e.pool, &self.pool) => {
-                e.attached = e.attached.saturating_sub(1);
-                e.attached == 0
-            }
-            _ => true,
-        };
-        if last {
-            if matches!(reg.get(name), Some(e) if Arc::ptr_eq(&e.pool, &self.pool)) {
-                reg.remove(name);
-            }
-        }
-        last
+        detach(&self.pool, self.share.as_deref(), &self.detached)
     }
 
     /// Stops the pool (or, for a shared pool other threads still use, only
@@ -831,6 +823,58 @@ impl Drop for NativePool {
     fn drop(&mut self) {
         if self.detach() && !self.pool.is_closed() {
             let pool = self.pool.clone();
+            runtime::spawn(async move { pool.end(Duration::from_secs(5)).await });
+        }
+    }
+}
+
+/// Drops one thread's attachment to a (shared) pool, once; true if it was
+/// the last one, so the pool itself should close.
+fn detach(pool: &Arc<Pool>, share: Option<&str>, detached: &std::sync::atomic::AtomicBool) -> bool {
+    if detached.swap(true, std::sync::atomic::Ordering::AcqRel) {
+        return false;
+    }
+    let Some(name) = share else { return true };
+    let mut reg = lock(&SHARED);
+    let last = match reg.get_mut(name) {
+        Some(e) if Arc::ptr_eq(&e.pool, pool) => {
+            e.attached = e.attached.saturating_sub(1);
+            e.attached == 0
+        }
+        _ => true,
+    };
+    if last && matches!(reg.get(name), Some(e) if Arc::ptr_eq(&e.pool, pool)) {
+        reg.remove(name);
+    }
+    last
+}
+
+/// What a thread's env teardown (worker.terminate(), thread exit) must
+/// reclaim at once, held weakly so an ended pool is not kept alive.
+struct Abandon {
+    pool: std::sync::Weak<Pool>,
+    share: Option<String>,
+    detached: Arc<std::sync::atomic::AtomicBool>,
+    lent: std::sync::Weak<Mutex<HashMap<u32, Lent>>>,
+    outbox: std::sync::Weak<Outbox>,
+}
+
+impl Abandon {
+    /// The thread is gone: its paused streams stop pausing, its lent
+    /// connections go back after the commands already queued on them, and
+    /// the pool closes if no other thread is attached. Other threads never
+    /// wait on what the dead one held.
+    fn run(self) {
+        let Some(pool) = self.pool.upgrade() else { return };
+        if let Some(outbox) = self.outbox.upgrade() {
+            for (_, gate) in lock(&outbox.streams).drain() {
+                gate.close();
+            }
+        }
+        if let Some(lent) = self.lent.upgrade() {
+            lock(&lent).clear();
+        }
+        if detach(&pool, self.share.as_deref(), &self.detached) && !pool.is_closed() {
             runtime::spawn(async move { pool.end(Duration::from_secs(5)).await });
         }
     }

@@ -52,3 +52,50 @@ it('attaching with different connection settings is refused', async () => {
   await a.end();
   await b.end();
 });
+
+it('a terminated worker gives back its lent connections and queries at once; the others never stall', async () => {
+  const name = 'shared-terminated';
+  const opts = { ...options, connectionLimit: 6, acquireTimeout: 10000 };
+  const main = createPool({ ...opts, shared: true, name });
+  let done = 0;
+  let worst = 0;
+  let running = true;
+  const loop = async () => {
+    while (running) {
+      const t = Date.now();
+      const [[row]] = await main.query('SELECT 1 AS one');
+      expect(row.one).toBe(1);
+      worst = Math.max(worst, Date.now() - t);
+      done++;
+    }
+  };
+  const loops = [loop(), loop()];
+  const reclaim = [];
+  for (let i = 0; i < 12; i++) {
+    const w = new Worker(new URL('./terminated-worker.cjs', import.meta.url), { workerData: { options: opts, name } });
+    await new Promise((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    // Let it hold connections and queue work, then kill it mid-flight.
+    await new Promise((r) => setTimeout(r, 40));
+    await w.terminate();
+    const t = Date.now();
+    // Only the main thread's two loops may still hold connections.
+    while (main.stats().counts.active > 2 || main.stats().counts.waiting > 0) {
+      if (Date.now() - t > 3000) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    reclaim.push(Date.now() - t);
+  }
+  running = false;
+  await Promise.all(loops);
+  // Reclaimed within a fraction of a second each time (not after the
+  // seconds an acquire timeout or a GC would take), and the main thread
+  // kept going throughout.
+  expect(Math.max(...reclaim)).toBeLessThan(1000);
+  expect(worst).toBeLessThan(1000);
+  expect(done).toBeGreaterThan(200);
+  expect(main.stats().counts.total).toBeLessThanOrEqual(6);
+  await main.end();
+});
