@@ -12,6 +12,7 @@ import { startMariaDB } from './harness/mariadb.mjs';
 
 const require = createRequire(import.meta.url);
 const obs = require('../lib/observability.js');
+const { normalize } = require('../lib/config.js');
 const { createMonitoringRouter, monitoringProcedures } = require('../lib/trpc.js');
 const { histogramBuckets } = require('../index.js');
 const { createPool } = require('../lib/index.js');
@@ -34,13 +35,18 @@ function hist(values) {
   return [values.length, sum, ...b];
 }
 
-function fakeNative({ counts = [0, 0, 0, 0, 0, 0, 0, 10], scalars, acquire = [], query = [], connect = [], errors = [], last = null } = {}) {
+// What the native cacheStats() returns for an empty pool (capacities fixed
+// in src/shapes.rs and src/json_columns.rs).
+const EMPTY_CACHES = { shapes: 0, shapesCapacity: 4096, shapesEvicted: 0, jsonTables: 0, jsonTablesCapacity: 2048, jsonTablesEvicted: 0 };
+
+function fakeNative({ counts = [0, 0, 0, 0, 0, 0, 0, 10], scalars, acquire = [], query = [], connect = [], errors = [], last = null, caches = EMPTY_CACHES } = {}) {
   const s = scalars ?? [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
   return {
     counts: () => [...counts],
     metrics: () => [...s, ...hist(acquire), ...hist(query), ...hist(connect)],
     errorCounts: () => errors.map((e) => ({ ...e })),
     lastConnectError: () => last,
+    cacheStats: () => ({ ...caches }),
   };
 }
 
@@ -255,6 +261,7 @@ describe('stats() and config redaction', () => {
     acquire: [0.0003, 0.0003, 0.004, 0.2],
     query: [0.001, 0.001, 0.002, 0.002],
     errors: [{ code: 'POOL_ACQUIRE_TIMEOUT', count: 2 }, { code: 'ER_DUP_ENTRY', count: 3 }],
+    caches: { shapes: 11, shapesCapacity: 4096, shapesEvicted: 12, jsonTables: 13, jsonTablesCapacity: 2048, jsonTablesEvicted: 14 },
   });
   const pool = fakePool(native, { name: 'main', config, leaks: 2 });
 
@@ -280,6 +287,11 @@ describe('stats() and config redaction', () => {
     expect(s.latency.queryTime).toMatchObject({ count: 4, p50: 0.001 });
     expect(s.latency.queryTime.p95).toBeCloseTo(0.001 + 0.0015 * (1.8 / 2), 12);
     expect(s.latency.connectTime).toEqual({ count: 0, mean: null, p50: null, p95: null, p99: null });
+    // The native cacheStats() object, field for field.
+    expect(s.caches).toEqual({ shapes: 11, shapesCapacity: 4096, shapesEvicted: 12, jsonTables: 13, jsonTablesCapacity: 2048, jsonTablesEvicted: 14 });
+    expect(Object.keys(s)).toEqual([
+      'name', 'counts', 'config', 'counters', 'errors', 'latency', 'uptimeSeconds', 'closed', 'circuitBreakerOpen', 'lastConnectError', 'caches',
+    ]);
   });
 
   it('drops the password and TLS secrets, summarizes ssl, keeps the rest', () => {
@@ -299,6 +311,47 @@ describe('stats() and config redaction', () => {
     expect(obs.safeConfig({ ssl: {} }).ssl).toEqual({ enabled: true, rejectUnauthorized: true, verifyIdentity: true, ca: 'default' });
     expect(obs.safeConfig({}).ssl).toEqual({ enabled: false });
     expect(obs.safeConfig({ ssl: { rejectUnauthorized: false } }).ssl).toMatchObject({ rejectUnauthorized: false, verifyIdentity: false });
+  });
+
+  // What a real pool holds: lib/config.js's normalized config, where the
+  // password and ssl.key are non-enumerable accessors and the uri is not kept.
+  it('a normalized pool.config: password and ssl.key readable but never in stats().config', () => {
+    const cfg = normalize({
+      host: 'db.example',
+      port: 4000,
+      user: 'app',
+      password: secret,
+      uri: `mysql://app:${encodeURIComponent(secret)}@db.example:4000/app`,
+      ssl: { ca: config.ssl.ca, cert: 'CERT', key: keyPem, rejectUnauthorized: true, verifyIdentity: false },
+      connectionLimit: 20,
+      typeCast: config.typeCast,
+      healthThresholds: { utilizationWarning: 80 },
+    });
+    // The accessors still serve the native config...
+    expect(cfg.password).toBe(secret);
+    expect(cfg.ssl.key).toBe(keyPem);
+    expect(Object.keys(cfg)).not.toContain('password');
+    expect(Object.keys(cfg)).not.toContain('uri');
+    expect(Object.keys(cfg.ssl)).not.toContain('key');
+    // ...and stats().config is every enumerable option, ssl summarized.
+    const s = obs.stats(fakePool(native, { name: 'main', config: cfg }));
+    const json = JSON.stringify(s);
+    expect(json).not.toContain(secret);
+    expect(json).not.toContain(encodeURIComponent(secret));
+    expect(json).not.toContain('MIIBFAKEKEYMATERIAL');
+    // (Options left undefined, such as socketPath, are not listed.)
+    const defined = Object.keys(cfg).filter((k) => cfg[k] !== undefined);
+    expect(defined).toContain('resetOnRelease');
+    expect(Object.keys(s.config)).toEqual(defined);
+    for (const k of defined) {
+      if (k === 'ssl') expect(s.config.ssl).toEqual({ enabled: true, rejectUnauthorized: true, verifyIdentity: false, ca: 'custom' });
+      else if (k === 'typeCast') expect(s.config.typeCast).toBe('[Function]');
+      else expect(s.config[k], k).toEqual(cfg[k]);
+    }
+    // The uri's database was taken; nothing of the uri itself is reported.
+    expect(s.config).toMatchObject({ host: 'db.example', port: 4000, user: 'app', database: 'app', connectionLimit: 20, resetOnRelease: false, reapIdle: false });
+    expect(s.config).not.toHaveProperty('uri');
+    expect(s.config).not.toHaveProperty('password');
   });
 
   it('the password never appears in health, text or JSON metrics', () => {
@@ -583,6 +636,11 @@ describe('real pool', () => {
     expect(s.config).not.toHaveProperty('password');
     if (srv.pem) expect(s.config.ssl).toEqual({ enabled: true, rejectUnauthorized: true, verifyIdentity: true, ca: 'custom' });
     expect(s.closed).toBe(false);
+    // The bounded caches of the native pool: the capacities are fixed, and
+    // the few statements above cannot have evicted anything.
+    expect(s.caches).toMatchObject({ shapesCapacity: 4096, shapesEvicted: 0, jsonTablesCapacity: 2048, jsonTablesEvicted: 0 });
+    expect(Object.keys(s.caches).sort()).toEqual(['jsonTables', 'jsonTablesCapacity', 'jsonTablesEvicted', 'shapes', 'shapesCapacity', 'shapesEvicted']);
+    expect(s.caches.shapes).toBeGreaterThanOrEqual(1);
     expect(s.uptimeSeconds).toBeGreaterThan(0);
   });
 

@@ -1,5 +1,5 @@
 // Foundation: createPool, query/execute, DML headers, errors, config, end().
-import { describe, it, expect, beforeAll, afterAll, inject } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll, inject, vi } from 'vitest';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -198,7 +198,8 @@ describe('configuration', () => {
     [{ connectionLimit: 0 }, /"connectionLimit" must be at least 1/],
     [{ port: 70000 }, /"port" must be a port number/],
     [{ waitForConnections: 'yes' }, /"waitForConnections" must be a boolean/],
-    [{ timezone: 'Europe/Paris' }, /"timezone" must be/],
+    // Any string is a timezone to mysql2 (see below); a non-string is refused.
+    [{ timezone: 5 }, /"timezone" must be a string: 'local', 'Z' or an offset like '\+05:30', got number/],
     [{ ssl: { foo: 1 } }, /Unknown ssl option "ssl.foo"/],
     [{ typeCast: 3 }, /"typeCast" must be/],
   ])('rejects %j with a clear error', (opts, msg) => {
@@ -211,6 +212,23 @@ describe('configuration', () => {
     expect(err).toBeInstanceOf(TypeError);
     expect(err.code).toBe('ERR_INVALID_POOL_OPTION');
     expect(err.message).toMatch(msg);
+  });
+
+  it("accepts any timezone string as mysql2 does: 'Europe/Paris' becomes 'Z' with a TimezoneWarning", async () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    let p;
+    try {
+      p = createPool({ ...base, timezone: 'Europe/Paris' });
+      expect(p.config.timezone).toBe('Z');
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0][0]).toBe(
+        `napi-mysql-pool: timezone "Europe/Paris" is not 'local', 'Z' or '+HH:MM'; it is treated as 'Z' (UTC), as mysql2 does`,
+      );
+      expect(warn.mock.calls[0][1]).toBe('TimezoneWarning');
+    } finally {
+      warn.mockRestore();
+      await p?.end();
+    }
   });
 
   it('refuses mysql2 options it does not implement instead of ignoring them', () => {

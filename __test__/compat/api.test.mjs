@@ -116,12 +116,13 @@ describe("'connection' event: a usable connection before its first use (as mysql
     expect(a).toEqual({ same: 1 });
   });
 
-  // Ours resets a getConnection() connection on release (resetOnRelease
-  // 'auto'; mysql2 hands the borrower's session on). What the listener ran is
-  // part of the session's setup, so it runs again after the reset (the
-  // listener itself is called once per connection, as in mysql2).
+  // With resetOnRelease 'auto' (opt-in: by default, as in mysql2, the
+  // borrower's session is handed on) a getConnection() connection is reset on
+  // release. What the listener ran is part of the session's setup, so it runs
+  // again after the reset (the listener itself is called once per connection,
+  // as in mysql2).
   it('after a reset on release, the handler\'s statements hold again', async () => {
-    const p = lib.createPool({ ...base, connectionLimit: 1 });
+    const p = lib.createPool({ ...base, connectionLimit: 1, resetOnRelease: 'auto' });
     let events = 0;
     p.on('connection', (conn) => {
       events++;
@@ -135,9 +136,32 @@ describe("'connection' event: a usable connection before its first use (as mysql
       const [[row]] = await p.query('SELECT @mark AS mark, @n AS n');
       expect(row).toEqual({ mark: 'set by handler', n: 7 });
       expect(events).toBe(1);
+      // The release did reset the session (and only that one release).
+      expect(p.stats().counters.resets).toBe(1);
     } finally {
       await p.end();
     }
+  });
+
+  it('by default (as in mysql2) the session is handed on: what the borrower changed stays', async () => {
+    const run = async (make) => {
+      const p = make({ ...base, connectionLimit: 1 });
+      p.on('connection', (conn) => {
+        conn.query("SET @mark = 'set by handler'");
+      });
+      try {
+        const conn = await p.getConnection();
+        await conn.query("SET @mark = 'set by borrower'");
+        conn.release();
+        const [[row]] = await p.query('SELECT @mark AS mark');
+        return row;
+      } finally {
+        await p.end();
+      }
+    };
+    const [a, b] = [await run((o) => mysql2.createPool(o)), await run((o) => lib.createPool(o))];
+    expect(b).toEqual(a);
+    expect(a).toEqual({ mark: 'set by borrower' });
   });
 
   it('without a listener, new connections are not held back', async () => {

@@ -50,9 +50,24 @@ afterEach(async () => {
 const burst = (p, n, sql = 'SELECT SLEEP(0.2) AS s') => Promise.all(Array.from({ length: n }, () => p.query(sql)))
 
 describe('idle reaping', () => {
-  it('maxIdle = connectionLimit: idle connections are closed down to minIdle after idleTimeout', async () => {
+  it('maxIdle = connectionLimit (default), as mysql2: nothing is reaped, whatever idleTimeout says', async () => {
     await expectServerThreads(0)
-    const p = pool({ connectionLimit: 5, maxIdle: 5, minIdle: 1, idleTimeout: 1500 })
+    const p = pool({ connectionLimit: 5, idleTimeout: 1000 })
+    await burst(p, 5)
+    await settled(p)
+    expect(p.stats().counts.total).toBe(5)
+    await expectServerThreads(5)
+    // Three reaper ticks with every connection idle past idleTimeout.
+    await sleep(3500)
+    const st = p.stats()
+    expect(st.counts).toMatchObject({ total: 5, idle: 5, active: 0, connecting: 0 })
+    expect(st.counters.destroyed).toBe(0)
+    await expectServerThreads(5)
+  })
+
+  it('maxIdle = connectionLimit with reapIdle: true: idle connections are closed down to minIdle after idleTimeout', async () => {
+    await expectServerThreads(0)
+    const p = pool({ connectionLimit: 5, maxIdle: 5, minIdle: 1, idleTimeout: 1500, reapIdle: true })
     await burst(p, 5)
     await settled(p)
     expect(p.stats().counts.total).toBe(5)
@@ -67,14 +82,37 @@ describe('idle reaping', () => {
     expect(rows).toEqual([{ one: 1 }])
   })
 
-  it('mysql2 semantics: maxIdle 2 < connectionLimit 5 keeps 2 idle connections', async () => {
-    const p = pool({ connectionLimit: 5, maxIdle: 2, idleTimeout: 1500 })
+  // mysql2 3.24: with maxIdle < connectionLimit the reaper (every second)
+  // first trims the free list to maxIdle, then closes every connection idle
+  // for longer than idleTimeout, down to zero (minIdle here, 0 by default).
+  // idleTimeout 3000 leaves a window of at least 2 s between the trim (first
+  // tick, <= 1 s after the burst) and the idleTimeout close (>= 3 s after it).
+  it('mysql2 semantics: maxIdle 2 < connectionLimit 5 trims to 2 idle connections, then closes them after idleTimeout', async () => {
+    await expectServerThreads(0)
+    const p = pool({ connectionLimit: 5, maxIdle: 2, idleTimeout: 3000 })
     await burst(p, 5)
+    const burstEnd = Date.now()
     await settled(p)
     expect(p.stats().counts.total).toBe(5)
-    await sleep(3500)
-    expect(p.stats().counts).toMatchObject({ total: 2, idle: 2 })
-    await expectServerThreads(2)
+    // The trim to maxIdle does not wait for idleTimeout.
+    await waitFor(() => p.stats().counts.total === 2, { timeout: 2500, interval: 20, what: 'trim to maxIdle 2' })
+    expect(Date.now() - burstEnd).toBeLessThan(3000)
+    let st = p.stats()
+    expect(st.counts).toMatchObject({ total: 2, idle: 2, active: 0, connecting: 0 })
+    expect(st.counters.destroyed).toBe(3)
+    await expectServerThreads(2, 1000)
+    // Then the two left are closed once idle for idleTimeout: none are kept.
+    await waitFor(() => p.stats().counts.total === 0, { timeout: 5000, interval: 20, what: 'idle connections closed after idleTimeout' })
+    // (A connection is put back a moment after its answer, hence the 100 ms slack.)
+    expect(Date.now() - burstEnd).toBeGreaterThanOrEqual(2900)
+    st = p.stats()
+    expect(st.counts).toMatchObject({ total: 0, idle: 0, active: 0, connecting: 0 })
+    expect(st.counters.destroyed).toBe(5)
+    expect(st.counters.created).toBe(5)
+    await expectServerThreads(0)
+    // An emptied pool opens a connection again on demand.
+    const [rows] = await p.query('SELECT 1 AS one')
+    expect(rows).toEqual([{ one: 1 }])
   })
 
   it('minIdle 3 opens three connections at start without any query', async () => {
@@ -129,7 +167,7 @@ describe('maxLifetime', () => {
 
 describe('reset on release', () => {
   it("'auto': a getConnection() connection comes back without user variables, temp tables or an open transaction", async () => {
-    const p = pool({ connectionLimit: 1 })
+    const p = pool({ connectionLimit: 1, resetOnRelease: 'auto' })
     const c1 = await p.getConnection()
     await c1.query('SET @x = 5')
     await c1.query('CREATE TEMPORARY TABLE tmp_reset (a INT)')
@@ -152,8 +190,11 @@ describe('reset on release', () => {
     expect((await p.query('SELECT COUNT(*) AS n FROM t_reset'))[0]).toEqual([{ n: 0 }])
   })
 
-  it('resetOnRelease false keeps the session (so the test above does look at the same session)', async () => {
-    const p = pool({ connectionLimit: 1, resetOnRelease: false })
+  it.each([
+    ['resetOnRelease false', { resetOnRelease: false }],
+    ['the default (mysql2: no reset)', {}],
+  ])('%s keeps the session (so the test above does look at the same session)', async (_, opts) => {
+    const p = pool({ connectionLimit: 1, ...opts })
     const c1 = await p.getConnection()
     await c1.query('SET @x = 5')
     c1.release()
@@ -161,6 +202,8 @@ describe('reset on release', () => {
     expect(c2.threadId).toBe(c1.threadId)
     expect((await c2.query('SELECT @x AS x'))[0]).toEqual([{ x: 5 }])
     c2.release()
+    await settled(p)
+    expect(p.stats().counters.resets).toBe(0)
   })
 
   // pool.query('BEGIN') followed by pool.query('INSERT ...') cannot be one
@@ -168,7 +211,7 @@ describe('reset on release', () => {
   // a transaction open): the BEGIN is undone on release and the INSERT runs
   // in autocommit. What must hold is that no transaction outlives its call.
   it("'auto': pool.query('BEGIN') leaves no transaction open for the next pool.query", async () => {
-    const p = pool({ connectionLimit: 1 })
+    const p = pool({ connectionLimit: 1, resetOnRelease: 'auto' })
     const [b] = await p.query('BEGIN')
     expect(b.serverStatus & 1).toBe(1) // SERVER_STATUS_IN_TRANS right after BEGIN
     const [h] = await p.query('INSERT INTO t_reset VALUES (2)')
@@ -183,7 +226,7 @@ describe('reset on release', () => {
   })
 
   it("'auto': an INSERT inside a transaction a single pool.query left open is rolled back on release", async () => {
-    const p = pool({ connectionLimit: 1, multipleStatements: true })
+    const p = pool({ connectionLimit: 1, multipleStatements: true, resetOnRelease: 'auto' })
     const other = pool({ connectionLimit: 1 })
     for (const sql of [
       'BEGIN; INSERT INTO t_reset VALUES (3)',
@@ -199,7 +242,7 @@ describe('reset on release', () => {
   })
 
   it("'auto': pool.query keeps session variables (no reset cost when no transaction is open)", async () => {
-    const p = pool({ connectionLimit: 1 })
+    const p = pool({ connectionLimit: 1, resetOnRelease: 'auto' })
     await p.query('SET @y = 7')
     expect((await p.query('SELECT @y AS y'))[0]).toEqual([{ y: 7 }])
     await settled(p)
@@ -213,7 +256,7 @@ describe('reset on release', () => {
   })
 
   it("the reset keeps the pool's own session setup (charset/collation and initSql)", async () => {
-    const p = pool({ connectionLimit: 1, charset: 'UTF8MB4_UNICODE_CI', initSql: ["SET time_zone = '+03:00'"] })
+    const p = pool({ connectionLimit: 1, resetOnRelease: 'auto', charset: 'UTF8MB4_UNICODE_CI', initSql: ["SET time_zone = '+03:00'"] })
     const q = 'SELECT CONNECTION_ID() AS id, @@collation_connection AS coll, @@character_set_client AS cs, @@time_zone AS tz'
     const c1 = await p.getConnection()
     const [[before]] = await c1.query(q)
@@ -224,6 +267,9 @@ describe('reset on release', () => {
     c2.release()
     expect(after.id).toBe(before.id)
     expect(after).toEqual(before)
+    // Both releases did reset the session.
+    await settled(p)
+    expect(p.stats().counters.resets).toBe(2)
   })
 
   it('initSql statements run in the order given', async () => {

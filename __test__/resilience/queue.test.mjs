@@ -258,7 +258,8 @@ describe('counters', () => {
   })
 
   it('released connections handed straight to getConnection waiters are counted once each way', async () => {
-    const p = pool({ connectionLimit: 2 })
+    // 'auto' (opt-in) so that every getConnection() release also resets.
+    const p = pool({ connectionLimit: 2, resetOnRelease: 'auto' })
     const M = 40
     const work = Array.from({ length: M }, async (_, i) => {
       const c = await p.getConnection()
@@ -278,7 +279,8 @@ describe('counters', () => {
     expect(st.counters.acquired).toBe(M + 40)
     expect(st.counters.released).toBe(M + 40)
     expect(st.counters.queries).toBe(M + 40)
-    // Every getConnection() release resets the session (resetOnRelease 'auto').
+    // Every getConnection() release resets the session (resetOnRelease
+    // 'auto'); no pool.query left a transaction open, so those never reset.
     expect(st.counters.resets).toBe(M)
     expect(st.counts).toMatchObject({ active: 0, waiting: 0 })
     expect(st.counters.created).toBeLessThanOrEqual(2)
@@ -290,16 +292,44 @@ describe('counters', () => {
     c.destroy()
     const e = await rejectionOf(p.query('SELECT * FROM no_such_table_xyz'))
     expect(e.code).toBe('ER_NO_SUCH_TABLE')
+    // A query timeout as in mysql2: the promise rejects at the deadline, with
+    // no fatal flag, while SLEEP(2) keeps running on its connection, which
+    // stays lent (active) until the server answers and is then released.
+    const t0 = Date.now()
     const e2 = await rejectionOf(p.query({ sql: 'SELECT SLEEP(2)', timeout: 100 }))
+    expect(Date.now() - t0).toBeLessThan(1500)
     expect(e2.code).toBe('PROTOCOL_SEQUENCE_TIMEOUT')
-    expect(e2.fatal).toBe(true)
-    await p.query('SELECT 1')
+    expect(e2.message).toBe('Query inactivity timeout')
+    expect(e2.fatal).toBeUndefined()
+    expect(p.stats().counts.active).toBe(1)
+    // Meanwhile the other connection slot serves a query.
+    expect((await p.query('SELECT 1 AS one'))[0]).toEqual([{ one: 1 }])
+    // Wait for the sleep to end and its connection to come back: it was held
+    // for the whole SLEEP(2), not given up at the timeout.
+    await waitFor(() => p.stats().counts.active === 0, { timeout: 5000, what: 'the timed-out SLEEP(2) to finish' })
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1900)
     await settled(p)
     const st = p.stats()
+    // 4 acquisitions: getConnection(), the failing query, the timed-out
+    // query and SELECT 1. 3 releases: destroy() is not a release, the two
+    // pool.query errors and SELECT 1 are (the timed-out one once its SLEEP
+    // ended). 1 destroyed: only c; neither a query error nor a query timeout
+    // closes the connection. 3 created: c's, then exactly the 2 the limit
+    // allows, since SELECT 1 ran while the sleep held one and none closed.
     expect(st.counters.acquired).toBe(4)
+    expect(st.counters.released).toBe(3)
     expect(st.counters.released).toBe(st.counters.acquired - 1) // destroy() is not a release
-    expect(st.counters.destroyed).toBeGreaterThanOrEqual(2) // destroyed + timed-out connection
-    expect(st.counts.active).toBe(0)
+    expect(st.counters.destroyed).toBe(1)
+    expect(st.counters.created).toBe(3)
+    expect(st.counts).toMatchObject({ total: 2, idle: 2, active: 0, connecting: 0 })
+    // The timed-out connection is usable again: two concurrent queries are
+    // served by the two open connections, none opened or closed.
+    const both = await Promise.all([p.query('SELECT SLEEP(0.2) AS s'), p.query('SELECT SLEEP(0.2) AS s')])
+    expect(both.map(([rows]) => rows)).toEqual([[{ s: 0 }], [{ s: 0 }]])
+    await settled(p)
+    const after = p.stats()
+    expect(after.counters).toMatchObject({ acquired: 6, released: 5, destroyed: 1, created: 3 })
+    expect(after.counts).toMatchObject({ total: 2, idle: 2, active: 0 })
   })
 })
 
