@@ -6,6 +6,7 @@
 // in non-enumerable accessors, so cfg.password still reads it while
 // util.inspect, console.log, JSON.stringify and spreads never show it; the
 // uri (which may carry the password) is not kept at all.
+const util = require('node:util');
 const { make } = require('./errors');
 
 const CODE = 'ERR_INVALID_POOL_OPTION';
@@ -320,8 +321,24 @@ function hide(obj, key, value) {
       secret = v;
     },
   });
+  if (!Object.prototype.hasOwnProperty.call(obj, SECRET_KEYS)) {
+    Object.defineProperty(obj, SECRET_KEYS, { value: [], enumerable: false });
+    // util.inspect with `getters: true` would run the accessor: show the
+    // object through a copy that says a secret is set, never what it is.
+    Object.defineProperty(obj, util.inspect.custom, {
+      enumerable: false,
+      configurable: true,
+      value(depth, options, inspect) {
+        const view = { ...this };
+        for (const k of this[SECRET_KEYS]) if (this[k] !== undefined) view[k] = '[redacted]';
+        return inspect(view, { ...options, depth: options.depth === null ? null : depth });
+      },
+    });
+  }
+  obj[SECRET_KEYS].push(key);
   return obj;
 }
+const SECRET_KEYS = Symbol('secretKeys');
 
 function normalize(input) {
   let options = input;
@@ -411,15 +428,10 @@ function normalize(input) {
   return hide(js, 'password', cfg.password || cfg.password1 || undefined);
 }
 
-// Rows are decoded as UTF-8, so only the utf8 character sets are accepted;
-// a collation name (UTF8MB4_UNICODE_CI, as mysql2 takes it) is fine.
+// Any character set or collation name, as mysql2 takes it; whether its text
+// can be converted is decided natively (src/charset.rs), in one place.
 function checkCharset(cs) {
-  const lower = cs.toLowerCase();
-  if (!/^[a-z0-9_]+$/.test(lower)) throw fail(`Option "charset" is not a charset or collation name: ${JSON.stringify(cs)}`);
-  const set = lower.split('_')[0];
-  if (set !== 'utf8mb4' && set !== 'utf8' && set !== 'utf8mb3') {
-    throw make('ERR_UNSUPPORTED_OPTION', `Option "charset" ${cs}: napi-mysql-pool speaks utf8mb4 (or utf8) only`, TypeError);
-  }
+  if (!/^[a-z0-9_]+$/i.test(cs)) throw fail(`Option "charset" is not a charset or collation name: ${JSON.stringify(cs)}`);
 }
 
 /** What must match for worker threads to share one pool by name. */

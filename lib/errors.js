@@ -27,6 +27,11 @@ function fromNative(e, sql) {
   // mysql2 attaches the SQL to errors the server sent, not to lost connections
   if (sql !== undefined && e[2] !== null) err.sql = sql;
   if (e[5]) err.fatal = true;
+  if (e[1] === 'PROTOCOL_SEQUENCE_TIMEOUT' && e[0] === 'Query inactivity timeout') {
+    // mysql2's query timeout error carries these two as well.
+    err.errorno = 'PROTOCOL_SEQUENCE_TIMEOUT';
+    err.syscall = 'query';
+  }
   return err;
 }
 

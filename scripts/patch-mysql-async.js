@@ -139,6 +139,17 @@ const EDITS = [
         }
         Ok(row.into())`,
   ]),
+  // Session tracking, as mysql2 asks for it: the server then reports
+  // character_set_client changes (SET NAMES inside a session), which decide
+  // how SQL text and string parameters are encoded (src/lib.rs run_op).
+  [
+    'src/opts/mod.rs',
+    `            | CapabilityFlags::CLIENT_DEPRECATE_EOF
+            | CapabilityFlags::CLIENT_PLUGIN_AUTH;`,
+    `            | CapabilityFlags::CLIENT_DEPRECATE_EOF
+            | CapabilityFlags::CLIENT_PLUGIN_AUTH
+            | CapabilityFlags::CLIENT_SESSION_TRACK;`,
+  ],
 ];
 
 const stamp = crypto.createHash('sha256').update(VERSION).update(JSON.stringify(EDITS)).digest('hex').slice(0, 16);

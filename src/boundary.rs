@@ -3,9 +3,9 @@
 use crate::convert::{Header, ResultSet, RowBatch};
 use crate::error::ErrInfo;
 use crate::ops::{Op, Param};
+use crate::shapes::Shapes;
 use napi::bindgen_prelude::*;
 use napi::sys;
-use crate::shapes::Shapes;
 use std::ptr;
 
 pub enum Payload {
@@ -357,7 +357,7 @@ impl FromNapiValue for ParamIn {
                 check(sys::napi_get_value_bool(env, v, &mut b), "bool")?;
                 Param::Int(b as i64)
             }
-            sys::ValueType::napi_string => Param::Bytes(String::from_napi_value(env, v)?.into_bytes()),
+            sys::ValueType::napi_string => Param::Text(String::from_napi_value(env, v)?),
             sys::ValueType::napi_bigint => {
                 let mut i = 0i64;
                 let mut lossless = false;

@@ -1,6 +1,7 @@
 //! The pool's configuration as the JS layer hands it over: already validated
 //! and defaulted there (lib/config.js owns mysql2's option names and error
 //! messages); here it becomes mysql_async options and pool settings.
+use crate::charset::{self, Charset};
 use crate::error::ErrInfo;
 use crate::tls;
 use mysql_async::{Opts, OptsBuilder};
@@ -88,6 +89,9 @@ pub struct Settings {
     pub mariadb_json_columns: bool,
     pub reap_idle: bool,
     pub socket_timeout: Option<Duration>,
+    /// The `charset` option's character set: SQL and string parameters go
+    /// out in it, column names come back in it.
+    pub charset: Charset,
 }
 
 fn ms(v: f64) -> Option<Duration> {
@@ -123,6 +127,12 @@ impl PoolConfig {
             mariadb_json_columns: self.mariadb_json_columns,
             reap_idle: self.reap_idle.unwrap_or(false),
             socket_timeout: ms(self.socket_timeout.unwrap_or(0.0)),
+            charset: self
+                .charset
+                .as_deref()
+                .and_then(|cs| charset_name(cs).ok())
+                .map(|(set, _)| charset::of_name(&set))
+                .unwrap_or(Charset::Utf8),
         }
     }
 
@@ -151,7 +161,7 @@ impl PoolConfig {
         // would otherwise put the session back to the handshake collation.
         let mut setup = Vec::new();
         if let Some(cs) = &self.charset {
-            setup.push(format!("SET NAMES {}", charset_name(cs)?));
+            setup.push(format!("SET NAMES {}", charset_name(cs)?.1));
         }
         setup.extend(self.init_sql.iter().cloned());
         // mysql_async runs the setup list from its end; keep the user's order.
@@ -170,24 +180,22 @@ impl PoolConfig {
     }
 }
 
-/// mysql2 accepts collation names (UTF8MB4_UNICODE_CI) as `charset`; the
-/// server wants a character set for SET NAMES, with the collation apart.
-fn charset_name(cs: &str) -> Result<String, ErrInfo> {
+/// mysql2 accepts collation names (UTF8MB4_UNICODE_CI) and character set
+/// names (cp1251) as `charset`; the server wants a character set for SET
+/// NAMES, with the collation apart. Returns (set, SET NAMES argument).
+fn charset_name(cs: &str) -> Result<(String, String), ErrInfo> {
     let lower = cs.to_ascii_lowercase();
     if !lower.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || lower.is_empty() {
         return Err(ErrInfo::new("ERR_INVALID_CHARSET", format!("Invalid charset: {cs}")));
     }
-    let set = lower.split('_').next().unwrap_or("utf8mb4");
-    if set != "utf8mb4" && set != "utf8" && set != "utf8mb3" {
-        // Results are decoded as UTF-8; other charsets would be garbled silently.
+    let set = lower.split('_').next().unwrap_or("utf8mb4").to_string();
+    if let Charset::Unsupported(_) = charset::of_name(&set) {
+        // Text in it could not be converted: refuse rather than garble.
         return Err(ErrInfo::new(
             "ERR_UNSUPPORTED_CHARSET",
-            format!("Unsupported charset {cs}: napi-mysql-pool speaks utf8mb4 (or utf8) only"),
+            format!("Unsupported charset {cs}: napi-mysql-pool cannot convert text in {set}"),
         ));
     }
-    if lower.contains('_') && lower != set {
-        Ok(format!("{set} COLLATE {lower}"))
-    } else {
-        Ok(set.to_string())
-    }
+    let names = if lower.contains('_') && lower != set { format!("{set} COLLATE {lower}") } else { set.clone() };
+    Ok((set, names))
 }

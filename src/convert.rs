@@ -7,6 +7,7 @@
 //! cell, and binary cells in one Buffer. The type mapping (mysql2's) is
 //! decided here once per column; lib/rows.js builds a row constructor once
 //! per result shape.
+use crate::charset::{self, Charset};
 use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::{Column, Value};
 
@@ -171,7 +172,7 @@ fn push_meta_str(meta: &mut String, s: &str) {
 /// as JSON (field.extendedFormat 'json' in mysql2), whatever its kind.
 const EXTENDED_JSON: u8 = 100;
 
-fn build_meta(cols: &[Column], kinds: &[u8], fl: u32, json: Option<&[bool]>) -> String {
+fn build_meta(cols: &[Column], kinds: &[u8], fl: u32, json: Option<&[bool]>, names: Charset) -> String {
     let mut meta = String::with_capacity(cols.len() * 48);
     // Raw mode changes how cells travel, so it is part of the shape.
     meta.push(if fl & (flags::RAW | flags::ALL_BUFFERS) != 0 { 'r' } else { 'n' });
@@ -179,11 +180,12 @@ fn build_meta(cols: &[Column], kinds: &[u8], fl: u32, json: Option<&[bool]>) -> 
     for (i, (c, k)) in cols.iter().zip(kinds).enumerate() {
         let ext = if json.is_some_and(|m| m.get(i) == Some(&true)) { EXTENDED_JSON } else { 0 };
         push_meta_str(&mut meta, &(k + ext).to_string());
-        push_meta_str(&mut meta, &c.name_str());
-        push_meta_str(&mut meta, &c.org_name_str());
-        push_meta_str(&mut meta, &c.table_str());
-        push_meta_str(&mut meta, &c.org_table_str());
-        push_meta_str(&mut meta, &c.schema_str());
+        // Names are in the connection's character set (mysql2 decodes them so).
+        push_meta_str(&mut meta, &names.decode(c.name_ref()));
+        push_meta_str(&mut meta, &names.decode(c.org_name_ref()));
+        push_meta_str(&mut meta, &names.decode(c.table_ref()));
+        push_meta_str(&mut meta, &names.decode(c.org_table_ref()));
+        push_meta_str(&mut meta, &names.decode(c.schema_ref()));
         push_meta_str(&mut meta, &c.character_set().to_string());
         push_meta_str(&mut meta, &c.column_length().to_string());
         push_meta_str(&mut meta, &(c.column_type() as u8).to_string());
@@ -196,6 +198,8 @@ fn build_meta(cols: &[Column], kinds: &[u8], fl: u32, json: Option<&[bool]>) -> 
 /// Builds one result set's batch, row by row, as rows arrive.
 pub struct Encoder {
     kinds: Vec<u8>,
+    /// Per column: the character set its text arrives in.
+    charsets: Vec<Charset>,
     decimals: Vec<u8>,
     /// DATETIME/TIMESTAMP columns: mysql2 pads a bare binary date with 00:00:00.
     timestamps: Vec<bool>,
@@ -206,7 +210,9 @@ pub struct Encoder {
 
 impl Encoder {
     /// `json`: per column, whether MariaDB marks it JSON (see json_columns.rs).
-    pub fn new(cols: &[Column], fl: u32, binary: bool, json: Option<&[bool]>) -> Self {
+    /// `names`: the connection's character set, which column names arrive in.
+    /// Err: a text column in a character set this build cannot decode.
+    pub fn new(cols: &[Column], fl: u32, binary: bool, json: Option<&[bool]>, names: Charset) -> Result<Self, String> {
         let kinds: Vec<u8> = cols
             .iter()
             .enumerate()
@@ -216,8 +222,21 @@ impl Encoder {
                 _ => column_kind(c, fl, binary),
             })
             .collect();
-        let meta = build_meta(cols, &kinds, fl, json);
-        Encoder {
+        let charsets: Vec<Charset> = cols.iter().map(|c| charset::of_collation(c.character_set())).collect();
+        if fl & flags::ALL_BUFFERS == 0 {
+            for ((c, k), cs) in cols.iter().zip(&kinds).zip(&charsets) {
+                if let (Charset::Unsupported(name), false) = (cs, matches!(*k, kind::BUFFER | kind::GEOMETRY)) {
+                    return Err(format!(
+                        "ERR_UNSUPPORTED_CHARSET: column `{}` is in character set {name}, which napi-mysql-pool cannot decode; \
+                         convert it in SQL (CONVERT(col USING utf8mb4)) or read it as bytes (typeCast: false)",
+                        names.decode(c.name_ref())
+                    ));
+                }
+            }
+        }
+        let meta = build_meta(cols, &kinds, fl, json, names);
+        Ok(Encoder {
+            charsets,
             timestamps: cols.iter().map(is_datetime_or_timestamp).collect(),
             decimals: cols.iter().map(|c| if is_date_only(c) { DATE_ONLY } else { c.decimals() }).collect(),
             kinds,
@@ -233,7 +252,7 @@ impl Encoder {
                 nrows: 0,
                 text_units: 0,
             },
-        }
+        })
     }
 
     pub fn finish(self) -> RowBatch {
@@ -277,6 +296,17 @@ impl Encoder {
     fn null(&mut self) {
         self.batch.tags.push(TAG_NULL);
         self.batch.nums.push(0.0);
+    }
+
+    /// Text of column `i`, in that column's character set.
+    fn text_at(&mut self, i: usize, bytes: &[u8]) {
+        match self.charsets.get(i) {
+            Some(cs) if !cs.is_utf8() => {
+                let utf8 = cs.decode(bytes).into_owned();
+                self.string(utf8.as_bytes())
+            }
+            _ => self.string(bytes),
+        }
     }
 
     fn string(&mut self, bytes: &[u8]) {
@@ -332,7 +362,7 @@ impl Encoder {
         if self.raw || matches!(k, kind::STRING | kind::DATE | kind::DATETIME | kind::JSON | kind::JSON_BIG) {
             return match v {
                 Value::Bytes(b) if k == kind::BUFFER || k == kind::GEOMETRY => self.buffer(b),
-                Value::Bytes(b) => self.string(b),
+                Value::Bytes(b) => self.text_at(i, b),
                 other if k == kind::BUFFER || k == kind::GEOMETRY => {
                     self.buffer(&text_of(other, self.decimals.get(i).copied().unwrap_or(0)))
                 }

@@ -84,8 +84,11 @@ pub fn from_mysql(err: &MyError, connecting: bool) -> ErrInfo {
                 // and mysql_common's codec): never "connection lost", the
                 // connection is closed because nothing on it can be trusted.
                 mysql_async::IoError::Io(e) if is_protocol_violation(e) => {
-                    let code =
-                        if text.contains("out of sync") { "PROTOCOL_PACKETS_OUT_OF_ORDER" } else { "PROTOCOL_UNEXPECTED_PACKET" };
+                    let code = if text.contains("out of sync") {
+                        "PROTOCOL_PACKETS_OUT_OF_ORDER"
+                    } else {
+                        "PROTOCOL_UNEXPECTED_PACKET"
+                    };
                     (code, text)
                 }
                 mysql_async::IoError::Io(e) if connecting => (io_code(e.kind()), text),
@@ -103,6 +106,11 @@ pub fn from_mysql(err: &MyError, connecting: bool) -> ErrInfo {
         MyError::Url(u) => ErrInfo::new("ERR_INVALID_URL", u.to_string()),
         MyError::Other(e) => {
             let text = e.to_string();
+            // A result this build cannot decode (see convert::Encoder::new):
+            // the rest of it is drained by mysql_async, the connection is fine.
+            if let Some(msg) = text.strip_prefix("ERR_UNSUPPORTED_CHARSET: ") {
+                return ErrInfo::new("ERR_UNSUPPORTED_CHARSET", msg);
+            }
             // Timeouts from mysql_async's own connect deadline arrive as `Other`.
             let code = if text.to_ascii_lowercase().contains("timed out") { "ETIMEDOUT" } else { "PROTOCOL_ERROR" };
             ErrInfo::new(code, text).fatal()

@@ -7,6 +7,8 @@
 extern crate napi_derive;
 
 mod boundary;
+mod charset;
+mod collations;
 mod config;
 mod convert;
 mod errcodes;
@@ -279,15 +281,17 @@ async fn run_op(
     // may change which columns are JSON; even a failed statement may have.
     let ddl = matches!(&op, Op::Query(sql, _) | Op::Execute(sql, _, _) if json_columns::is_ddl(sql));
     let activity = ops::Activity::new();
+    let charset = c.charset;
     let fut = async {
         let gate = gate.as_deref();
         let activity = &activity;
         match op {
             Op::Query(sql, flags) => {
-                ops::query(&mut c.conn, &sql, ops::Reading { flags, json, gate, sink: &mut sink, activity }).await
+                ops::query(&mut c.conn, &sql, ops::Reading { flags, json, gate, sink: &mut sink, activity, charset })
+                    .await
             }
             Op::Execute(sql, params, flags) => {
-                let r = ops::Reading { flags, json, gate, sink: &mut sink, activity };
+                let r = ops::Reading { flags, json, gate, sink: &mut sink, activity, charset };
                 ops::execute(&mut c.conn, &sql, params, r).await
             }
             Op::Ping => {
@@ -302,36 +306,41 @@ async fn run_op(
             Op::HandBack => Ok(Vec::new()),
         }
     };
-    tokio::pin!(fut);
-    let query_deadline =
-        (timeout_ms > 0.0).then(|| t0 + Duration::from_micros((timeout_ms.min(1e12) * 1000.0) as u64));
+    let query_deadline = (timeout_ms > 0.0).then(|| t0 + Duration::from_micros((timeout_ms.min(1e12) * 1000.0) as u64));
     let silent_limit = pool.settings.socket_timeout;
     let mut killed = pool.killed();
     let mut answered = false;
-    let res = loop {
-        let silent_at = silent_limit.map(|t| activity.last() + t);
-        tokio::select! {
-            r = &mut fut => break Ok(r),
-            _ = sleep_until(query_deadline), if !answered && query_deadline.is_some() => {
-                answered = true;
-                // A stream must not stay paused on a command JS gave up on.
-                outbox.close_stream(id);
-                pool.metrics.error("PROTOCOL_SEQUENCE_TIMEOUT");
-                let e = ErrInfo::new("PROTOCOL_SEQUENCE_TIMEOUT", QUERY_TIMEOUT_MSG);
-                outbox.push(Completion { id, payload: Payload::Error(e) });
-            }
-            _ = sleep_until(silent_at), if silent_at.is_some() => {
-                if let Some(t) = silent_limit {
-                    if activity.last().elapsed() >= t {
-                        break Err(Cut::Silent(t));
+    // In a block: the command's borrow of the connection ends with it.
+    let res = {
+        tokio::pin!(fut);
+        loop {
+            let silent_at = silent_limit.map(|t| activity.last() + t);
+            tokio::select! {
+                r = &mut fut => break Ok(r),
+                _ = sleep_until(query_deadline), if !answered && query_deadline.is_some() => {
+                    answered = true;
+                    // A stream must not stay paused on a command JS gave up on.
+                    outbox.close_stream(id);
+                    pool.metrics.error("PROTOCOL_SEQUENCE_TIMEOUT");
+                    let e = ErrInfo::new("PROTOCOL_SEQUENCE_TIMEOUT", QUERY_TIMEOUT_MSG);
+                    outbox.push(Completion { id, payload: Payload::Error(e) });
+                }
+                _ = sleep_until(silent_at), if silent_at.is_some() => {
+                    if let Some(t) = silent_limit {
+                        if activity.last().elapsed() >= t {
+                            break Err(Cut::Silent(t));
+                        }
                     }
                 }
+                Ok(_) = killed.wait_for(|k| *k) => break Err(Cut::Killed),
             }
-            Ok(_) = killed.wait_for(|k| *k) => break Err(Cut::Killed),
         }
     };
     if gate.is_some() {
         outbox.close_stream(id);
+    }
+    if res.is_ok() {
+        c.track_session();
     }
     if ddl {
         json.invalidate();
@@ -354,7 +363,10 @@ async fn run_op(
             let info = match cut {
                 Cut::Silent(t) => ErrInfo::new(
                     "PROTOCOL_SEQUENCE_TIMEOUT",
-                    format!("Socket inactivity timeout: no data from the server for {} ms (socketTimeout)", t.as_millis()),
+                    format!(
+                        "Socket inactivity timeout: no data from the server for {} ms (socketTimeout)",
+                        t.as_millis()
+                    ),
                 ),
                 Cut::Killed => ErrInfo::new(
                     "POOL_CLOSED",
@@ -579,7 +591,8 @@ impl NativePool {
             }
             _ => (Pool::new(config.settings(), opts), None),
         };
-        let outbox = Arc::new(Outbox { queue: Mutex::new(Queue::default()), wake, streams: Mutex::new(HashMap::new()) });
+        let outbox =
+            Arc::new(Outbox { queue: Mutex::new(Queue::default()), wake, streams: Mutex::new(HashMap::new()) });
         let lent: Arc<Mutex<HashMap<u32, Lent>>> = Arc::new(Mutex::new(HashMap::new()));
         let (router, rx) = tokio::sync::mpsc::unbounded_channel();
         let lending = Arc::new(Lending { next_id: 0.into(), announce: false.into() });
@@ -662,8 +675,8 @@ impl NativePool {
     /// server thread id) when it is idle in the pool, as mysql2 does.
     #[napi]
     pub fn destroy_released(&self, thread_id: u32) {
-        let pool = self.pool.clone();
-        runtime::spawn(async move { pool.destroy_released(thread_id) });
+        // Now, so pool.pool counts drop at once as mysql2's do.
+        self.pool.destroy_released(thread_id);
     }
 
     /// Closes a lent connection instead of returning it.

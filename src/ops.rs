@@ -1,4 +1,5 @@
 //! Running one command on one connection and encoding what comes back.
+use crate::charset::Charset;
 use crate::convert::{Encoder, Header, ResultSet, RowBatch};
 use crate::json_columns::JsonColumns;
 use mysql_async::prelude::{Protocol, Queryable};
@@ -14,6 +15,8 @@ pub enum Param {
     Int(i64),
     Double(f64),
     Bytes(Vec<u8>),
+    /// A JS string: goes out in the connection's character set.
+    Text(String),
     /// Wall-clock DATETIME components (the JS layer applied the timezone).
     Date(u16, u8, u8, u8, u8, u8, u32),
 }
@@ -25,6 +28,7 @@ impl From<Param> for Value {
             Param::Int(i) => Value::Int(i),
             Param::Double(d) => Value::Double(d),
             Param::Bytes(b) => Value::Bytes(b),
+            Param::Text(t) => Value::Bytes(t.into_bytes()),
             Param::Date(y, mo, d, h, mi, s, us) => Value::Date(y, mo, d, h, mi, s, us),
         }
     }
@@ -99,11 +103,14 @@ pub struct Reading<'a, 's> {
     pub gate: Option<&'a Semaphore>,
     pub sink: ChunkSink<'s>,
     pub activity: &'a Activity,
+    /// The connection's character set (the `charset` option).
+    pub charset: Charset,
 }
 
 pub async fn query(conn: &mut Conn, sql: &str, r: Reading<'_, '_>) -> mysql_async::Result<Vec<ResultSet>> {
     let version = conn.server_version();
-    let qr = conn.query_iter(sql).await?;
+    let sql = r.charset.encode(sql);
+    let qr = conn.query_iter(sql.as_ref()).await?;
     let mut out = collect(qr, false, version, r).await?;
     fill_status(conn, &mut out);
     Ok(out)
@@ -117,7 +124,7 @@ pub async fn execute(
 ) -> mysql_async::Result<Vec<ResultSet>> {
     let version = conn.server_version();
     // From the connection's statement cache after the first time.
-    let stmt = conn.prep(sql).await?;
+    let stmt = conn.prep(r.charset.encode(sql).as_ref()).await?;
     r.activity.touch();
     // mysql2 binds as many values as the statement has placeholders; extra
     // values are not an error there.
@@ -126,7 +133,16 @@ pub async fn execute(
     let params = if params.is_empty() {
         Params::Empty
     } else {
-        Params::Positional(params.into_iter().map(Value::from).collect())
+        let cs = r.charset;
+        Params::Positional(
+            params
+                .into_iter()
+                .map(|p| match p {
+                    Param::Text(t) if !cs.is_utf8() => Value::Bytes(cs.encode(&t).into_owned()),
+                    p => Value::from(p),
+                })
+                .collect(),
+        )
     };
     let qr = conn.exec_iter(&stmt, params).await?;
     let mut out = collect(qr, true, version, r).await?;
@@ -138,7 +154,7 @@ async fn collect<P: Protocol>(
     mut qr: QueryResult<'_, 'static, P>,
     binary: bool,
     version: (u16, u16, u16),
-    Reading { flags: fl, json, gate, sink, activity }: Reading<'_, '_>,
+    Reading { flags: fl, json, gate, sink, activity, charset }: Reading<'_, '_>,
 ) -> mysql_async::Result<Vec<ResultSet>> {
     let mut out = Vec::with_capacity(1);
     loop {
@@ -147,7 +163,8 @@ async fn collect<P: Protocol>(
             Some(cols) if !cols.is_empty() => {
                 // Decided before the first row is read; the rows wait in the socket.
                 let mask = json.mask(version, &cols).await;
-                let mut enc = Encoder::new(&cols, fl, binary, mask.as_deref());
+                let mut enc = Encoder::new(&cols, fl, binary, mask.as_deref(), charset)
+                    .map_err(|msg| mysql_async::Error::Other(msg.into()))?;
                 // next() yields this set's rows, then None once it has moved
                 // on to the following set (if any).
                 while let Some(row) = qr.next().await? {

@@ -56,6 +56,9 @@ pub struct PooledConn {
     last_used: Instant,
     /// Set when an error left the connection unusable.
     pub broken: bool,
+    /// The session's client character set: the `charset` option, then what
+    /// the server reports after a SET NAMES (see `track_session`).
+    pub charset: crate::charset::Charset,
     /// Not used yet: JS may want to see it first ('connection' event).
     pub fresh: bool,
     /// Statements 'connection' listeners ran on it (sql, positional params),
@@ -72,6 +75,30 @@ impl PooledConn {
     /// updates them).
     fn disarm(&mut self) {
         self.slot.armed = false;
+    }
+
+    /// Follows character_set_client as the server reports it in OK packets
+    /// (session tracking), as mysql2 does: SQL and string parameters are
+    /// then encoded in the session's set. Unknown sets are ignored, as there.
+    pub fn track_session(&mut self) {
+        let Some(ok) = self.conn.last_ok_packet() else { return };
+        if ok.session_state_info_ref().is_none() {
+            return;
+        }
+        let Ok(infos) = ok.session_state_info() else { return };
+        for info in infos {
+            if let Ok(mysql_async::SessionStateChange::SystemVariables(vars)) = info.decode() {
+                for v in vars {
+                    if v.name_bytes() == b"character_set_client" {
+                        let name = String::from_utf8_lossy(v.value_bytes()).to_ascii_lowercase();
+                        let cs = crate::charset::of_name(&name);
+                        if !matches!(cs, crate::charset::Charset::Unsupported(_)) {
+                            self.charset = cs;
+                        }
+                    }
+                }
+            }
+        }
     }
 
     fn in_transaction(&self) -> bool {
@@ -472,6 +499,7 @@ impl Pool {
                     expires,
                     last_used: Instant::now(),
                     broken: false,
+                    charset: self.settings.charset,
                     undelivered: false,
                     fresh: true,
                     replay: Vec::new(),
@@ -553,6 +581,8 @@ impl Pool {
             Metrics::inc(&self.metrics.resets);
             let ok = matches!(tokio::time::timeout(deadline, c.conn.reset()).await, Ok(Ok(_)));
             c.broken |= !ok;
+            // The reset's setup ran SET NAMES for the `charset` option again.
+            c.charset = self.settings.charset;
             // What 'connection' listeners ran belongs to the session, like initSql.
             if ok && !c.replay.is_empty() {
                 let replay = async {
