@@ -17,6 +17,9 @@ pub enum Charset {
     Other(&'static Encoding),
     /// UTF-32 big-endian (no WHATWG encoding exists for it).
     Utf32,
+    /// utf8mb3 as mysql2 treats it (CESU-8): a character beyond the BMP
+    /// travels as two 3-byte surrogates, which utf8mb3 can hold.
+    Cesu8,
     /// latin1 as mysql2 treats it (Node's 'latin1'): each byte is the code
     /// point of the same value, and a character is sent as its low byte.
     Latin1,
@@ -37,7 +40,8 @@ pub fn of_collation(id: u16) -> Charset {
 pub fn of_name(name: &str) -> Charset {
     use encoding_rs::*;
     let enc: &'static Encoding = match name {
-        "utf8mb4" | "utf8mb3" | "utf8" | "ascii" | "binary" => return Charset::Utf8,
+        "utf8mb4" | "ascii" | "binary" => return Charset::Utf8,
+        "utf8mb3" | "utf8" => return Charset::Cesu8,
         "utf32" => return Charset::Utf32,
         "latin1" => return Charset::Latin1,
         "latin2" => ISO_8859_2,
@@ -86,6 +90,11 @@ impl Charset {
             Charset::Utf8 | Charset::Unsupported(_) => String::from_utf8_lossy(bytes),
             Charset::Other(enc) => enc.decode_without_bom_handling(bytes).0,
             Charset::Latin1 => Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
+            Charset::Cesu8 => match std::str::from_utf8(bytes) {
+                // Plain UTF-8 never holds surrogates: nothing to join.
+                Ok(s) => Cow::Borrowed(s),
+                Err(_) => Cow::Owned(decode_cesu8(bytes)),
+            },
             Charset::Utf32 => Cow::Owned(
                 bytes
                     .chunks(4)
@@ -106,6 +115,22 @@ impl Charset {
             Charset::Utf8 | Charset::Unsupported(_) => Cow::Borrowed(text.as_bytes()),
             Charset::Utf32 => Cow::Owned(text.chars().flat_map(|c| (c as u32).to_be_bytes()).collect()),
             Charset::Latin1 => Cow::Owned(text.encode_utf16().map(|u| u as u8).collect()),
+            Charset::Cesu8 if text.chars().all(|c| (c as u32) < 0x10000) => Cow::Borrowed(text.as_bytes()),
+            Charset::Cesu8 => {
+                let mut out = Vec::with_capacity(text.len() + 8);
+                let mut buf = [0u8; 4];
+                for c in text.chars() {
+                    if (c as u32) < 0x10000 {
+                        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                    } else {
+                        let mut units = [0u16; 2];
+                        for u in c.encode_utf16(&mut units) {
+                            out.extend_from_slice(&[0xE0 | (*u >> 12) as u8, 0x80 | ((*u >> 6) & 0x3F) as u8, 0x80 | (*u & 0x3F) as u8]);
+                        }
+                    }
+                }
+                Cow::Owned(out)
+            }
             Charset::Other(enc) if enc == encoding_rs::UTF_16BE || enc == encoding_rs::UTF_16LE => {
                 let be = enc == encoding_rs::UTF_16BE;
                 Cow::Owned(
@@ -135,6 +160,40 @@ impl Charset {
     }
 }
 
+/// CESU-8 (and plain UTF-8) to text: 3-byte surrogate pairs are joined;
+/// anything malformed becomes U+FFFD.
+fn decode_cesu8(bytes: &[u8]) -> String {
+    let mut units: Vec<u16> = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let rest = &bytes[i..];
+        let b0 = rest[0];
+        let (cp, len) = if b0 < 0x80 {
+            (u32::from(b0), 1)
+        } else if b0 & 0xE0 == 0xC0 && rest.len() >= 2 {
+            ((u32::from(b0 & 0x1F) << 6) | u32::from(rest[1] & 0x3F), 2)
+        } else if b0 & 0xF0 == 0xE0 && rest.len() >= 3 {
+            ((u32::from(b0 & 0x0F) << 12) | (u32::from(rest[1] & 0x3F) << 6) | u32::from(rest[2] & 0x3F), 3)
+        } else if b0 & 0xF8 == 0xF0 && rest.len() >= 4 {
+            let cp = (u32::from(b0 & 0x07) << 18)
+                | (u32::from(rest[1] & 0x3F) << 12)
+                | (u32::from(rest[2] & 0x3F) << 6)
+                | u32::from(rest[3] & 0x3F);
+            (cp, 4)
+        } else {
+            (0xFFFD, 1)
+        };
+        if cp >= 0x10000 {
+            let mut pair = [0u16; 2];
+            units.extend_from_slice(char::from_u32(cp).unwrap_or('\u{FFFD}').encode_utf16(&mut pair));
+        } else {
+            units.push(cp as u16);
+        }
+        i += len;
+    }
+    String::from_utf16_lossy(&units)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,7 +201,7 @@ mod tests {
     #[test]
     fn names_and_ids() {
         assert_eq!(of_collation(45), Charset::Utf8); // utf8mb4_general_ci
-        assert_eq!(of_collation(33), Charset::Utf8); // utf8mb3_general_ci
+        assert_eq!(of_collation(33), Charset::Cesu8); // utf8mb3_general_ci
         assert_eq!(of_collation(51), Charset::Other(encoding_rs::WINDOWS_1251)); // cp1251_general_ci
         assert_eq!(of_collation(7), Charset::Other(encoding_rs::KOI8_R)); // koi8r_general_ci
         assert_eq!(of_collation(255), Charset::Utf8); // MySQL 8 utf8mb4_0900_ai_ci
@@ -157,6 +216,10 @@ mod tests {
         assert_eq!(cp1251.decode(&bytes), "привет");
         // Unmappable characters become '?', as in mysql2.
         assert_eq!(cp1251.encode("a€😀").as_ref(), b"a\x88?");
+        let cesu = of_name("utf8mb3");
+        assert_eq!(cesu.encode("a💩").as_ref(), b"a\xed\xa0\xbd\xed\xb2\xa9");
+        assert_eq!(cesu.decode(b"a\xed\xa0\xbd\xed\xb2\xa9"), "a💩");
+        assert_eq!(cesu.decode("é💩".as_bytes()), "é💩");
         let latin1 = of_name("latin1");
         assert_eq!(latin1.decode(b"caf\xe9\x80"), "caf\u{e9}\u{80}");
         assert_eq!(latin1.encode("café р").as_ref(), b"caf\xe9 @");

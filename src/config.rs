@@ -189,12 +189,21 @@ fn charset_name(cs: &str) -> Result<(String, String), ErrInfo> {
         return Err(ErrInfo::new("ERR_INVALID_CHARSET", format!("Invalid charset: {cs}")));
     }
     let set = lower.split('_').next().unwrap_or("utf8mb4").to_string();
-    if let Charset::Unsupported(_) = charset::of_name(&set) {
+    match charset::of_name(&set) {
+        Charset::Unsupported("unknown") => {
+            return Err(ErrInfo::new(
+                "ERR_INVALID_POOL_OPTION",
+                format!("Option \"charset\" is not a character set or collation MySQL knows: {cs}"),
+            ));
+        }
         // Text in it could not be converted: refuse rather than garble.
-        return Err(ErrInfo::new(
-            "ERR_UNSUPPORTED_CHARSET",
-            format!("Unsupported charset {cs}: napi-mysql-pool cannot convert text in {set}"),
-        ));
+        Charset::Unsupported(_) => {
+            return Err(ErrInfo::new(
+                "ERR_UNSUPPORTED_OPTION",
+                format!("Option \"charset\" {cs}: napi-mysql-pool cannot convert text in {set}"),
+            ));
+        }
+        _ => {}
     }
     let names = if lower.contains('_') && lower != set { format!("{set} COLLATE {lower}") } else { set.clone() };
     Ok((set, names))

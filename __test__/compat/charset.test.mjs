@@ -129,6 +129,18 @@ describe('character sets (vs mysql2)', () => {
   })
 
   it('a charset option that cannot be converted is refused at createPool', () => {
-    expect(() => createSutPool(baseOptions(srv, { charset: 'dec8' }))).toThrow(expect.objectContaining({ code: 'ERR_UNSUPPORTED_CHARSET' }))
+    expect(() => createSutPool(baseOptions(srv, { charset: 'dec8' }))).toThrow(expect.objectContaining({ code: 'ERR_UNSUPPORTED_OPTION' }))
+    expect(() => createSutPool(baseOptions(srv, { charset: 'DEC8_SWEDISH_CI' }))).toThrow(expect.objectContaining({ code: 'ERR_UNSUPPORTED_OPTION' }))
+    expect(() => createSutPool(baseOptions(srv, { charset: 'klingon' }))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_POOL_OPTION' }))
+  })
+
+  it('utf8mb3 sessions: a character beyond the BMP travels as CESU-8, as in mysql2 (name and value)', async () => {
+    const { ref, sut } = await both({ charset: 'UTF8_GENERAL_CI' }, async (p) => {
+      const [rows, fields] = await p.query('SELECT "💩", "a😀b" AS x')
+      const [exec] = await p.execute('SELECT ? AS p', ['z💩'])
+      return { rows, names: fields.map((f) => f.name), exec }
+    })
+    expect(sut).toEqual(ref)
+    expect(sut.names[0]).toBe('💩')
   })
 })
