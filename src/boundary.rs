@@ -203,7 +203,7 @@ impl Batch {
     }
 
     /// [dir, text, bytes|null, extra]
-    pub fn to_js(self, env: sys::napi_env) -> Result<sys::napi_value> {
+    pub fn into_js(self, env: sys::napi_env) -> Result<sys::napi_value> {
         let js = Js { env };
         let out = js.array(4)?;
         js.set(out, 0, js.f64_array(&self.dir)?)?;

@@ -125,7 +125,11 @@ impl Charset {
                     } else {
                         let mut units = [0u16; 2];
                         for u in c.encode_utf16(&mut units) {
-                            out.extend_from_slice(&[0xE0 | (*u >> 12) as u8, 0x80 | ((*u >> 6) & 0x3F) as u8, 0x80 | (*u & 0x3F) as u8]);
+                            out.extend_from_slice(&[
+                                0xE0 | (*u >> 12) as u8,
+                                0x80 | ((*u >> 6) & 0x3F) as u8,
+                                0x80 | (*u & 0x3F) as u8,
+                            ]);
                         }
                     }
                 }

@@ -755,7 +755,7 @@ impl NativePool {
         // new connection shown to JS answers no request.
         let n =
             list.iter().filter(|c| !matches!(c.payload, Payload::Chunk(..) | Payload::NewConn { .. })).count() as u32;
-        let v = Batch::build(list, &mut self.shapes.borrow_mut()).to_js(env.raw())?;
+        let v = Batch::build(list, &mut self.shapes.borrow_mut()).into_js(env.raw())?;
         let left = self.inflight.get().saturating_sub(n);
         self.inflight.set(left);
         if left == 0 && n > 0 {
