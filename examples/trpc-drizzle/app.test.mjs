@@ -188,7 +188,7 @@ describe('example app: tRPC + Drizzle on napi-mysql-pool', () => {
     expect(stats.counters.acquired).toBeGreaterThan(0)
     expect(stats.counters.created).toBeGreaterThan(0)
     expect(stats.counts.limit).toBe(20)
-    expect(stats.config).toMatchObject({ connectionLimit: 20, queueLimit: 0, maxIdle: 10, idleTimeout: 600_000 })
+    expect(stats.config).toMatchObject({ connectionLimit: 20, queueLimit: 200, maxIdle: 10, idleTimeout: 300_000, maxLifetime: 300_000, resetOnRelease: 'auto' })
     expect(stats.latency.queryTime.count).toBeGreaterThan(0)
   })
 
@@ -327,12 +327,15 @@ describe('configuration from the environment', () => {
       uri: 'mysql://u:p@db:3307/app',
       connectionLimit: 20,
       waitForConnections: true,
-      queueLimit: 0,
+      queueLimit: 200,
+      acquireTimeout: 10_000,
       enableKeepAlive: true,
       keepAliveInitialDelay: 10_000,
       connectTimeout: 10_000,
-      idleTimeout: 600_000,
+      idleTimeout: 300_000,
       maxIdle: 10,
+      maxLifetime: 300_000,
+      resetOnRelease: 'auto',
     })
     const c = configFromEnv({ DB_HOST: 'db', DB_PORT: '4000', DB_USER: 'u', DB_PASSWORD: 'p', DB_NAME: 'app', DB_SSL: 'true' })
     expect(c.pool).toMatchObject({ host: 'db', port: 4000, user: 'u', password: 'p', database: 'app', ssl: { rejectUnauthorized: true } })

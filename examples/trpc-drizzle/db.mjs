@@ -1,7 +1,8 @@
 // @ts-check
 // The origin app's server/db.ts, on napi-mysql-pool.
 //
-// getDb() lazily opens ONE connection pool (the seed's configuration) and
+// getDb() lazily opens ONE connection pool (the seed's configuration, with
+// the production settings the main README recommends) and
 // returns a Drizzle database on it. If the pool cannot start - createPool()
 // throws, or the first `SELECT 1` through it fails - it falls back, as the
 // seed did, to a single direct mysql2 connection and logs a warning.
@@ -37,13 +38,32 @@ import * as schema from './schema.mjs'
  * @property {() => Promise<void>} close
  */
 
-/** The seed's pool settings (server/_core/connectionPool.ts). */
+/**
+ * The seed's pool settings (server/_core/connectionPool.ts), changed where
+ * the main README's "Production settings" recommend it.
+ */
 export const POOL_SETTINGS = Object.freeze({
   connectionLimit: 20,
   waitForConnections: true,
-  queueLimit: 0,
-  idleTimeout: 600_000,
+  // The seed had 0 (unbounded): past 200 waiting requests, fail fast with
+  // POOL_QUEUE_LIMIT instead of queueing without end.
+  queueLimit: 200,
+  // Explicit (it is the default): a request waiting this long for a
+  // connection fails with POOL_ACQUIRE_TIMEOUT while its client still waits.
+  acquireTimeout: 10_000,
+  // The seed's. Below connectionLimit, it also turns idle reaping on
+  // (mysql2's rule), so reapIdle is not needed here.
   maxIdle: 10,
+  // The seed had 600_000: at most 300 s, so idle connections close before
+  // cloud load balancers drop idle flows.
+  idleTimeout: 300_000,
+  // TiDB Cloud may cut connections open for more than 30 minutes; PingCAP
+  // recommends starting at 5 minutes.
+  maxLifetime: 300_000,
+  // A borrower never inherits another's session state (variables,
+  // temporary tables, an open transaction). Transactions go through
+  // getConnection() (Drizzle's db.transaction() does).
+  resetOnRelease: 'auto',
 })
 
 /** Connection settings shared by the pool and the fallback connection. */
