@@ -219,14 +219,11 @@ function coerce(name, kind, v) {
       if (v === 0 || v === 1) return Boolean(v);
       throw bad("true, false, 'auto', 'always' or 'never'");
     case 'gracefulEnd':
+      // mysql2: conn.end() on a lent connection closes it (COM_QUIT) and
+      // takes it out of the pool instead of releasing it (lib/connection.js).
+      // Idle connections are always closed with COM_QUIT here.
       if (v === false || v === 0) return false;
-      if (v === true || v === 1) {
-        throw make(
-          'ERR_UNSUPPORTED_OPTION',
-          'Option "gracefulEnd: true" is not supported: with it mysql2\'s conn.end() closes the connection, here conn.end() releases it (idle connections are always closed gracefully)',
-          TypeError,
-        );
-      }
+      if (v === true || v === 1) return true;
       throw bad('a boolean');
     case 'promise':
       if (v === null || v === Promise) return undefined;

@@ -11,6 +11,10 @@ const errors = require('./errors');
 const asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose');
 const syncDispose = Symbol.dispose ?? Symbol.for('nodejs.dispose');
 
+// mysql2's words, so code that matches on them keeps working.
+const END_DEPRECATED =
+  'Calling conn.end() to release a pooled connection is deprecated. In next version calling conn.end() will be restored to default conn.end() behavior. Use conn.release() instead.';
+
 class PoolConnection extends EventEmitter {
   /** `announced`: shown to a 'connection' listener; the pool takes it back. */
   constructor(pool, connId, threadId, takenAt = null, announced = false) {
@@ -120,8 +124,22 @@ class PoolConnection extends EventEmitter {
 
   /** Like mysql2: end() on a pooled connection releases it. */
   end() {
-    this.release();
+    this._end();
     return Promise.resolve();
+  }
+
+  /**
+   * mysql2's conn.end() on a pooled connection: with gracefulEnd it closes
+   * the connection and takes it out of the pool; otherwise it releases it,
+   * with mysql2's deprecation warning ('warn' event and console.warn).
+   */
+  _end() {
+    if (this.config.gracefulEnd) return this.destroy();
+    if (this._released || this._announced) return undefined;
+    const err = new Error(END_DEPRECATED);
+    this.connection.emit('warn', err);
+    console.warn(err.message);
+    return this.release();
   }
 
   /** Closes the connection instead of returning it. */
@@ -423,8 +441,9 @@ class CoreConnection extends EventEmitter {
     this._owner.release();
   }
 
-  end() {
-    this._owner.release();
+  end(cb) {
+    this._owner._end();
+    if (typeof cb === 'function') cb();
   }
 
   /** `using`: mysql2's core pool connection releases itself too. */

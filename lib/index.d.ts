@@ -42,10 +42,19 @@ export interface HealthThresholds {
 export interface PoolOptions
   extends Omit<mysql.PoolOptions, 'resetOnRelease' | 'ssl' | 'stream' | 'authPlugins' | 'flags'> {
   ssl?: SslOptions;
-  /** 'auto' (default): reset getConnection() connections on release, roll back
-   * transactions left open by pool.query(); true/'always': reset every release;
-   * false/'never': never. */
+  /** false (default, as mysql2): no reset. 'auto': reset getConnection()
+   * connections on release and roll back transactions left open by
+   * pool.query(); true/'always': reset on every release; 'never' = false. */
   resetOnRelease?: boolean | 'auto' | 'always' | 'never';
+  /** Also close connections idle longer than idleTimeout when maxIdle =
+   * connectionLimit (mysql2 reaps only when maxIdle < connectionLimit). Default false. */
+  reapIdle?: boolean;
+  /** Cut a command that gets no packet from the server for this long (ms,
+   * default 0 = off): PROTOCOL_SEQUENCE_TIMEOUT, connection closed. */
+  socketTimeout?: number;
+  /** As mysql2: conn.end() on a lent connection closes it and takes it out of
+   * the pool instead of releasing it (default false). */
+  gracefulEnd?: boolean;
   /** Max ms to wait for a connection (default 10000; 0 = forever). */
   acquireTimeout?: number;
   /** Connections kept open even when idle (default 0). */

@@ -111,7 +111,9 @@ impl PoolConfig {
             queue_limit: self.queue_limit as usize,
             max_idle: (self.max_idle as usize).min(limit),
             min_idle: (self.min_idle as usize).min(limit),
-            idle_timeout: ms(self.idle_timeout),
+            // 0 is a real value for mysql2's reaper: every idle connection goes.
+            idle_timeout: (self.idle_timeout.is_finite() && self.idle_timeout >= 0.0)
+                .then(|| Duration::from_micros((self.idle_timeout * 1000.0) as u64)),
             max_lifetime: ms(self.max_lifetime),
             acquire_timeout: ms(self.acquire_timeout),
             idle_ping_interval: ms(self.idle_ping_interval),

@@ -170,7 +170,7 @@ const OPTION_TABLE = {
   resetOnRelease: [true],
   waitForConnections: [false],
   jsonStrings: [true],
-  gracefulEnd: [false, true],
+  gracefulEnd: [true],
 }
 
 function mysql2ValidOptions() {
