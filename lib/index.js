@@ -51,7 +51,7 @@ function raw(sql) {
 
 const observability = require('./observability');
 const trpc = require('./trpc');
-const cluster = require('./cluster');
+const cluster = require('./cluster/index');
 
 exports.createPool = createPool;
 exports.Pool = Pool;

@@ -6,25 +6,11 @@
 // comments followed by anything but whitespace, ';' or comments means a
 // second statement. Compound statements (CREATE PROCEDURE ... BEGIN ...; END,
 // BEGIN NOT ATOMIC, IF/CASE/LOOP/WHILE/REPEAT blocks, labels) are one
-// statement to the server and are left alone.
+// statement to the server and are left alone. The tokens come from sql.js.
+const { Lexer, TOKEN, DASH_JS_SPACE } = require('./sql');
 
 const COMPOUND = /^(?:create|alter|begin|if|case|loop|while|repeat|declare|[A-Za-z_][\w$]*\s*:)/i;
-
-function skipSpaceAndComments(sql, i) {
-  const n = sql.length;
-  while (i < n) {
-    const c = sql[i];
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v') i++;
-    else if (c === '#' || (c === '-' && sql[i + 1] === '-' && (i + 2 >= n || /\s/.test(sql[i + 2])))) {
-      const e = sql.indexOf('\n', i);
-      i = e === -1 ? n : e + 1;
-    } else if (c === '/' && sql[i + 1] === '*') {
-      const e = sql.indexOf('*/', i + 2);
-      i = e === -1 ? n : e + 2;
-    } else break;
-  }
-  return i;
-}
+const { END, SEMICOLON } = TOKEN;
 
 /**
  * -1 when `sql` is one statement with nothing after a top-level ';' but
@@ -32,29 +18,17 @@ function skipSpaceAndComments(sql, i) {
  * statement ends: `more` tells whether real SQL follows.
  */
 function statementEnd(sql) {
-  const n = sql.length;
-  let i = skipSpaceAndComments(sql, 0);
-  if (COMPOUND.test(sql.slice(i, i + 64))) return { end: -1, more: false };
-  while (i < n) {
-    const c = sql[i];
-    if (c === "'" || c === '"' || c === '`') {
-      i++;
-      while (i < n && sql[i] !== c) i += c !== '`' && sql[i] === '\\' ? 2 : 1;
-      i++;
-    } else if (c === '#' || (c === '-' && sql[i + 1] === '-') || (c === '/' && sql[i + 1] === '*')) {
-      const j = skipSpaceAndComments(sql, i);
-      i = j > i ? j : i + 1;
-    } else if (c === ';') {
-      let j = i + 1;
-      for (;;) {
-        j = skipSpaceAndComments(sql, j);
-        if (sql[j] === ';') j++;
-        else break;
-      }
-      return { end: i, more: j < n };
-    } else i++;
-  }
-  return { end: -1, more: false };
+  const lexer = new Lexer(sql, DASH_JS_SPACE);
+  let kind = lexer.nextSignificant();
+  if (COMPOUND.test(sql.slice(lexer.start, lexer.start + 64))) return { end: -1, more: false };
+  if (kind !== SEMICOLON) kind = lexer.nextSemicolon();
+  if (kind === END) return { end: -1, more: false };
+  const end = lexer.start;
+  // Executable comments count as comments here: one after the last ';' is
+  // cut off with it (pool.js sends sql.slice(0, end)).
+  do kind = lexer.nextSignificant();
+  while (kind === SEMICOLON);
+  return { end, more: kind !== END };
 }
 
 /** True when `sql` holds more than one statement (see above). */
