@@ -49,18 +49,14 @@ export declare class NativePool {
    * [[id, kind, ...payload], ...] (see boundary.rs).
    */
   drain(): Raw
-  /** [total, active, idle, connecting, waiting, closed, breakerOpen, limit] */
-  counts(): Array<number>
-  /**
-   * Lifetime counters then three histograms (acquire wait, query time,
-   * connect time), each [count, sumSeconds, ...bucket counts].
-   */
-  metrics(): Array<number>
+  counts(): PoolCounts
+  /** Lifetime counters and the acquire-wait, query-time and connect-time histograms. */
+  metrics(): PoolMetrics
   /** Sizes and evictions of the bounded per-pool caches, for stats(). */
   cacheStats(): CacheStats
   errorCounts(): Array<ErrorCount>
-  /** The last connection failure (message, code), for health(). */
-  lastConnectError(): Array<string> | null
+  /** The last connection failure, for health(). */
+  lastConnectError(): ConnectError | null
 }
 
 export interface CacheStats {
@@ -72,6 +68,11 @@ export interface CacheStats {
   jsonTablesEvicted: number
 }
 
+export interface ConnectError {
+  message: string
+  code: string
+}
+
 export interface ErrorCount {
   code: string
   count: number
@@ -79,6 +80,13 @@ export interface ErrorCount {
 
 /** Histogram bucket bounds (seconds), for the JS metrics renderer. */
 export declare function histogramBuckets(): Array<number>
+
+export interface HistogramSnapshot {
+  count: number
+  sumSeconds: number
+  /** Per bucket (not cumulative), one more than histogramBuckets(): +Inf. */
+  buckets: Array<number>
+}
 
 export interface PoolConfig {
   host: string
@@ -118,6 +126,38 @@ export interface PoolConfig {
   reapIdle?: boolean
   /** Longest wait for the server's next packet during a command (ms, 0 = none). */
   socketTimeout?: number
+}
+
+export interface PoolCounts {
+  /** Open plus being opened. */
+  total: number
+  /** Lent out (including those released by JS and still on their way back). */
+  active: number
+  idle: number
+  /** Released by JS, not back in the idle set yet (mysql2's free list has them). */
+  returning: number
+  connecting: number
+  waiting: number
+  closed: boolean
+  breakerOpen: boolean
+  limit: number
+}
+
+export interface PoolMetrics {
+  acquired: number
+  released: number
+  created: number
+  destroyed: number
+  timedOut: number
+  rejected: number
+  queries: number
+  connectFailures: number
+  validationFailures: number
+  resets: number
+  uptimeSeconds: number
+  acquireWait: HistogramSnapshot
+  queryTime: HistogramSnapshot
+  connectTime: HistogramSnapshot
 }
 
 export interface SslConfig {

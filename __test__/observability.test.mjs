@@ -39,13 +39,29 @@ function hist(values) {
 // in src/shapes.rs and src/json_columns.rs).
 const EMPTY_CACHES = { shapes: 0, shapesCapacity: 4096, shapesEvicted: 0, jsonTables: 0, jsonTablesCapacity: 2048, jsonTablesEvicted: 0 };
 
+/** NativePool#counts() (src/snapshot.rs PoolCounts) from [total, active, idle, connecting, waiting, closed, breakerOpen, limit]. */
+function countsOf([total, active, idle, connecting, waiting, closed, breakerOpen, limit]) {
+  return { total, active, idle, returning: 0, connecting, waiting, closed: closed === 1, breakerOpen: breakerOpen === 1, limit };
+}
+
+const histOf = ([count, sumSeconds, ...buckets]) => ({ count, sumSeconds, buckets });
+
+/** NativePool#metrics() (src/snapshot.rs PoolMetrics) from the 11 counters and observed seconds. */
+function metricsOf(s, acquire, query, connect) {
+  const names = ['acquired', 'released', 'created', 'destroyed', 'timedOut', 'rejected', 'queries', 'connectFailures', 'validationFailures', 'resets', 'uptimeSeconds'];
+  const m = Object.fromEntries(names.map((n, i) => [n, s[i]]));
+  return { ...m, acquireWait: histOf(hist(acquire)), queryTime: histOf(hist(query)), connectTime: histOf(hist(connect)) };
+}
+
+const lastOf = (last) => (last ? { message: last[0], code: last[1] } : null);
+
 function fakeNative({ counts = [0, 0, 0, 0, 0, 0, 0, 10], scalars, acquire = [], query = [], connect = [], errors = [], last = null, caches = EMPTY_CACHES } = {}) {
   const s = scalars ?? [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
   return {
-    counts: () => [...counts],
-    metrics: () => [...s, ...hist(acquire), ...hist(query), ...hist(connect)],
+    counts: () => countsOf(counts),
+    metrics: () => metricsOf(s, acquire, query, connect),
     errorCounts: () => errors.map((e) => ({ ...e })),
-    lastConnectError: () => last,
+    lastConnectError: () => lastOf(last),
     cacheStats: () => ({ ...caches }),
   };
 }
@@ -218,10 +234,10 @@ describe('health() criteria (seed semantics)', () => {
   it('unhealthy when nothing is open and the newest connect attempt failed; healthy again after recovery', () => {
     const state = { counts: [1, 0, 0, 1, 2, 0, 0, 20], created: 0, failures: 1, last: ['connect ECONNREFUSED', 'ECONNREFUSED'] };
     const native = {
-      counts: () => state.counts,
-      metrics: () => [0, 0, state.created, 0, 0, 0, 0, state.failures, 0, 0, 1, ...hist([]), ...hist([]), ...hist([])],
+      counts: () => countsOf(state.counts),
+      metrics: () => metricsOf([0, 0, state.created, 0, 0, 0, 0, state.failures, 0, 0, 1], [], [], []),
       errorCounts: () => [],
-      lastConnectError: () => state.last,
+      lastConnectError: () => lastOf(state.last),
     };
     const pool = fakePool(native);
     const r = obs.health(pool);

@@ -24,17 +24,18 @@ class CorePoolView {
 
   /** Open and opening connections. */
   get _allConnections() {
-    return lengthOf(this._pool._native.counts()[0]);
+    return lengthOf(this._pool._native.counts().total);
   }
 
-  /** Idle connections. */
+  /** Idle connections, and released ones on their way back (mysql2 frees at release()). */
   get _freeConnections() {
-    return lengthOf(this._pool._native.counts()[2]);
+    const c = this._pool._native.counts();
+    return lengthOf(c.idle + c.returning);
   }
 
   /** Callers waiting for a connection. */
   get _connectionQueue() {
-    return lengthOf(this._pool._native.counts()[4]);
+    return lengthOf(this._pool._native.counts().waiting);
   }
 
   get _closed() {

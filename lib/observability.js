@@ -14,11 +14,6 @@ const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 const DEFAULT_THRESHOLDS = Object.freeze({ utilizationWarning: 90, waitingWarning: 50 });
 
-// Layout of NativePool#metrics(): 11 scalars, then three histograms of
-// [count, sum, b0..b20] (20 finite buckets + the +Inf overflow).
-const SCALARS = 11;
-const HIST_LEN = 23;
-const HISTOGRAMS = ['acquireWait', 'queryTime', 'connectTime'];
 
 let bucketBounds = null;
 function bounds() {
@@ -30,15 +25,11 @@ function bounds() {
 // ---------------------------------------------------------------------------
 // Native snapshot
 
-function histogram(m, offset) {
-  return {
-    count: m[offset],
-    sum: m[offset + 1],
-    buckets: m.slice(offset + 2, offset + HIST_LEN),
-  };
+function histogram(h) {
+  return { count: h.count, sum: h.sumSeconds, buckets: h.buckets };
 }
 
-/** One consistent-enough read of everything the native side exposes. */
+/** One consistent-enough read of everything the native side exposes (src/snapshot.rs). */
 function snapshot(pool) {
   const native = pool._native;
   const c = native.counts();
@@ -49,36 +40,31 @@ function snapshot(pool) {
   for (const { code, count } of [...native.errorCounts()].sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0))) {
     errors[code] = count;
   }
-  const hist = {};
-  HISTOGRAMS.forEach((name, i) => {
-    hist[name] = histogram(m, SCALARS + i * HIST_LEN);
-  });
-  const [total, active, idle, connecting, waiting, closed, breakerOpen, limit] = c;
   return {
     name: poolName(pool),
-    counts: { total, active, idle, connecting, waiting, limit },
+    counts: { total: c.total, active: c.active, idle: c.idle, connecting: c.connecting, waiting: c.waiting, limit: c.limit },
     // The JS flag too: with a pool shared across worker threads, end() in
     // this thread detaches it while the native pool stays open for others.
-    closed: closed === 1 || pool._closed === true,
-    breakerOpen: breakerOpen === 1,
+    closed: c.closed || pool._closed === true,
+    breakerOpen: c.breakerOpen,
     counters: {
-      acquired: m[0],
-      released: m[1],
-      created: m[2],
-      destroyed: m[3],
-      timedOut: m[4],
-      rejected: m[5],
-      queries: m[6],
-      connectFailures: m[7],
-      validationFailures: m[8],
-      resets: m[9],
+      acquired: m.acquired,
+      released: m.released,
+      created: m.created,
+      destroyed: m.destroyed,
+      timedOut: m.timedOut,
+      rejected: m.rejected,
+      queries: m.queries,
+      connectFailures: m.connectFailures,
+      validationFailures: m.validationFailures,
+      resets: m.resets,
       // Leaks are detected on the JS side (a lent connection never released).
       leaks: (pool._js && pool._js.leaks) || 0,
     },
-    uptimeSeconds: m[10],
-    hist,
+    uptimeSeconds: m.uptimeSeconds,
+    hist: { acquireWait: histogram(m.acquireWait), queryTime: histogram(m.queryTime), connectTime: histogram(m.connectTime) },
     errors,
-    lastConnectError: last ? { message: last[0], code: last[1] } : null,
+    lastConnectError: last ? { message: last.message, code: last.code } : null,
   };
 }
 

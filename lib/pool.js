@@ -452,7 +452,7 @@ class Pool extends EventEmitter {
 
   _maybeEmitEnqueue() {
     const c = this._native.counts();
-    if (c[2] === 0 && c[0] >= c[7]) this.emit('enqueue');
+    if (c.idle + c.returning === 0 && c.total >= c.limit) this.emit('enqueue');
   }
 
   /** Simple command on any pooled connection: Promise<[rows, fields]>. */

@@ -10,6 +10,7 @@
 //! is untouched. Expressions (JSON_OBJECT(...)), views and temporary tables
 //! have no such check to find and stay text.
 use crate::metrics::Metrics;
+use crate::sync::lock;
 use mysql_async::consts::ColumnType;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Column, Conn, Opts};
@@ -68,10 +69,7 @@ pub struct JsonColumns {
     metrics: Arc<Metrics>,
     state: Mutex<State>,
     side: tokio::sync::Mutex<Side>,
-}
-
-fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    closed: std::sync::atomic::AtomicBool,
 }
 
 fn is_string_type(c: &Column) -> bool {
@@ -126,7 +124,24 @@ impl JsonColumns {
             metrics,
             state: Mutex::new(State { server: Server::Unknown, tables: HashMap::new(), evicted: 0 }),
             side: tokio::sync::Mutex::new(Side { conn: None, last_used: Instant::now() }),
+            closed: false.into(),
         }
+    }
+
+    /// Starts the once-a-second task that closes the side connection when
+    /// unused (it ends with close(), or when the cache is dropped).
+    pub fn start(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        crate::runtime::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                match weak.upgrade() {
+                    Some(j) if !j.closed.load(std::sync::atomic::Ordering::Relaxed) => j.reap(),
+                    _ => return,
+                }
+            }
+        });
     }
 
     /// Per column: true where MariaDB would mark it JSON. None when no
@@ -314,6 +329,7 @@ impl JsonColumns {
     }
 
     pub async fn close(&self) {
+        self.closed.store(true, std::sync::atomic::Ordering::Relaxed);
         let conn = self.side.lock().await.conn.take();
         if let Some(c) = conn {
             let _ = c.disconnect().await;

@@ -29,13 +29,13 @@ impl Histogram {
         self.count.fetch_add(1, Relaxed);
     }
 
-    /// [count, sum seconds, per-bucket counts (not cumulative)...]
-    pub fn snapshot(&self) -> Vec<f64> {
-        let mut v = Vec::with_capacity(23);
-        v.push(self.count.load(Relaxed) as f64);
-        v.push(self.sum_us.load(Relaxed) as f64 / 1e6);
-        v.extend(self.counts.iter().map(|c| c.load(Relaxed) as f64));
-        v
+    /// (count, sum seconds, per-bucket counts: not cumulative, +Inf last)
+    pub fn snapshot(&self) -> (f64, f64, Vec<f64>) {
+        (
+            self.count.load(Relaxed) as f64,
+            self.sum_us.load(Relaxed) as f64 / 1e6,
+            self.counts.iter().map(|c| c.load(Relaxed) as f64).collect(),
+        )
     }
 }
 

@@ -1,16 +1,18 @@
-//! The borrow queue and the policy around it (HikariCP's split: lending here,
-//! reaping/lifetime/keep-alive in the maintenance task, the lent connection
-//! is the caller's `PooledConn`). Connections are mysql_async `Conn`s; its
+//! The borrow queue and the policy around it (HikariCP's HikariPool):
+//! who gets which connection and when (idle LIFO, waiters FIFO, breaker,
+//! limits, counts). One connection's own operations live in conn.rs
+//! (PoolBase), the once-a-second task in maintain.rs. Connections are mysql_async `Conn`s; its
 //! own Pool is not used because it has no queue limit, no acquire timeout
 //! and only a socket peek for validation.
 use crate::config::{ResetPolicy, Settings};
-use crate::error::{self, ErrInfo};
-use crate::json_columns::JsonColumns;
+pub use crate::conn::PooledConn;
+use crate::conn::{self, Slot};
+use crate::error::ErrInfo;
 use crate::metrics::Metrics;
-use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Opts};
+use crate::sync::lock;
+use mysql_async::Opts;
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, Notify};
 
@@ -20,90 +22,6 @@ pub mod codes {
     pub const NO_CONNECTIONS: &str = "POOL_NO_CONNECTIONS";
     pub const ACQUIRE_TIMEOUT: &str = "POOL_ACQUIRE_TIMEOUT";
     pub const CIRCUIT_OPEN: &str = "POOL_CIRCUIT_OPEN";
-}
-
-const SERVER_STATUS_IN_TRANS: u16 = 0x0001;
-
-/// A connection's place in the pool's counts (`total`, and `active` while
-/// lent). The pool disarms it when it takes the connection back or closes
-/// it; dropped armed (a task that panicked, a waiter that went away with a
-/// connection in its channel) it gives the place back itself, so a failure
-/// can cost a connection but never shrink the pool for good.
-pub struct Slot {
-    pool: Weak<Pool>,
-    armed: bool,
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        if self.armed {
-            if let Some(pool) = self.pool.upgrade() {
-                pool.slot_lost();
-            }
-        }
-    }
-}
-
-pub struct PooledConn {
-    pub conn: Conn,
-    slot: Slot,
-    /// Pool-local sequence number; seeds the lifetime jitter.
-    pub id: u64,
-    /// Back in the pool, its answer not yet handed to JS: the caller whose
-    /// answer it carries will want it next (see `delivered`).
-    pub undelivered: bool,
-    expires: Option<Instant>,
-    last_used: Instant,
-    /// Set when an error left the connection unusable.
-    pub broken: bool,
-    /// The session's client character set: the `charset` option, then what
-    /// the server reports after a SET NAMES (see `track_session`).
-    pub charset: crate::charset::Charset,
-    /// Not used yet: JS may want to see it first ('connection' event).
-    pub fresh: bool,
-    /// Statements 'connection' listeners ran on it (sql, positional params),
-    /// run again after each session reset.
-    pub replay: Vec<(String, Vec<mysql_async::Value>)>,
-}
-
-impl PooledConn {
-    pub fn thread_id(&self) -> u32 {
-        self.conn.id()
-    }
-
-    /// Ends this connection's claim on the pool's counts (the caller
-    /// updates them).
-    fn disarm(&mut self) {
-        self.slot.armed = false;
-    }
-
-    /// Follows character_set_client as the server reports it in OK packets
-    /// (session tracking), as mysql2 does: SQL and string parameters are
-    /// then encoded in the session's set. Unknown sets are ignored, as there.
-    pub fn track_session(&mut self) {
-        let Some(ok) = self.conn.last_ok_packet() else { return };
-        if ok.session_state_info_ref().is_none() {
-            return;
-        }
-        let Ok(infos) = ok.session_state_info() else { return };
-        for info in infos {
-            if let Ok(mysql_async::SessionStateChange::SystemVariables(vars)) = info.decode() {
-                for v in vars {
-                    if v.name_bytes() == b"character_set_client" {
-                        let name = String::from_utf8_lossy(v.value_bytes()).to_ascii_lowercase();
-                        let cs = crate::charset::of_name(&name);
-                        if !matches!(cs, crate::charset::Charset::Unsupported(_)) {
-                            self.charset = cs;
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    fn in_transaction(&self) -> bool {
-        self.conn.last_ok_packet().map(|ok| ok.status_flags().bits() & SERVER_STATUS_IN_TRANS != 0).unwrap_or(false)
-    }
 }
 
 pub enum Step {
@@ -151,8 +69,11 @@ struct State {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Counts {
     pub total: usize,
+    /// Lent, including those JS released that are still on their way back.
     pub active: usize,
     pub idle: usize,
+    /// Released by JS, not back yet: mysql2's free list already has them.
+    pub returning: usize,
     pub connecting: usize,
     pub waiting: usize,
     pub closed: bool,
@@ -169,14 +90,6 @@ pub struct Pool {
     /// Set by end() once its grace period is over: commands still running
     /// are cut (their sockets closed) so every promise settles.
     killed: tokio::sync::watch::Sender<bool>,
-    /// MariaDB JSON columns, looked up on the side (see json_columns.rs).
-    pub json: JsonColumns,
-}
-
-fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
-    // A poisoned lock only means another task panicked mid-update; the
-    // counts are still the best we have, so keep going rather than abort.
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl State {
@@ -190,7 +103,6 @@ impl Pool {
         let metrics = Arc::new(Metrics::default());
         let pool = Arc::new(Pool {
             state: Mutex::new(State::default()),
-            json: JsonColumns::new(settings.mariadb_json_columns, opts.clone(), metrics.clone()),
             settings,
             opts,
             metrics,
@@ -198,7 +110,7 @@ impl Pool {
             drained: Notify::new(),
             killed: tokio::sync::watch::channel(false).0,
         });
-        tokio::spawn(maintain(Arc::downgrade(&pool)));
+        tokio::spawn(crate::maintain::maintain(Arc::downgrade(&pool)));
         pool.replenish();
         pool
     }
@@ -207,8 +119,9 @@ impl Pool {
         let st = lock(&self.state);
         Counts {
             total: st.total,
-            active: st.active.saturating_sub(st.returning),
-            idle: st.idle.len() + st.returning,
+            active: st.active,
+            idle: st.idle.len(),
+            returning: st.returning.min(st.active),
             connecting: st.connecting,
             waiting: st.waiters.len(),
             closed: st.closed,
@@ -352,7 +265,7 @@ impl Pool {
     }
 
     /// A lent connection's Slot was dropped armed: give its place back.
-    fn slot_lost(self: &Arc<Self>) {
+    pub(crate) fn slot_lost(self: &Arc<Self>) {
         {
             let mut st = lock(&self.state);
             st.active = st.active.saturating_sub(1);
@@ -463,8 +376,7 @@ impl Pool {
         }
         if c.last_used.elapsed() >= self.settings.validate_after_idle {
             let deadline = self.settings.connect_timeout.unwrap_or(Duration::from_secs(10));
-            let ok = matches!(tokio::time::timeout(deadline, c.conn.ping()).await, Ok(Ok(())));
-            if !ok {
+            if !c.validate(deadline).await {
                 Metrics::inc(&self.metrics.validation_failures);
                 self.destroy(c);
                 return None;
@@ -475,13 +387,7 @@ impl Pool {
 
     async fn connect(self: &Arc<Self>) -> Result<PooledConn, ErrInfo> {
         let t0 = Instant::now();
-        let deadline = self.settings.connect_timeout.unwrap_or(Duration::from_secs(3600));
-        let res = tokio::time::timeout(deadline, Conn::new(self.opts.clone())).await;
-        let res = match res {
-            Ok(Ok(conn)) => Ok(conn),
-            Ok(Err(e)) => Err(error::from_mysql(&e, true)),
-            Err(_) => Err(ErrInfo::new("ETIMEDOUT", "connect ETIMEDOUT").fatal()),
-        };
+        let res = conn::open(&self.opts, self.settings.connect_timeout).await;
         let mut st = lock(&self.state);
         match res {
             Ok(conn) => {
@@ -491,7 +397,7 @@ impl Pool {
                 st.breaker_open_until = None;
                 st.next_conn_id += 1;
                 let id = st.next_conn_id;
-                let expires = self.settings.max_lifetime.map(|life| Instant::now() + jittered(life, id));
+                let expires = self.settings.max_lifetime.map(|life| Instant::now() + conn::jittered(life, id));
                 Ok(PooledConn {
                     conn,
                     slot: Slot { pool: Arc::downgrade(self), armed: true },
@@ -579,29 +485,11 @@ impl Pool {
         let deadline = self.settings.connect_timeout.unwrap_or(Duration::from_secs(10));
         if full_reset {
             Metrics::inc(&self.metrics.resets);
-            let ok = matches!(tokio::time::timeout(deadline, c.conn.reset()).await, Ok(Ok(_)));
-            c.broken |= !ok;
-            // The reset's setup ran SET NAMES for the `charset` option again.
-            c.charset = self.settings.charset;
-            // What 'connection' listeners ran belongs to the session, like initSql.
-            if ok && !c.replay.is_empty() {
-                let replay = async {
-                    for (sql, params) in &c.replay {
-                        if params.is_empty() {
-                            c.conn.query_drop(sql.as_str()).await?;
-                        } else {
-                            c.conn.exec_drop(sql.as_str(), params.clone()).await?;
-                        }
-                    }
-                    Ok::<(), mysql_async::Error>(())
-                };
-                c.broken |= !matches!(tokio::time::timeout(deadline, replay).await, Ok(Ok(())));
-            }
+            c.broken |= !c.reset_session(deadline, self.settings.charset).await;
         } else if self.settings.reset != ResetPolicy::Never && c.in_transaction() {
             // A single pool.query('BEGIN') must not hand an open transaction on.
             Metrics::inc(&self.metrics.resets);
-            let ok = matches!(tokio::time::timeout(deadline, c.conn.query_drop("ROLLBACK")).await, Ok(Ok(_)));
-            c.broken |= !ok;
+            c.broken |= !c.rollback(deadline).await;
         }
         if c.broken || self.is_closed() {
             if !returning {
@@ -771,7 +659,6 @@ impl Pool {
         for c in idle {
             self.dispose(c);
         }
-        self.json.close().await;
         let deadline = Instant::now() + grace;
         loop {
             let notified = self.drained.notified();
@@ -788,33 +675,11 @@ impl Pool {
         self.killed.send_replace(true);
     }
 
-    pub fn is_closed(&self) -> bool {
-        lock(&self.state).closed
-    }
-}
-
-/// Spreads expiry so connections opened together do not all close together
-/// (up to 10% earlier than maxLifetime).
-fn jittered(life: Duration, seed: u64) -> Duration {
-    let nanos = Instant::now().elapsed().subsec_nanos() as u64 ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let x = nanos.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) >> 33;
-    let frac = (x % 1000) as f64 / 10_000.0; // 0 .. 0.1
-    life.mul_f64(1.0 - frac)
-}
-
-/// Reaper, lifetime enforcement and idle keep-alive pings, once a second.
-async fn maintain(pool: Weak<Pool>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let Some(pool) = pool.upgrade() else { return };
-        if pool.is_closed() {
-            pool.json.close().await;
-            return;
-        }
-        pool.json.reap();
-        let s = &pool.settings;
+    /// The maintenance task's locked half: takes out of the idle set the
+    /// connections to close (expired, over maxIdle, idle too long) and those
+    /// due a keep-alive ping (counted as active while pinged).
+    pub(crate) fn sweep(&self) -> (Vec<PooledConn>, Vec<PooledConn>) {
+        let s = &self.settings;
         // mysql2 3.24 reaps only when maxIdle < connectionLimit: it trims the
         // free list to maxIdle, then closes every connection idle longer than
         // idleTimeout, down to zero (here: down to minIdle). `reapIdle` opts
@@ -823,8 +688,8 @@ async fn maintain(pool: Weak<Pool>) {
         let reaping = mysql2_reaper || s.reap_idle;
         let trim_to = if mysql2_reaper { s.max_idle.max(s.min_idle) } else { usize::MAX };
         let now = Instant::now();
-        let (reaped, to_ping) = {
-            let mut st = lock(&pool.state);
+        {
+            let mut st = lock(&self.state);
             let mut reaped = Vec::new();
             let mut to_ping = Vec::new();
             let mut keep = VecDeque::with_capacity(st.idle.len());
@@ -848,19 +713,26 @@ async fn maintain(pool: Weak<Pool>) {
             st.total -= reaped.len();
             st.active += to_ping.len();
             (reaped, to_ping)
-        };
-        for c in reaped {
-            pool.dispose(c);
         }
-        for mut c in to_ping {
-            let ok = matches!(tokio::time::timeout(Duration::from_secs(5), c.conn.ping()).await, Ok(Ok(())));
-            if ok {
-                pool.put_back(c, false);
-            } else {
-                Metrics::inc(&pool.metrics.validation_failures);
-                pool.destroy(c);
-            }
+    }
+
+    pub(crate) fn dispose_all(&self, conns: Vec<PooledConn>) {
+        for c in conns {
+            self.dispose(c);
         }
-        pool.replenish();
+    }
+
+    /// A keep-alive ping's outcome: back to idle, or closed.
+    pub(crate) fn after_ping(self: &Arc<Self>, c: PooledConn, ok: bool) {
+        if ok {
+            self.put_back(c, false);
+        } else {
+            Metrics::inc(&self.metrics.validation_failures);
+            self.destroy(c);
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        lock(&self.state).closed
     }
 }

@@ -190,10 +190,7 @@ class PoolCluster extends EventEmitter {
     if (!this._handOff && ![...this._nodes.values()].some((n) => n !== node && n.offlineUntil === 0)) return;
     let waiting = 0;
     try {
-      // counts() is becoming a named snapshot (issue 13); until that addon
-      // is everywhere, [4] is `waiting` in the older array shape.
-      const c = old._native.counts();
-      waiting = Array.isArray(c) ? c[4] : c.waiting;
+      waiting = old._native.counts().waiting;
     } catch {
       return;
     }

@@ -1,0 +1,137 @@
+//! Where a command goes: the router task takes each batch from JS in order
+//! and starts one task per pool-path command (its place in the pool's queue
+//! already decided on the JS thread) or hands it to its lent connection's
+//! worker (lending.rs), behind what that connection already queued.
+use crate::attachment::Attachment;
+use crate::boundary::{Completion, Payload, Submission};
+use crate::command::run_op;
+use crate::completions::Completions;
+use crate::error::{self, ErrInfo};
+use crate::lending::{conn_worker, first_use, ConnJob};
+use crate::ops::Op;
+use crate::pool::Ticket;
+use crate::sync::lock;
+use futures_util::FutureExt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+pub(crate) enum Routed {
+    /// Commands, each pool-path one with its place in the pool's queue
+    /// already decided on the JS thread (in call order, as mysql2 decides).
+    Batch(Vec<(Submission, Option<Ticket>)>),
+    GetConnection(u32, u32, Ticket),
+    /// release()/destroy() of a lent connection: through the router, so
+    /// commands JS sent before it reach the connection first.
+    GiveBack(u32, bool),
+}
+
+/// Wraps a task: its payload (if any) goes to the completions, and a panic
+/// becomes an error completion instead of unwinding into the runtime.
+pub(crate) async fn guarded<F>(completions: Arc<Completions>, id: u32, fut: F)
+where
+    F: Future<Output = Option<Payload>> + Send + 'static,
+{
+    let payload = match AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(Some(p)) => p,
+        Ok(None) => return,
+        Err(panic) => Payload::Error(error::from_panic(panic)),
+    };
+    completions.push(Completion { id, payload });
+}
+
+/// One per NativePool: takes each request's place in the pool's queue in
+/// the order JS made them, then lets the rest run concurrently.
+pub(crate) async fn route(at: Arc<Attachment>, mut rx: tokio::sync::mpsc::UnboundedReceiver<Routed>) {
+    let (pool, completions, lent) = (&at.pool, &at.completions, &at.lent);
+    while let Some(msg) = rx.recv().await {
+        match msg {
+            Routed::GiveBack(conn_id, destroy) => {
+                // Queued behind the connection's pending commands, so they finish first.
+                let sent = lock(lent)
+                    .map
+                    .remove(&conn_id)
+                    .is_some_and(|tx| tx.send(if destroy { ConnJob::Destroy } else { ConnJob::Release }).is_ok());
+                if !destroy && !sent {
+                    // JS counted a release that will not come (the worker is gone).
+                    pool.returned_now();
+                }
+            }
+            Routed::GetConnection(id, conn_id, ticket) => {
+                let at = at.clone();
+                tokio::spawn(guarded(completions.clone(), id, async move {
+                    let got = match at.pool.finish_acquire(ticket).await {
+                        Ok(c) => first_use(c, &at).await,
+                        Err(e) => Err(e),
+                    };
+                    match got {
+                        Ok(c) => {
+                            let thread_id = c.thread_id();
+                            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                            if !at.lend(conn_id, tx) {
+                                at.pool.release(c, true, false).await;
+                                return Some(Payload::Error(ErrInfo::new("POOL_CLOSED", "Pool is closed.")));
+                            }
+                            tokio::spawn(conn_worker(at, c, rx, None));
+                            Some(Payload::Conn { conn_id, thread_id })
+                        }
+                        Err(e) => Some(Payload::Error(e)),
+                    }
+                }));
+            }
+            Routed::Batch(batch) => {
+                for (job, ticket) in batch {
+                    let Submission { id, conn_id, op, timeout_ms, error } = job;
+                    if let Some(e) = error {
+                        completions.push(Completion { id, payload: Payload::Error(e) });
+                        continue;
+                    }
+                    if let Some(ticket) = ticket {
+                        let at = at.clone();
+                        tokio::spawn(guarded(completions.clone(), id, async move {
+                            let pool = &at.pool;
+                            let got = match pool.finish_acquire(ticket).await {
+                                Ok(c) => first_use(c, &at).await,
+                                Err(e) => Err(e),
+                            };
+                            let mut c = match got {
+                                Ok(c) => c,
+                                Err(e) => return Some(Payload::Error(e)),
+                            };
+                            let payload = run_op(&at, &mut c, op, timeout_ms, id).await;
+                            // As mysql2: the connection is back in the idle set (LIFO)
+                            // before the promise resolves, so the caller's next query
+                            // finds it. A reset due on release (opt-in) comes first too.
+                            let conn = c.id;
+                            c.undelivered = payload.is_some();
+                            if let Some(c) = pool.release_now(c, false, false) {
+                                pool.finish_release(c, false, false).await;
+                            }
+                            if let Some(payload) = payload {
+                                at.completions.push_from(Completion { id, payload }, Some(conn));
+                            }
+                            None
+                        }));
+                        continue;
+                    }
+                    // HandBack ends JS's use of a connection it was shown.
+                    let tx = if matches!(op, Op::HandBack) {
+                        lock(lent).map.remove(&conn_id)
+                    } else {
+                        lock(lent).map.get(&conn_id).cloned()
+                    };
+                    let sent = tx.map(|tx| tx.send(ConnJob::Run(id, op, timeout_ms)));
+                    if !matches!(sent, Some(Ok(()))) {
+                        completions.push(Completion {
+                            id,
+                            payload: Payload::Error(ErrInfo::new(
+                                "ERR_CONNECTION_RELEASED",
+                                "Connection was released to the pool; get a new one with getConnection().",
+                            )),
+                        });
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Lent connections (getConnection(), and a new connection shown to a
+//! 'connection' listener): one worker task per connection runs its commands
+//! in the order JS sent them, as mysql2 queues them, until release/destroy.
+use crate::attachment::Attachment;
+use crate::boundary::{Completion, Payload};
+use crate::command::run_op;
+use crate::error::{self, ErrInfo};
+use crate::ops::Op;
+use crate::pool::PooledConn;
+use futures_util::FutureExt;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+/// Work for a lent connection. Each lent connection has one worker task
+/// that runs these in submission order, as mysql2 queues commands.
+pub(crate) enum ConnJob {
+    Run(u32, Op, f64),
+    Release,
+    Destroy,
+}
+pub(crate) type Lent = tokio::sync::mpsc::UnboundedSender<ConnJob>;
+
+/// Ids for lent connections, and whether JS wants to see each new connection
+/// before its first use (a 'connection' listener: mysql2 hands that event a
+/// usable connection, and handlers run SQL such as SET SESSION on it).
+pub(crate) struct Lending {
+    pub(crate) next_id: std::sync::atomic::AtomicU32,
+    pub(crate) announce: std::sync::atomic::AtomicBool,
+}
+
+impl Lending {
+    pub(crate) fn next(&self) -> u32 {
+        loop {
+            let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed).wrapping_add(1);
+            if id != 0 {
+                return id;
+            }
+        }
+    }
+}
+
+/// A connection's first use. With a 'connection' listener, the connection is
+/// lent to JS first; JS runs the handlers, queues HandBack behind whatever
+/// they sent, and the connection comes back here for the waiting command.
+pub(crate) async fn first_use(mut c: PooledConn, at: &Arc<Attachment>) -> std::result::Result<PooledConn, ErrInfo> {
+    let lending = &at.lending;
+    if !std::mem::take(&mut c.fresh) || !lending.announce.load(std::sync::atomic::Ordering::Relaxed) {
+        return Ok(c);
+    }
+    let conn_id = lending.next();
+    let thread_id = c.thread_id();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (back_tx, back_rx) = tokio::sync::oneshot::channel();
+    if !at.lend(conn_id, tx) {
+        at.pool.release(c, false, false).await;
+        return Err(ErrInfo::new("POOL_CLOSED", "Pool is closed."));
+    }
+    tokio::spawn(conn_worker(at.clone(), c, rx, Some(back_tx)));
+    at.completions.push(Completion { id: 0, payload: Payload::NewConn { conn_id, thread_id } });
+    match back_rx.await {
+        Ok(c) if !c.broken => Ok(c),
+        Ok(c) => {
+            at.pool.destroy(c);
+            Err(ErrInfo::new("PROTOCOL_CONNECTION_LOST", "Connection lost in a 'connection' event handler").fatal())
+        }
+        // The pool ended while JS held it.
+        Err(_) => Err(ErrInfo::new("POOL_CLOSED", "Pool is closed.")),
+    }
+}
+
+/// Owns one lent connection and runs its commands in order until released.
+pub(crate) async fn conn_worker(
+    at: Arc<Attachment>,
+    mut c: PooledConn,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<ConnJob>,
+    mut back: Option<tokio::sync::oneshot::Sender<PooledConn>>,
+) {
+    let (pool, completions) = (&at.pool, &at.completions);
+    loop {
+        match rx.recv().await {
+            Some(ConnJob::Run(id, Op::HandBack, _)) => {
+                completions.push(Completion { id, payload: Payload::Done });
+                if let Some(tx) = back.take() {
+                    // The waiting command is gone: the connection goes back.
+                    if let Err(c) = tx.send(c) {
+                        pool.release(c, false, false).await;
+                    }
+                    return;
+                }
+            }
+            Some(ConnJob::Run(id, op, timeout_ms)) => {
+                if back.is_some() {
+                    // A 'connection' listener's statement: part of the session setup.
+                    c.replay.extend(op.replay());
+                }
+                let payload = if c.broken {
+                    Some(Payload::Error(
+                        ErrInfo::new(
+                            "PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR",
+                            "Can't add new command when connection is in closed state",
+                        )
+                        .fatal(),
+                    ))
+                } else {
+                    match AssertUnwindSafe(run_op(&at, &mut c, op, timeout_ms, id)).catch_unwind().await {
+                        Ok(p) => p,
+                        Err(panic) => {
+                            c.broken = true;
+                            Some(Payload::Error(error::from_panic(panic)))
+                        }
+                    }
+                };
+                if let Some(payload) = payload {
+                    completions.push(Completion { id, payload });
+                }
+            }
+            Some(ConnJob::Destroy) => return pool.destroy(c),
+            Some(ConnJob::Release) => return pool.release(c, true, true).await,
+            // The pool's JS side went away (end(), thread exit).
+            None => return pool.release(c, true, false).await,
+        }
+    }
+}
