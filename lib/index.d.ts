@@ -27,8 +27,10 @@ export interface SslOptions {
   verifyIdentity?: boolean;
   /** Name to verify instead of `host` (e.g. when connecting by IP). */
   servername?: string;
-  /** 'TLSv1.2' (default floor) or 'TLSv1.3' is not pinnable; TLS 1.2 and 1.3 are offered. */
+  /** TLS 1.2 and 1.3 are always both offered: a floor at or below TLS 1.2 is met as given;
+   * 'TLSv1.3' (one version only) is refused with ERR_UNSUPPORTED_OPTION. */
   minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2';
+  /** 'TLSv1.3' only: a lower ceiling would pin TLS 1.2 or go below it, and is refused. */
   maxVersion?: 'TLSv1.3';
 }
 

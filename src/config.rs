@@ -1,6 +1,10 @@
 //! The pool's configuration as the JS layer hands it over: already validated
 //! and defaulted there (lib/config.js owns mysql2's option names and error
 //! messages); here it becomes mysql_async options and pool settings.
+//! Every PoolConfig field is fed by a row of lib/config.js's option table
+//! (its `native` name, camelCase of the field); __test__/unit/options.test.mjs
+//! checks the two against each other. A field added here must be an Option
+//! unless every JS that can load this addon already sends it.
 use crate::charset::{self, Charset};
 use crate::error::ErrInfo;
 use crate::tls;
@@ -18,8 +22,8 @@ pub struct SslConfig {
     pub reject_unauthorized: bool,
     pub verify_identity: bool,
     pub servername: Option<String>,
-    pub min_version: Option<String>,
-    pub max_version: Option<String>,
+    // ssl.minVersion / maxVersion stop in lib/config.js: rustls here always
+    // offers TLS 1.2 and 1.3, so what it accepts is met without a setting.
 }
 
 #[napi(object)]
@@ -49,7 +53,6 @@ pub struct PoolConfig {
     pub max_prepared_statements: u32,
     pub circuit_breaker_threshold: u32,
     pub circuit_breaker_reset: f64,
-    pub leak_detection_timeout: f64,
     pub charset: Option<String>,
     pub init_sql: Vec<String>,
     pub ssl: Option<SslConfig>,

@@ -1,6 +1,8 @@
 //! mysql2's `ssl` option on rustls (no OpenSSL). Defaults are stricter than
 //! mysql2's: with `rejectUnauthorized` the server name is checked too, unless
-//! `verifyIdentity: false`.
+//! `verifyIdentity: false`. Protocol versions: rustls's defaults, TLS 1.2 and
+//! 1.3, both always offered; lib/config.js accepts the `minVersion` /
+//! `maxVersion` values this meets and refuses the rest.
 use crate::config::SslConfig;
 use crate::error::ErrInfo;
 use mysql_async::{ClientIdentity, SslOpts};
