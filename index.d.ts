@@ -73,10 +73,65 @@ export interface ConnectError {
   code: string
 }
 
+export declare const DONE_CHUNK: number
+
+export declare const DONE_CONN: number
+
+export declare const DONE_ERROR: number
+
+export declare const DONE_OK: number
+
+export declare const DONE_RESULTS: number
+
 export interface ErrorCount {
   code: string
   count: number
 }
+
+/** typeCast === false: every cell is a Buffer. */
+export declare const FLAG_ALL_BUFFERS: number
+
+export declare const FLAG_BIG_NUMBER_STRINGS: number
+
+export declare const FLAG_DATE_STRINGS_DATE: number
+
+export declare const FLAG_DATE_STRINGS_DATETIME: number
+
+export declare const FLAG_DATE_STRINGS_TIMESTAMP: number
+
+/**
+ * The statement may change which columns are JSON (DDL), decided by JS's
+ * one SQL tokenizer (lib/sql.js isDdl).
+ */
+export declare const FLAG_DDL: number
+
+export declare const FLAG_DECIMAL_NUMBERS: number
+
+export declare const FLAG_JSON_STRINGS: number
+
+/** A JS typeCast function runs per cell: every cell travels as text/bytes. */
+export declare const FLAG_RAW: number
+
+/** Rows go to a JS stream: pause after each chunk until it asks for more. */
+export declare const FLAG_STREAM: number
+
+export declare const FLAG_SUPPORT_BIG_NUMBERS: number
+
+export declare const HEAD_AFFECTED: number
+
+export declare const HEAD_BIG_ID_AT: number
+
+export declare const HEAD_BIG_ROWS_AT: number
+
+export declare const HEAD_INFO_UNITS: number
+
+export declare const HEAD_INSERT_ID: number
+
+export declare const HEAD_LEN: number
+
+export declare const HEAD_STATUS: number
+
+export declare const HEAD_WARNINGS: number
 
 /** Histogram bucket bounds (seconds), for the JS metrics renderer. */
 export declare function histogramBuckets(): Array<number>
@@ -87,6 +142,45 @@ export interface HistogramSnapshot {
   /** Per bucket (not cumulative), one more than histogramBuckets(): +Inf. */
   buckets: Array<number>
 }
+
+/** BIGINT with supportBigNumbers: number when safe, else string. */
+export declare const KIND_BIGINT: number
+
+/** Binary-protocol DATE/DATETIME/TIMESTAMP as mysql2's binary date text. */
+export declare const KIND_BIN_DATETIME: number
+
+export declare const KIND_BUFFER: number
+
+export declare const KIND_DATE: number
+
+export declare const KIND_DATETIME: number
+
+/** Added to a kind when MariaDB would mark the column JSON (extendedFormat). */
+export declare const KIND_EXTENDED_JSON: number
+
+export declare const KIND_GEOMETRY: number
+
+export declare const KIND_JSON: number
+
+/** JSON with supportBigNumbers (unsafe integers kept as strings). */
+export declare const KIND_JSON_BIG: number
+
+export declare const KIND_NULL: number
+
+export declare const KIND_NUMBER: number
+
+export declare const KIND_STRING: number
+
+export declare const OP_EXECUTE: number
+
+/** JS is done with a new connection shown to a 'connection' listener. */
+export declare const OP_HAND_BACK: number
+
+export declare const OP_PING: number
+
+export declare const OP_PREPARE: number
+
+export declare const OP_QUERY: number
 
 export interface PoolConfig {
   host: string
@@ -113,7 +207,6 @@ export interface PoolConfig {
   maxPreparedStatements: number
   circuitBreakerThreshold: number
   circuitBreakerReset: number
-  leakDetectionTimeout: number
   charset?: string
   initSql: Array<string>
   ssl?: SslConfig
@@ -160,6 +253,28 @@ export interface PoolMetrics {
   connectTime: HistogramSnapshot
 }
 
+export declare const ROWS_BIN_AT: number
+
+export declare const ROWS_BIN_LEN: number
+
+export declare const ROWS_CELLS: number
+
+export declare const ROWS_COUNT: number
+
+export declare const ROWS_LEN: number
+
+export declare const ROWS_NEW_SHAPE_AT: number
+
+export declare const ROWS_SHAPE: number
+
+export declare const ROWS_TAGS_AT: number
+
+export declare const ROWS_TEXT_UNITS: number
+
+export declare const SET_HEADER: number
+
+export declare const SET_ROWS: number
+
 export interface SslConfig {
   /** PEM text of one or more trusted CAs; none = the Mozilla root store. */
   ca?: Array<string>
@@ -169,6 +284,26 @@ export interface SslConfig {
   rejectUnauthorized: boolean
   verifyIdentity: boolean
   servername?: string
-  minVersion?: string
-  maxVersion?: string
 }
+
+export declare const SUB_CONN: number
+
+export declare const SUB_FLAGS: number
+
+export declare const SUB_ID: number
+
+export declare const SUB_OP: number
+
+export declare const SUB_PARAMS: number
+
+export declare const SUB_SQL: number
+
+export declare const SUB_TIMEOUT: number
+
+export declare const TAG_BUFFER: number
+
+export declare const TAG_NULL: number
+
+export declare const TAG_STRING: number
+
+export declare const TAG_VALUE: number

@@ -490,7 +490,7 @@ function shareKey(js) {
 // removal still requires (napi refuses an object without a required field):
 // sent with a value nothing reads, so that this JS runs with either build.
 // Drop an entry once no such build is in use.
-const RETIRED_NATIVE = Object.freeze({ leakDetectionTimeout: 0 });
+const RETIRED_NATIVE = Object.freeze({});
 
 /** PoolConfig (src/config.rs) from a normalized config: the table's native rows. */
 function nativeConfig(js) {

@@ -80,11 +80,7 @@ class PoolConnection extends EventEmitter {
 
   ping() {
     if (this._released) return this._send('', undefined, false);
-    return new Promise((resolve, reject) => {
-      const id = this._pool._id();
-      this._pool._pending.set(id, { resolve: () => resolve(true), reject, q: null });
-      this._pool._enqueue([2, id, this._id, '', 0, 0, undefined]);
-    });
+    return this._pool._transport.ping(this._id);
   }
 
   /**
@@ -95,11 +91,7 @@ class PoolConnection extends EventEmitter {
     const sql = typeof options === 'object' && options !== null ? options.sql : options;
     if (typeof sql !== 'string') return Promise.reject(errors.make('ERR_INVALID_QUERY', 'prepare() needs the SQL text', TypeError));
     if (this._released) return this._send(sql, undefined, true);
-    return new Promise((resolve, reject) => {
-      const id = this._pool._id();
-      this._pool._pending.set(id, { resolve: () => resolve(new PreparedStatementInfo(this, sql)), reject, q: null, sql });
-      this._pool._enqueue([4, id, this._id, sql, 0, 0, undefined]);
-    });
+    return this._pool._transport.prepareStatement(this._id, sql).then(() => new PreparedStatementInfo(this, sql));
   }
 
   /** Statements stay in the connection's cache (maxPreparedStatements); nothing to do. */
@@ -112,8 +104,7 @@ class PoolConnection extends EventEmitter {
     this._stopLeakTimer();
     this._pool._lent.delete(this);
     // Commands already queued in JS go first; release follows them.
-    this._pool._flushNow();
-    this._pool._native.release(this._id);
+    this._pool._transport.release(this._id);
     this._pool.emit('release', this);
   }
 
@@ -148,15 +139,14 @@ class PoolConnection extends EventEmitter {
     if (this._released) {
       // mysql2 closes a connection destroyed after its release and takes it
       // out of the pool; here it is closed if it is still idle there.
-      if (!this._destroyedLate) this._pool._native.destroyReleased(this.threadId);
+      if (!this._destroyedLate) this._pool._transport.destroyReleased(this.threadId);
       this._destroyedLate = true;
       return;
     }
     this._released = true;
     this._stopLeakTimer();
     this._pool._lent.delete(this);
-    this._pool._flushNow();
-    this._pool._native.destroy(this._id);
+    this._pool._transport.destroy(this._id);
   }
 
   escape(v) {
@@ -264,7 +254,7 @@ class Query extends EventEmitter {
     if (this._cb === undefined) for (const row of rows) this.emit('result', row, set);
   }
 
-  /** Rows of a streamed command as they arrive (see Pool._beginStream). */
+  /** Rows of a streamed command as they arrive (see Transport.beginStream). */
   _chunk(set, rows, fields) {
     try {
       this._emitSet(set, rows, fields, set !== this._set);
@@ -377,7 +367,7 @@ class Query extends EventEmitter {
     this._streams.add(s);
     // Rows come to the callback when there is one, so only then buffer.
     if (this._ctl === null && this._cb === undefined && this._pool) {
-      this._ctl = this._pool._beginStream(this._promise, (set, rows, fields) => this._chunk(set, rows, fields));
+      this._ctl = this._pool._transport.beginStream(this._promise, (set, rows, fields) => this._chunk(set, rows, fields));
     }
     return s;
   }

@@ -4,7 +4,8 @@
 // result shape and cached, like mysql2's parser cache.
 const { inspect: utilInspect } = require('node:util');
 
-const KIND = { NUMBER: 0, STRING: 1, BUFFER: 2, DATE: 3, DATETIME: 4, JSON: 5, BIGINT: 6, GEOMETRY: 7, NULL: 8, BIN_DATETIME: 9, JSON_BIG: 10 };
+// Column kinds and cell tags are src/wire.rs's.
+const { KIND, TAG } = require('./wire');
 
 // JSON with supportBigNumbers, as mysql2 parses it: where JSON.parse exposes
 // the source text (Node >= 21, or --harmony-json-parse-with-source), an
@@ -44,7 +45,6 @@ function loosely(parse) {
 }
 const jsonLoose = loosely(JSON.parse);
 const jsonBigLoose = loosely(parseJsonBig);
-const TAG_NULL = 0;
 
 // mysql2's type names (field.type in typeCast), by protocol type number.
 const TYPE_NAMES = {
@@ -192,8 +192,8 @@ function parseMeta(meta) {
     // kind + 100: MariaDB marks the column JSON (src/convert.rs EXTENDED_JSON)
     const k = Number(parts[i]);
     cols.push({
-      kind: k >= 100 ? k - 100 : k,
-      extendedFormat: k >= 100 ? 'json' : undefined,
+      kind: k >= KIND.EXTENDED_JSON ? k - KIND.EXTENDED_JSON : k,
+      extendedFormat: k >= KIND.EXTENDED_JSON ? 'json' : undefined,
       name: parts[i + 1],
       orgName: parts[i + 2],
       table: parts[i + 3],
@@ -508,11 +508,11 @@ function interpret(shape, opts, typeCast, conv) {
         const c = cols[k];
         const tag = tags[g++];
         let raw;
-        if (tag === TAG_NULL) raw = null;
-        else if (tag === 3) {
+        if (tag === TAG.NULL) raw = null;
+        else if (tag === TAG.BUFFER) {
           raw = bin.subarray(b, b + nums[i]);
           b += nums[i];
-        } else if (tag === 2) {
+        } else if (tag === TAG.STRING) {
           raw = text.slice(p, p + nums[i]);
           p += nums[i];
         } else raw = nums[i];

@@ -4,6 +4,7 @@ use crate::convert::{Header, ResultSet, RowBatch};
 use crate::error::ErrInfo;
 use crate::ops::{Op, Param};
 use crate::shapes::Shapes;
+use crate::wire;
 use napi::bindgen_prelude::*;
 use napi::sys;
 use std::ptr;
@@ -117,7 +118,7 @@ impl Batch {
             b.dir.push(c.id as f64);
             match c.payload {
                 Payload::Results(sets) => {
-                    b.dir.push(0.0);
+                    b.dir.push(f64::from(wire::DONE_RESULTS));
                     b.dir.push(sets.len() as f64);
                     for rs in sets {
                         match rs {
@@ -127,16 +128,16 @@ impl Batch {
                     }
                 }
                 Payload::Error(e) => {
-                    b.dir.push(1.0);
+                    b.dir.push(f64::from(wire::DONE_ERROR));
                     b.dir.push(b.extra.len() as f64);
                     b.extra.push(Extra::Err(e));
                 }
                 Payload::Conn { conn_id, thread_id } | Payload::NewConn { conn_id, thread_id } => {
-                    b.dir.extend_from_slice(&[2.0, conn_id as f64, thread_id as f64]);
+                    b.dir.extend_from_slice(&[f64::from(wire::DONE_CONN), conn_id as f64, thread_id as f64]);
                 }
-                Payload::Done => b.dir.push(3.0),
+                Payload::Done => b.dir.push(f64::from(wire::DONE_OK)),
                 Payload::Chunk(set, rows) => {
-                    b.dir.push(4.0);
+                    b.dir.push(f64::from(wire::DONE_CHUNK));
                     b.dir.push(set as f64);
                     b.rows(rows, shapes);
                 }
@@ -161,8 +162,9 @@ impl Batch {
         self.bytes.extend_from_slice(&r.bin);
         self.ascii &= r.ascii;
         self.text.extend_from_slice(&r.text);
+        // Field order: wire::ROWS_* offsets (checked by a unit test below).
         self.dir.extend_from_slice(&[
-            0.0,
+            f64::from(wire::SET_ROWS),
             shape as f64,
             new_at,
             r.nrows as f64,
@@ -190,8 +192,9 @@ impl Batch {
         let big_rows = big((h.affected_rows >= EXACT).then(|| h.affected_rows.to_string()));
         let units = crate::convert::utf16_len(h.info.as_bytes(), &mut self.ascii);
         self.text.extend_from_slice(h.info.as_bytes());
+        // Field order: wire::HEAD_* offsets (checked by a unit test below).
         self.dir.extend_from_slice(&[
-            1.0,
+            f64::from(wire::SET_HEADER),
             h.affected_rows as f64,
             h.insert_id as i64 as f64,
             h.warning_status,
@@ -458,29 +461,31 @@ unsafe fn number(env: sys::napi_env, v: sys::napi_value) -> Result<f64> {
 
 impl FromNapiValue for Submission {
     unsafe fn from_napi_value(env: sys::napi_env, v: sys::napi_value) -> Result<Self> {
-        let kind = number(env, element(env, v, 0)?)? as u32;
-        let id = number(env, element(env, v, 1)?)? as u32;
-        let conn_id = number(env, element(env, v, 2)?)? as u32;
-        let timeout_ms = number(env, element(env, v, 5)?)?;
+        let op = number(env, element(env, v, wire::SUB_OP)?)? as u32;
+        let id = number(env, element(env, v, wire::SUB_ID)?)? as u32;
+        let conn_id = number(env, element(env, v, wire::SUB_CONN)?)? as u32;
+        let timeout_ms = number(env, element(env, v, wire::SUB_TIMEOUT)?)?;
         let mut sub = Submission { id, conn_id, op: Op::Ping, timeout_ms, error: None };
-        if kind == 2 {
-            return Ok(sub);
+        match op {
+            wire::OP_PING => return Ok(sub),
+            wire::OP_HAND_BACK => {
+                sub.op = Op::HandBack;
+                return Ok(sub);
+            }
+            wire::OP_QUERY | wire::OP_EXECUTE | wire::OP_PREPARE => {}
+            other => return Err(Error::new(Status::InvalidArg, format!("unknown op {other}"))),
         }
-        if kind == 3 {
-            sub.op = Op::HandBack;
-            return Ok(sub);
-        }
-        let sql = String::from_napi_value(env, element(env, v, 3)?)?;
-        let flags = number(env, element(env, v, 4)?)? as u32;
-        if kind == 0 {
+        let sql = String::from_napi_value(env, element(env, v, wire::SUB_SQL)?)?;
+        let flags = number(env, element(env, v, wire::SUB_FLAGS)?)? as u32;
+        if op == wire::OP_QUERY {
             sub.op = Op::Query(sql, flags);
             return Ok(sub);
         }
-        if kind == 4 {
+        if op == wire::OP_PREPARE {
             sub.op = Op::Prepare(sql);
             return Ok(sub);
         }
-        let params_v = element(env, v, 6)?;
+        let params_v = element(env, v, wire::SUB_PARAMS)?;
         let mut len = 0u32;
         if sys::napi_get_array_length(env, params_v, &mut len) != sys::Status::napi_ok {
             len = 0;
@@ -498,5 +503,57 @@ impl FromNapiValue for Submission {
         }
         sub.op = Op::Execute(sql, params, flags);
         Ok(sub)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::convert::{Header, ResultSet, RowBatch};
+
+    /// The directory a drain builds puts every field where wire.rs says, so
+    /// lib/wire.js reads the same layout.
+    #[test]
+    fn directory_layout_follows_wire() {
+        let rows = RowBatch {
+            meta: "m".into(),
+            text: b"ab".to_vec(),
+            ascii: true,
+            nums: vec![2.0],
+            tags: vec![crate::convert::TAG_STRING],
+            bin: Vec::new(),
+            nrows: 1,
+            text_units: 2,
+        };
+        let header =
+            Header { affected_rows: 3, insert_id: 4, warning_status: 5.0, server_status: 6.0, info: "i".into() };
+        let list = vec![Completion {
+            id: 9,
+            payload: Payload::Results(vec![ResultSet::Rows(rows), ResultSet::Header(header)]),
+        }];
+        let b = Batch::build(list, &mut Shapes::default());
+        let d = &b.dir;
+        assert_eq!(d[0], 9.0);
+        assert_eq!(d[1], f64::from(wire::DONE_RESULTS));
+        assert_eq!(d[2], 2.0); // sets
+        let r = 3;
+        assert_eq!(d[r], f64::from(wire::SET_ROWS));
+        assert_eq!(d[r + wire::ROWS_SHAPE as usize], 0.0);
+        assert_eq!(d[r + wire::ROWS_NEW_SHAPE_AT as usize], 0.0);
+        assert_eq!(d[r + wire::ROWS_COUNT as usize], 1.0);
+        assert_eq!(d[r + wire::ROWS_CELLS as usize], 1.0);
+        assert_eq!(d[r + wire::ROWS_TEXT_UNITS as usize], 2.0);
+        assert_eq!(d[r + wire::ROWS_BIN_LEN as usize], 0.0);
+        assert_eq!(d[r + wire::ROWS_LEN as usize], 2.0); // the first cell's number
+        let h = r + wire::ROWS_LEN as usize + 1;
+        assert_eq!(d[h], f64::from(wire::SET_HEADER));
+        assert_eq!(d[h + wire::HEAD_AFFECTED as usize], 3.0);
+        assert_eq!(d[h + wire::HEAD_INSERT_ID as usize], 4.0);
+        assert_eq!(d[h + wire::HEAD_WARNINGS as usize], 5.0);
+        assert_eq!(d[h + wire::HEAD_STATUS as usize], 6.0);
+        assert_eq!(d[h + wire::HEAD_INFO_UNITS as usize], 1.0);
+        assert_eq!(d[h + wire::HEAD_BIG_ID_AT as usize], -1.0);
+        assert_eq!(d[h + wire::HEAD_BIG_ROWS_AT as usize], -1.0);
+        assert_eq!(d.len(), h + wire::HEAD_LEN as usize);
     }
 }

@@ -4,11 +4,11 @@
 //! end()'s grace period (cut). Counts it in the metrics.
 use crate::attachment::Attachment;
 use crate::boundary::{Completion, Payload};
+use crate::convert;
 use crate::error::{self, ErrInfo};
 use crate::metrics::Metrics;
 use crate::ops::{self, Op};
 use crate::pool::PooledConn;
-use crate::{convert, json_columns};
 use std::time::{Duration, Instant};
 
 const QUERY_TIMEOUT_MSG: &str = "Query inactivity timeout";
@@ -48,7 +48,8 @@ pub(crate) async fn run_op(at: &Attachment, c: &mut PooledConn, op: Op, timeout_
     };
     // DDL (through query() or, as Drizzle's migrator sends it, execute())
     // may change which columns are JSON; even a failed statement may have.
-    let ddl = matches!(&op, Op::Query(sql, _) | Op::Execute(sql, _, _) if json_columns::is_ddl(sql));
+    // JS's SQL tokenizer decides (lib/sql.js isDdl): one lexer, not two.
+    let ddl = matches!(&op, Op::Query(_, fl) | Op::Execute(_, _, fl) if fl & convert::flags::DDL != 0);
     let activity = ops::Activity::new();
     let charset = c.charset;
     let fut = async {

@@ -12,47 +12,44 @@ use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::{Column, Value};
 
 /// Per-query conversion switches (mysql2 options), set by the JS layer.
+/// Conversion switches a command carries (src/wire.rs FLAG_*).
 pub mod flags {
-    pub const SUPPORT_BIG_NUMBERS: u32 = 1;
-    pub const BIG_NUMBER_STRINGS: u32 = 2;
-    pub const DECIMAL_NUMBERS: u32 = 4;
-    pub const JSON_STRINGS: u32 = 8;
-    /// A JS typeCast function runs per cell: send every cell as text/bytes.
-    pub const RAW: u32 = 16;
-    /// typeCast === false: every cell is a Buffer.
-    pub const ALL_BUFFERS: u32 = 32;
-    pub const DATE_STRINGS_DATE: u32 = 64;
-    pub const DATE_STRINGS_DATETIME: u32 = 128;
-    pub const DATE_STRINGS_TIMESTAMP: u32 = 256;
-    /// Rows go to a JS stream: pause after each chunk until it asks for more.
-    pub const STREAM: u32 = 512;
+    use crate::wire;
+    pub const SUPPORT_BIG_NUMBERS: u32 = wire::FLAG_SUPPORT_BIG_NUMBERS;
+    pub const BIG_NUMBER_STRINGS: u32 = wire::FLAG_BIG_NUMBER_STRINGS;
+    pub const DECIMAL_NUMBERS: u32 = wire::FLAG_DECIMAL_NUMBERS;
+    pub const JSON_STRINGS: u32 = wire::FLAG_JSON_STRINGS;
+    pub const RAW: u32 = wire::FLAG_RAW;
+    pub const ALL_BUFFERS: u32 = wire::FLAG_ALL_BUFFERS;
+    pub const DATE_STRINGS_DATE: u32 = wire::FLAG_DATE_STRINGS_DATE;
+    pub const DATE_STRINGS_DATETIME: u32 = wire::FLAG_DATE_STRINGS_DATETIME;
+    pub const DATE_STRINGS_TIMESTAMP: u32 = wire::FLAG_DATE_STRINGS_TIMESTAMP;
+    pub const STREAM: u32 = wire::FLAG_STREAM;
+    pub const DDL: u32 = wire::FLAG_DDL;
 }
 
 /// Column kinds; lib/rows.js has the same numbers.
+/// Column kinds (src/wire.rs KIND_*), as bytes.
 pub mod kind {
-    pub const NUMBER: u8 = 0;
-    pub const STRING: u8 = 1;
-    pub const BUFFER: u8 = 2;
-    pub const DATE: u8 = 3;
-    pub const DATETIME: u8 = 4;
-    pub const JSON: u8 = 5;
-    /// BIGINT with supportBigNumbers: number when safe, else string (tag 2).
-    pub const BIGINT: u8 = 6;
-    pub const GEOMETRY: u8 = 7;
-    pub const NULL: u8 = 8;
-    /// Binary-protocol DATE/DATETIME/TIMESTAMP as mysql2's binary date text,
-    /// converted to Date with mysql2's binary rules (zero date = Invalid Date).
-    pub const BIN_DATETIME: u8 = 9;
-    /// JSON with supportBigNumbers: mysql2 keeps unsafe integers in the
-    /// document as strings where JSON.parse exposes the source text.
-    pub const JSON_BIG: u8 = 10;
+    use crate::wire;
+    pub const NUMBER: u8 = wire::KIND_NUMBER as u8;
+    pub const STRING: u8 = wire::KIND_STRING as u8;
+    pub const BUFFER: u8 = wire::KIND_BUFFER as u8;
+    pub const DATE: u8 = wire::KIND_DATE as u8;
+    pub const DATETIME: u8 = wire::KIND_DATETIME as u8;
+    pub const JSON: u8 = wire::KIND_JSON as u8;
+    pub const BIGINT: u8 = wire::KIND_BIGINT as u8;
+    pub const GEOMETRY: u8 = wire::KIND_GEOMETRY as u8;
+    pub const NULL: u8 = wire::KIND_NULL as u8;
+    pub const BIN_DATETIME: u8 = wire::KIND_BIN_DATETIME as u8;
+    pub const JSON_BIG: u8 = wire::KIND_JSON_BIG as u8;
 }
 
 /// Cell tags.
-pub const TAG_NULL: u8 = 0;
-pub const TAG_VALUE: u8 = 1;
-pub const TAG_STRING: u8 = 2;
-pub const TAG_BUFFER: u8 = 3;
+pub const TAG_NULL: u8 = crate::wire::TAG_NULL as u8;
+pub const TAG_VALUE: u8 = crate::wire::TAG_VALUE as u8;
+pub const TAG_STRING: u8 = crate::wire::TAG_STRING as u8;
+pub const TAG_BUFFER: u8 = crate::wire::TAG_BUFFER as u8;
 
 const BINARY_CHARSET: u16 = 63;
 const MAX_SAFE: i128 = 9_007_199_254_740_991;
@@ -170,7 +167,7 @@ fn push_meta_str(meta: &mut String, s: &str) {
 
 /// Added to a column's kind in the meta when MariaDB would mark the column
 /// as JSON (field.extendedFormat 'json' in mysql2), whatever its kind.
-const EXTENDED_JSON: u8 = 100;
+const EXTENDED_JSON: u8 = crate::wire::KIND_EXTENDED_JSON as u8;
 
 fn build_meta(cols: &[Column], kinds: &[u8], fl: u32, json: Option<&[bool]>, names: Charset) -> String {
     let mut meta = String::with_capacity(cols.len() * 48);

@@ -337,16 +337,6 @@ impl JsonColumns {
     }
 }
 
-/// Statements after which cached answers may be wrong.
-pub fn is_ddl(sql: &str) -> bool {
-    let s = sql.trim_start().as_bytes();
-    ["CREATE", "ALTER", "DROP", "RENAME"].iter().any(|w| {
-        s.len() >= w.len()
-            && s[..w.len()].eq_ignore_ascii_case(w.as_bytes())
-            && s.get(w.len()).is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b'_')
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,12 +345,5 @@ mod tests {
         assert_eq!(json_valid_column("json_valid(`doc`)"), Some("doc".into()));
         assert_eq!(json_valid_column("json_valid(`a``b`)"), Some("a`b".into()));
         assert_eq!(json_valid_column("json_valid(`b`) and `b` is not null"), None);
-    }
-    #[test]
-    fn ddl() {
-        assert!(is_ddl("  alter table t add j json"));
-        assert!(is_ddl("CREATE TABLE x (a int)"));
-        assert!(!is_ddl("SELECT 1"));
-        assert!(!is_ddl("created"));
     }
 }

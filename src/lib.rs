@@ -30,6 +30,7 @@ mod shapes;
 mod snapshot;
 mod sync;
 mod tls;
+mod wire;
 
 use attachment::Attachment;
 use boundary::{Batch, Payload, Raw, Submission};

@@ -242,7 +242,7 @@ describe('2. the result-shape cache is bounded', () => {
     }
     expect(wrong).toEqual([])
     expect(pool.stats().caches).toMatchObject({ shapes: CAP, shapesCapacity: CAP, shapesEvicted: N - CAP })
-    expect(pool._shapes.length).toBeLessThanOrEqual(CAP)
+    expect(pool._transport.shapes.length).toBeLessThanOrEqual(CAP)
   })
 
   it('an evicted shape decodes right when it comes back; a cached one is not re-filed', async () => {
@@ -268,7 +268,7 @@ describe('2. the result-shape cache is bounded', () => {
     await check("SELECT 'a' AS c_1, 2.5 AS c_2, NULL AS c_3", { c_1: 'a', c_2: '2.5', c_3: null }, 4)
     await check('SELECT 1 AS c_1', { c_1: 1 }, 4)
     expect(pool.stats().caches.shapes).toBe(CAP)
-    expect(pool._shapes.length).toBeLessThanOrEqual(CAP)
+    expect(pool._transport.shapes.length).toBeLessThanOrEqual(CAP)
   })
 })
 

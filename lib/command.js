@@ -1,0 +1,161 @@
+'use strict';
+// What one mysql2-style call becomes before it crosses to native code: the
+// SQL (formatted client-side for query(), as mysql2 does), the conversion
+// flags, the result shape options, and execute()'s parameters. Pure: no
+// pool, no I/O, so it is unit-tested on its own.
+const util = require('node:util');
+const SqlEscaper = require('sql-escaper');
+const errors = require('./errors');
+const { statementEnd } = require('./statements');
+const { isDdl } = require('./sql');
+const { FLAG } = require('./wire');
+
+let namedCompiler = null;
+function toPositional(sql, values) {
+  if (namedCompiler === null) namedCompiler = require('named-placeholders')();
+  return namedCompiler(sql, values);
+}
+
+// Drizzle's typeCast (DATE/DATETIME/TIMESTAMP as strings, the rest default)
+// is the same as dateStrings for those types; recognising it keeps Drizzle
+// queries on the compiled fast path instead of a JS call per cell.
+const DRIZZLE_TYPECAST = 'function(field,next){if(field.type==="TIMESTAMP"||field.type==="DATETIME"||field.type==="DATE"){returnfield.string();}returnnext();}';
+const typeCastKinds = new WeakMap();
+function isDateStringsTypeCast(fn) {
+  let known = typeCastKinds.get(fn);
+  if (known === undefined) {
+    const src = Function.prototype.toString.call(fn).replace(/\s+/g, '').replace(/'/g, '"');
+    known = src === DRIZZLE_TYPECAST || src === DRIZZLE_TYPECAST.replace('function(', '(').replace('){if', ')=>{if');
+    typeCastKinds.set(fn, known);
+  }
+  return known;
+}
+
+function dateStringFlags(ds) {
+  if (ds === true) return FLAG.DATE_STRINGS_DATE | FLAG.DATE_STRINGS_DATETIME | FLAG.DATE_STRINGS_TIMESTAMP;
+  if (!Array.isArray(ds)) return 0;
+  let f = 0;
+  if (ds.includes('DATE')) f |= FLAG.DATE_STRINGS_DATE;
+  if (ds.includes('DATETIME')) f |= FLAG.DATE_STRINGS_DATETIME;
+  if (ds.includes('TIMESTAMP')) f |= FLAG.DATE_STRINGS_TIMESTAMP;
+  return f;
+}
+
+const EMPTY = Object.freeze({});
+
+/**
+ * Everything one command needs, from mysql2's call forms:
+ * (sql), (sql, values), ({ sql, values, ...options }), ({...}, values).
+ */
+function prepare(cfg, sql, values, forExecute) {
+  let o = EMPTY;
+  if (sql !== null && typeof sql === 'object') {
+    o = sql;
+    sql = o.sql;
+    if (values === undefined) values = o.values;
+  }
+  if (typeof values === 'function') {
+    throw errors.make('ERR_INVALID_QUERY', 'Callback function is not available with promise clients.');
+  }
+  if (typeof sql !== 'string') {
+    throw errors.make('ERR_INVALID_QUERY', `The SQL must be a string, got ${sql === null ? 'null' : typeof sql}`, TypeError);
+  }
+  const named = o.namedPlaceholders !== undefined ? o.namedPlaceholders : cfg.namedPlaceholders;
+  if (named && values !== undefined && values !== null && !Array.isArray(values)) {
+    [sql, values] = toPositional(sql, values);
+  }
+  const cast = o.typeCast !== undefined ? o.typeCast : cfg.typeCast;
+  let flags = 0;
+  const sbn = o.supportBigNumbers || cfg.supportBigNumbers;
+  if (sbn) flags |= FLAG.SUPPORT_BIG_NUMBERS;
+  if (sbn && (o.bigNumberStrings || cfg.bigNumberStrings)) flags |= FLAG.BIG_NUMBER_STRINGS;
+  if (o.decimalNumbers || cfg.decimalNumbers) flags |= FLAG.DECIMAL_NUMBERS;
+  if (cfg.jsonStrings) flags |= FLAG.JSON_STRINGS;
+  flags |= dateStringFlags(o.dateStrings || cfg.dateStrings);
+  let typeCast = cast;
+  if (typeof cast === 'function') {
+    if (isDateStringsTypeCast(cast)) {
+      flags |= FLAG.DATE_STRINGS_DATE | FLAG.DATE_STRINGS_DATETIME | FLAG.DATE_STRINGS_TIMESTAMP;
+      typeCast = true;
+    } else {
+      flags |= FLAG.RAW;
+    }
+  } else if (cast === false) {
+    flags |= FLAG.ALL_BUFFERS;
+  }
+  const rowsAsArray = o.rowsAsArray !== undefined ? o.rowsAsArray : cfg.rowsAsArray;
+  const nestTables = o.nestTables !== undefined ? o.nestTables : cfg.nestTables;
+  const shape = rowsAsArray || nestTables !== undefined ? { rowsAsArray, nestTables } : EMPTY;
+  let params;
+  if (forExecute) {
+    params = executeParams(values, cfg.timezone);
+  } else if (cfg.queryFormat) {
+    sql = cfg.queryFormat.call(null, sql, values, cfg.timezone);
+  } else if (values !== undefined) {
+    sql = SqlEscaper.format(sql, values, cfg.stringifyObjects, cfg.timezone);
+  }
+  const cut = !forExecute && !cfg.multipleStatements && sql.indexOf(';') !== -1 ? statementEnd(sql) : null;
+  // One statement: drop the trailing ';' and comments, which a
+  // multi-statement session would answer with an extra empty result.
+  if (cut !== null && !cut.more && cut.end !== -1) sql = sql.slice(0, cut.end);
+  if (cut !== null && cut.more) {
+    // What the server answers mysql2 here (ER_PARSE_ERROR), said plainly.
+    const err = errors.make('ER_PARSE_ERROR', 'You have an error in your SQL syntax: more than one statement, and multipleStatements is off');
+    err.errno = 1064;
+    err.sqlState = '42000';
+    err.sqlMessage = err.message;
+    err.sql = sql;
+    throw err;
+  }
+  const timeout = typeof o.timeout === 'number' && o.timeout > 0 ? o.timeout : 0;
+  // DDL may change which MariaDB columns are JSON (src/json_columns.rs).
+  if (isDdl(sql)) flags |= FLAG.DDL;
+  return { sql, params, flags, shape, typeCast, timeout };
+}
+
+// mysql2 binds Dates as DATETIME in the configured timezone and objects as
+// JSON; the native side takes primitives, so they become strings here.
+function executeParams(values, timezone) {
+  if (values === undefined || values === null) return [];
+  if (!Array.isArray(values)) {
+    throw errors.make('ERR_INVALID_PARAMETER', 'Bind parameters must be array if namedPlaceholders parameter is not enabled', TypeError);
+  }
+  const out = new Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === undefined) {
+      throw errors.make('ERR_INVALID_PARAMETER', 'Bind parameters must not contain undefined. To pass SQL NULL specify JS null', TypeError);
+    }
+    if (typeof v === 'function') {
+      throw errors.make('ERR_INVALID_PARAMETER', 'Bind parameters must not contain function(s). To pass the body of a function as a string call .toString() first', TypeError);
+    }
+    // Realm-independent: a Date from a vm context or an isolating test runner too.
+    if (util.types.isDate(v)) out[i] = wallClock(v, timezone);
+    else if (typeof v === 'bigint') out[i] = v.toString(); // mysql2 binds BigInt as text
+    else if (v !== null && typeof v === 'object' && !Buffer.isBuffer(v)) {
+      out[i] = ArrayBuffer.isView(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : JSON.stringify(v);
+    } else out[i] = v;
+  }
+  return out;
+}
+
+// A Date whose UTC fields are the wall-clock fields in `timezone`, which is
+// how the native side reads Date parameters (mysql2 binds DATETIME that way).
+function wallClock(d, timezone) {
+  const t = d.getTime();
+  if (Number.isNaN(t)) {
+    throw errors.make('ERR_INVALID_PARAMETER', 'Invalid Date parameter', TypeError);
+  }
+  if (!timezone || timezone === 'local') {
+    // From the local fields, not getTimezoneOffset(): historic offsets
+    // (e.g. LMT) are not whole minutes.
+    const w = new Date(Date.UTC(2000, 0, 1, d.getHours(), d.getMinutes(), d.getSeconds(), d.getMilliseconds()));
+    w.setUTCFullYear(d.getFullYear(), d.getMonth(), d.getDate());
+    return w;
+  }
+  if (timezone === 'Z') return d;
+  const m = /^([+-])(\d\d):(\d\d)$/.exec(timezone);
+  return m ? new Date(t + (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) * 60000) : d;
+}
+
+module.exports = { prepare, executeParams, wallClock, isDateStringsTypeCast };

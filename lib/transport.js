@@ -1,0 +1,315 @@
+'use strict';
+// The JS half of the boundary, one per pool: ids, the table of pending
+// promises, the batch of unsent commands (one native submit() per
+// microtask), and the decoder of each drained batch of completions
+// (layout: src/wire.rs, built in src/boundary.rs). The mysql2-shaped API
+// (lib/pool.js, lib/connection.js) talks only to this.
+// Direction: `_unsent` goes JS -> native; completions come native -> JS.
+const errors = require('./errors');
+const { decodeRows, parseMeta, ResultSetHeader } = require('./rows');
+const { SUB, OP, DONE, SET, ROWS, HEAD, FLAG } = require('./wire');
+
+/**
+ * Hands rows to a streaming command's consumer. A throwing 'result' listener
+ * fails that command (returned), never the rest of the drained batch.
+ */
+function streamRows(p, set, [rows, fields]) {
+  try {
+    p.onChunk(set, rows, fields);
+    return undefined;
+  } catch (err) {
+    return err;
+  }
+}
+
+/** A submitted command, in src/wire.rs SUB_* order. */
+function entry(op, id, connId, sql, flags, timeout, params) {
+  const e = new Array(7);
+  e[SUB.OP] = op;
+  e[SUB.ID] = id;
+  e[SUB.CONN] = connId;
+  e[SUB.SQL] = sql;
+  e[SUB.FLAGS] = flags;
+  e[SUB.TIMEOUT] = timeout;
+  e[SUB.PARAMS] = params;
+  return e;
+}
+
+class Transport {
+  /**
+   * `config`: the pool's normalized config (row decoding reads it).
+   * `onNewConnection(connId, threadId)`: a new connection shown to JS before
+   * its first use ('connection' listeners); the callee hands it back.
+   */
+  constructor(config, onNewConnection) {
+    this.config = config;
+    this.native = null;
+    this._onNewConnection = onNewConnection;
+    this._pending = new Map();
+    // Promises of commands on lent connections -> id, for query().stream().
+    this._streamable = new WeakMap();
+    this._nextId = 0;
+    // Commands wait here until the end of the current microtask queue, then
+    // cross to native code in one call (one runtime wake-up per batch).
+    this._unsent = [];
+    this._flushScheduled = false;
+    this._flush = () => this.flush();
+    // Result shapes by the number native code files them under (each crosses
+    // once; native code reuses numbers past its bounded cache, src/shapes.rs).
+    this.shapes = [];
+  }
+
+  nextId() {
+    this._nextId = this._nextId >= 0x7fffffff ? 1 : this._nextId + 1;
+    return this._nextId;
+  }
+
+  /** Sends what is waiting now (release/destroy must follow their commands). */
+  flush() {
+    this._flushScheduled = false;
+    const batch = this._unsent;
+    if (batch.length === 0) return;
+    this._unsent = [];
+    try {
+      this.native.submit(batch);
+    } catch (err) {
+      // Only a malformed entry can get here; fail that batch, not the process.
+      for (const e of batch) {
+        const p = this._pending.get(e[SUB.ID]);
+        this._pending.delete(e[SUB.ID]);
+        if (p) p.reject(errors.make('ERR_INVALID_PARAMETER', err.message, TypeError));
+      }
+    }
+  }
+
+  _enqueue(e) {
+    this._unsent.push(e);
+    if (!this._flushScheduled) {
+      this._flushScheduled = true;
+      queueMicrotask(this._flush);
+    }
+  }
+
+  /** A prepared query()/execute() (lib/command.js) on connId (0 = any pooled one). */
+  send(connId, q, forExecute) {
+    let id;
+    const promise = new Promise((resolve, reject) => {
+      id = this.nextId();
+      const e = entry(forExecute ? OP.EXECUTE : OP.QUERY, id, connId, q.sql, q.flags, q.timeout, q.params);
+      this._pending.set(id, { resolve, reject, q, entry: e });
+      this._enqueue(e);
+    });
+    if (connId !== 0) this._streamable.set(promise, id);
+    return promise;
+  }
+
+  /** COM_PING on a lent connection: resolves true. */
+  ping(connId) {
+    return new Promise((resolve, reject) => {
+      const id = this.nextId();
+      this._pending.set(id, { resolve: () => resolve(true), reject, q: null });
+      this._enqueue(entry(OP.PING, id, connId, '', 0, 0, undefined));
+    });
+  }
+
+  /** Prepares `sql` on a lent connection (errors surface now): resolves undefined. */
+  prepareStatement(connId, sql) {
+    return new Promise((resolve, reject) => {
+      const id = this.nextId();
+      this._pending.set(id, { resolve: () => resolve(), reject, q: null, sql });
+      this._enqueue(entry(OP.PREPARE, id, connId, sql, 0, 0, undefined));
+    });
+  }
+
+  /** Ends JS's use of a connection shown to 'connection' listeners, behind what they sent. */
+  handBack(connId) {
+    this._enqueue(entry(OP.HAND_BACK, 0, connId, '', 0, 0, undefined));
+  }
+
+  /** Lends a connection: resolves [connId, threadId]. */
+  lend() {
+    return new Promise((resolve, reject) => {
+      const id = this.nextId();
+      this._pending.set(id, { resolve, reject, q: null });
+      this.flush();
+      this.native.getConnection(id);
+    });
+  }
+
+  /** release() of a lent connection: after the commands JS sent before it. */
+  release(connId) {
+    this.flush();
+    this.native.release(connId);
+  }
+
+  destroy(connId) {
+    this.flush();
+    this.native.destroy(connId);
+  }
+
+  /** destroy() after release(): closes that connection if it is idle in the pool. */
+  destroyReleased(threadId) {
+    this.native.destroyReleased(threadId);
+  }
+
+  /** end(): resolves (never rejects) once the native pool has stopped. */
+  end(graceMs) {
+    this.flush();
+    return new Promise((resolve) => {
+      const id = this.nextId();
+      this._pending.set(id, { resolve, reject: resolve, q: null });
+      this.native.end(id, graceMs);
+    });
+  }
+
+  /**
+   * Turns a command on a lent connection, not yet sent, into a streaming one:
+   * its rows go to onChunk(set, rows, fields) as they arrive, and the native
+   * side pauses after each chunk until ack(). Returns null when the command
+   * was already sent (the caller then buffers).
+   */
+  beginStream(promise, onChunk) {
+    const id = this._streamable.get(promise);
+    const p = id === undefined ? undefined : this._pending.get(id);
+    if (p === undefined || !this._unsent.includes(p.entry)) return null;
+    p.entry[SUB.FLAGS] |= FLAG.STREAM;
+    p.onChunk = onChunk;
+    return {
+      ack: () => this.native.streamAck(id, false),
+      done: () => this.native.streamAck(id, true),
+    };
+  }
+
+  /**
+   * Walks one drained batch. Offsets are advanced from the directory alone,
+   * so a completion that fails to decode (or whose promise is gone) never
+   * shifts the ones after it.
+   */
+  onWake() {
+    const [dir, text, bytes, extra] = this.native.drain();
+    const tags = bytes === null ? null : new Uint8Array(bytes);
+    const bin = bytes === null ? null : Buffer.from(bytes);
+    const n = dir.length;
+    let k = 0;
+    let tp = 0;
+    while (k < n) {
+      const id = dir[k];
+      const kind = dir[k + 1];
+      k += 2;
+      const p = this._pending.get(id);
+      if (kind === DONE.CHUNK) {
+        // Leading rows of a large result: decode now, while the rest arrives.
+        const set = dir[k++];
+        const rows = this._rowsSet(p, dir, k, text, tp, tags, bin, extra);
+        k = rows.next;
+        tp = rows.textNext;
+        if (p !== undefined) {
+          if (rows.error !== null) p.failure = rows.error;
+          else if (p.onChunk !== undefined) {
+            if (p.failure === undefined) p.failure = streamRows(p, set, rows.value);
+          } else if (p.q !== null && p.failure === undefined) (p.chunks || (p.chunks = [])).push([set, rows.value[0]]);
+        }
+        continue;
+      }
+      if (p !== undefined) this._pending.delete(id);
+      if (kind === DONE.RESULTS) {
+        const nsets = dir[k++];
+        const sets = nsets === 1 ? null : [];
+        let one;
+        let failure = p !== undefined && p.failure !== undefined ? p.failure : null;
+        for (let s = 0; s < nsets; s++) {
+          let item;
+          if (dir[k] === SET.ROWS) {
+            const rows = this._rowsSet(failure === null ? p : undefined, dir, k, text, tp, tags, bin, extra);
+            k = rows.next;
+            tp = rows.textNext;
+            if (rows.error !== null) failure = rows.error;
+            item = rows.value;
+            if (item !== undefined && p.chunks !== undefined) {
+              const before = p.chunks.filter((c) => c[0] === s).map((c) => c[1]);
+              if (before.length > 0) item = [before.concat([item[0]]).flat(), item[1]];
+            }
+          } else {
+            item = [this._header(dir, k, text, tp, extra), undefined];
+            tp += dir[k + HEAD.INFO_UNITS];
+            k += HEAD.LEN;
+          }
+          if (p !== undefined && p.onChunk !== undefined && failure === null && item !== undefined) {
+            failure = streamRows(p, s, item) ?? null;
+          }
+          if (sets === null) one = item;
+          else sets.push(item);
+        }
+        if (p === undefined) continue;
+        if (p.q === null) p.resolve(true);
+        else if (failure !== null) p.reject(failure);
+        else if (sets === null) p.resolve(one);
+        else p.resolve([sets.map((x) => x[0]), sets.map((x) => x[1])]);
+      } else if (kind === DONE.ERROR) {
+        const e = extra[dir[k++]];
+        if (p !== undefined) p.reject(errors.fromNative(e, p.q ? p.q.sql : p.sql));
+      } else if (kind === DONE.CONN) {
+        const connId = dir[k];
+        const threadId = dir[k + 1];
+        k += 2;
+        if (p !== undefined) {
+          try {
+            p.resolve([connId, threadId]);
+          } catch (err) {
+            p.reject(err);
+          }
+        } else if (id === 0) {
+          this._onNewConnection(connId, threadId);
+        }
+      } else if (p !== undefined) {
+        p.resolve();
+      }
+    }
+  }
+
+  _header(dir, k, text, tp, extra) {
+    const info = text.slice(tp, tp + dir[k + HEAD.INFO_UNITS]);
+    const bigId = dir[k + HEAD.BIG_ID_AT];
+    const bigRows = dir[k + HEAD.BIG_ROWS_AT];
+    return new ResultSetHeader(
+      dir[k + HEAD.AFFECTED],
+      dir[k + HEAD.INSERT_ID],
+      dir[k + HEAD.WARNINGS],
+      dir[k + HEAD.STATUS],
+      info,
+      bigId >= 0 ? extra[bigId] : null,
+      bigRows >= 0 ? extra[bigRows] : null,
+      this.config.bigNumberStrings,
+    );
+  }
+
+  /**
+   * One rows set at dir[k] (it starts with SET.ROWS): registers a new shape,
+   * and decodes the rows when `p` wants them. Returns where the next item
+   * and the next text start, whatever happened.
+   */
+  _rowsSet(p, dir, k, text, tp, tags, bin, extra) {
+    const shapeId = dir[k + ROWS.SHAPE];
+    const newAt = dir[k + ROWS.NEW_SHAPE_AT];
+    const nrows = dir[k + ROWS.COUNT];
+    const ncells = dir[k + ROWS.CELLS];
+    const units = dir[k + ROWS.TEXT_UNITS];
+    const tagsAt = dir[k + ROWS.TAGS_AT];
+    const binAt = dir[k + ROWS.BIN_AT];
+    const numsAt = k + ROWS.LEN;
+    if (newAt >= 0) this.shapes[shapeId] = parseMeta(extra[newAt]);
+    let value;
+    let error = null;
+    if (p !== undefined && p.q !== null) {
+      try {
+        const q = p.q;
+        value = decodeRows(this.shapes[shapeId], q.shape, q.typeCast, this.config, dir, numsAt, tags, tagsAt, text, tp, bin, binAt, nrows);
+      } catch (err) {
+        error = err;
+      }
+    }
+    return { value, error, next: numsAt + ncells, textNext: tp + units };
+  }
+}
+
+module.exports = { Transport };

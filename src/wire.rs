@@ -1,0 +1,158 @@
+//! Every number that crosses between JS and Rust, defined once, here, and
+//! exported through napi: lib/wire.js reads them when it loads and checks
+//! that each one exists, so the two sides cannot drift. Adding a flag, a
+//! column kind or a directory field means one edit here and one use there.
+
+// A submitted command: [op, id, connId, sql, flags, timeoutMs, params].
+#[napi]
+pub const SUB_OP: u32 = 0;
+#[napi]
+pub const SUB_ID: u32 = 1;
+#[napi]
+pub const SUB_CONN: u32 = 2;
+#[napi]
+pub const SUB_SQL: u32 = 3;
+#[napi]
+pub const SUB_FLAGS: u32 = 4;
+#[napi]
+pub const SUB_TIMEOUT: u32 = 5;
+#[napi]
+pub const SUB_PARAMS: u32 = 6;
+
+// Ops (SUB_OP).
+#[napi]
+pub const OP_QUERY: u32 = 0;
+#[napi]
+pub const OP_EXECUTE: u32 = 1;
+#[napi]
+pub const OP_PING: u32 = 2;
+/// JS is done with a new connection shown to a 'connection' listener.
+#[napi]
+pub const OP_HAND_BACK: u32 = 3;
+#[napi]
+pub const OP_PREPARE: u32 = 4;
+
+// Completion kinds in a drain's directory: [id, kind, ...].
+#[napi]
+pub const DONE_RESULTS: u32 = 0;
+#[napi]
+pub const DONE_ERROR: u32 = 1;
+#[napi]
+pub const DONE_CONN: u32 = 2;
+#[napi]
+pub const DONE_OK: u32 = 3;
+#[napi]
+pub const DONE_CHUNK: u32 = 4;
+
+// One result set in the directory starts with its kind.
+#[napi]
+pub const SET_ROWS: u32 = 0;
+#[napi]
+pub const SET_HEADER: u32 = 1;
+
+// A rows set: offsets from its SET_ROWS marker; the cells' numbers follow.
+#[napi]
+pub const ROWS_SHAPE: u32 = 1;
+#[napi]
+pub const ROWS_NEW_SHAPE_AT: u32 = 2;
+#[napi]
+pub const ROWS_COUNT: u32 = 3;
+#[napi]
+pub const ROWS_CELLS: u32 = 4;
+#[napi]
+pub const ROWS_TEXT_UNITS: u32 = 5;
+#[napi]
+pub const ROWS_TAGS_AT: u32 = 6;
+#[napi]
+pub const ROWS_BIN_AT: u32 = 7;
+#[napi]
+pub const ROWS_BIN_LEN: u32 = 8;
+#[napi]
+pub const ROWS_LEN: u32 = 9;
+
+// A header (OK packet): offsets from its SET_HEADER marker.
+#[napi]
+pub const HEAD_AFFECTED: u32 = 1;
+#[napi]
+pub const HEAD_INSERT_ID: u32 = 2;
+#[napi]
+pub const HEAD_WARNINGS: u32 = 3;
+#[napi]
+pub const HEAD_STATUS: u32 = 4;
+#[napi]
+pub const HEAD_INFO_UNITS: u32 = 5;
+#[napi]
+pub const HEAD_BIG_ID_AT: u32 = 6;
+#[napi]
+pub const HEAD_BIG_ROWS_AT: u32 = 7;
+#[napi]
+pub const HEAD_LEN: u32 = 8;
+
+// Conversion flags (SUB_FLAGS).
+#[napi]
+pub const FLAG_SUPPORT_BIG_NUMBERS: u32 = 1;
+#[napi]
+pub const FLAG_BIG_NUMBER_STRINGS: u32 = 2;
+#[napi]
+pub const FLAG_DECIMAL_NUMBERS: u32 = 4;
+#[napi]
+pub const FLAG_JSON_STRINGS: u32 = 8;
+/// A JS typeCast function runs per cell: every cell travels as text/bytes.
+#[napi]
+pub const FLAG_RAW: u32 = 16;
+/// typeCast === false: every cell is a Buffer.
+#[napi]
+pub const FLAG_ALL_BUFFERS: u32 = 32;
+#[napi]
+pub const FLAG_DATE_STRINGS_DATE: u32 = 64;
+#[napi]
+pub const FLAG_DATE_STRINGS_DATETIME: u32 = 128;
+#[napi]
+pub const FLAG_DATE_STRINGS_TIMESTAMP: u32 = 256;
+/// Rows go to a JS stream: pause after each chunk until it asks for more.
+#[napi]
+pub const FLAG_STREAM: u32 = 512;
+/// The statement may change which columns are JSON (DDL), decided by JS's
+/// one SQL tokenizer (lib/sql.js isDdl).
+#[napi]
+pub const FLAG_DDL: u32 = 1024;
+
+// Column kinds, in each shape's metadata.
+#[napi]
+pub const KIND_NUMBER: u32 = 0;
+#[napi]
+pub const KIND_STRING: u32 = 1;
+#[napi]
+pub const KIND_BUFFER: u32 = 2;
+#[napi]
+pub const KIND_DATE: u32 = 3;
+#[napi]
+pub const KIND_DATETIME: u32 = 4;
+#[napi]
+pub const KIND_JSON: u32 = 5;
+/// BIGINT with supportBigNumbers: number when safe, else string.
+#[napi]
+pub const KIND_BIGINT: u32 = 6;
+#[napi]
+pub const KIND_GEOMETRY: u32 = 7;
+#[napi]
+pub const KIND_NULL: u32 = 8;
+/// Binary-protocol DATE/DATETIME/TIMESTAMP as mysql2's binary date text.
+#[napi]
+pub const KIND_BIN_DATETIME: u32 = 9;
+/// JSON with supportBigNumbers (unsafe integers kept as strings).
+#[napi]
+pub const KIND_JSON_BIG: u32 = 10;
+/// Added to a kind when MariaDB would mark the column JSON (extendedFormat).
+#[napi]
+pub const KIND_EXTENDED_JSON: u32 = 100;
+
+// Cell tags, one byte per cell.
+#[napi]
+pub const TAG_NULL: u32 = 0;
+#[napi]
+pub const TAG_VALUE: u32 = 1;
+#[napi]
+pub const TAG_STRING: u32 = 2;
+#[napi]
+pub const TAG_BUFFER: u32 = 3;
