@@ -543,6 +543,8 @@ mod tests {
         assert_eq!(d[r + wire::ROWS_COUNT as usize], 1.0);
         assert_eq!(d[r + wire::ROWS_CELLS as usize], 1.0);
         assert_eq!(d[r + wire::ROWS_TEXT_UNITS as usize], 2.0);
+        assert_eq!(d[r + wire::ROWS_TAGS_AT as usize], 0.0);
+        assert_eq!(d[r + wire::ROWS_BIN_AT as usize], 1.0); // after the one tag byte
         assert_eq!(d[r + wire::ROWS_BIN_LEN as usize], 0.0);
         assert_eq!(d[r + wire::ROWS_LEN as usize], 2.0); // the first cell's number
         let h = r + wire::ROWS_LEN as usize + 1;
