@@ -736,3 +736,117 @@ impl Pool {
         lock(&self.state).closed
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::charset::Charset;
+
+    fn settings(limit: usize) -> Settings {
+        Settings {
+            limit,
+            wait_for_connections: true,
+            queue_limit: 0,
+            max_idle: limit,
+            min_idle: 0,
+            idle_timeout: None,
+            max_lifetime: None,
+            acquire_timeout: None,
+            idle_ping_interval: None,
+            connect_timeout: None,
+            validate_after_idle: Duration::from_millis(500),
+            reset: ResetPolicy::Never,
+            breaker_threshold: 3,
+            breaker_reset: Duration::from_secs(1),
+            mariadb_json_columns: false,
+            reap_idle: false,
+            socket_timeout: None,
+            charset: Charset::Utf8,
+        }
+    }
+
+    fn pool(s: Settings) -> Arc<Pool> {
+        // Nothing connects: no acquisition is finished and minIdle is 0.
+        Pool::new(s, mysql_async::OptsBuilder::default().into())
+    }
+
+    fn kind(t: &Ticket) -> &'static str {
+        match &t.step {
+            Ok(Step::Got(_)) => "got",
+            Ok(Step::Connect) => "connect",
+            Ok(Step::Wait(..)) => "wait",
+            Err(e) if e.code == codes::QUEUE_LIMIT => "queue-limit",
+            Err(e) if e.code == codes::NO_CONNECTIONS => "no-connections",
+            Err(e) if e.code == codes::CIRCUIT_OPEN => "circuit-open",
+            Err(e) if e.code == codes::CLOSED => "closed",
+            Err(_) => "error",
+        }
+    }
+
+    #[tokio::test]
+    async fn decide_opens_up_to_the_limit_then_queues_fifo() {
+        let p = pool(settings(2));
+        let t: Vec<Ticket> = (0..4).map(|_| p.begin_acquire()).collect();
+        assert_eq!(t.iter().map(kind).collect::<Vec<_>>(), ["connect", "connect", "wait", "wait"]);
+        let c = p.counts();
+        assert_eq!((c.total, c.connecting, c.waiting), (2, 2, 2));
+    }
+
+    #[tokio::test]
+    async fn queue_limit_and_no_waiting_refuse() {
+        let mut s = settings(1);
+        s.queue_limit = 1;
+        let p = pool(s);
+        let t: Vec<Ticket> = (0..3).map(|_| p.begin_acquire()).collect();
+        assert_eq!(t.iter().map(kind).collect::<Vec<_>>(), ["connect", "wait", "queue-limit"]);
+        let mut s = settings(1);
+        s.wait_for_connections = false;
+        let p = pool(s);
+        let t: Vec<Ticket> = (0..2).map(|_| p.begin_acquire()).collect();
+        assert_eq!(t.iter().map(kind).collect::<Vec<_>>(), ["connect", "no-connections"]);
+    }
+
+    #[tokio::test]
+    async fn an_open_breaker_fails_fast_and_a_half_open_one_lets_one_through() {
+        let p = pool(settings(5));
+        {
+            let mut st = lock(&p.state);
+            st.breaker_failures = 3;
+            st.breaker_open_until = Some(Instant::now() + Duration::from_secs(60));
+        }
+        assert_eq!(kind(&p.begin_acquire()), "circuit-open");
+        lock(&p.state).breaker_open_until = Some(Instant::now() - Duration::from_millis(1));
+        // Half-open: one trial connect, then fail fast again until it succeeds.
+        assert_eq!(kind(&p.begin_acquire()), "connect");
+        assert_eq!(kind(&p.begin_acquire()), "circuit-open");
+    }
+
+    #[tokio::test]
+    async fn a_released_connection_on_its_way_back_is_waited_for_not_replaced() {
+        let p = pool(settings(3));
+        p.note_returning();
+        // mysql2 would hand out the connection just freed: wait for it
+        // rather than open another one...
+        assert_eq!(kind(&p.begin_acquire()), "wait");
+        // ...but only one caller waits per returning connection.
+        assert_eq!(kind(&p.begin_acquire()), "connect");
+        p.returned_now();
+        assert_eq!(lock(&p.state).returning, 0);
+    }
+
+    #[tokio::test]
+    async fn a_closed_pool_refuses() {
+        let p = pool(settings(2));
+        p.end(Duration::ZERO).await;
+        assert_eq!(kind(&p.begin_acquire()), "closed");
+    }
+
+    #[test]
+    fn lifetime_jitter_stays_within_ten_percent_earlier() {
+        let life = Duration::from_secs(300);
+        for seed in 0..1000 {
+            let j = crate::conn::jittered(life, seed);
+            assert!(j <= life && j >= life.mul_f64(0.9), "seed {seed}: {j:?}");
+        }
+    }
+}
