@@ -92,10 +92,7 @@ describe('private server lifecycle', () => {
     await expect(query({ ...base, ssl: { ca: srv.pem.ca } }, 'SELECT 1')).rejects.toMatchObject({
       code: 'ER_ACCESS_DENIED_ERROR',
     })
-    const rows = await query(
-      { ...base, ssl: { ca: srv.pem.ca, cert: srv.pem.clientCert, key: srv.pem.clientKey } },
-      'SELECT CURRENT_USER() AS me',
-    )
+    const rows = await query({ ...base, ssl: { ca: srv.pem.ca, cert: srv.pem.clientCert, key: srv.pem.clientKey } }, 'SELECT CURRENT_USER() AS me')
     expect(rows).toEqual([{ me: 'x509user@%' }])
   })
 

@@ -79,7 +79,7 @@ function summarize(results) {
       entry.clients[client] = c;
     }
     const base = entry.clients.mysql2;
-    for (const [client, c] of Object.entries(entry.clients)) {
+    for (const c of Object.values(entry.clients)) {
       if (!base || base.primary == null || c.primary == null) continue;
       c.vsMysql2 = {
         primary: c.primary / base.primary,
@@ -122,7 +122,12 @@ function summarizeSoak(soak) {
       endRssMB: end / MB,
       growthMB,
       flat: growthMB <= Math.max((0.05 * base) / MB, 4),
-      samples: smp.map((x) => ({ ops: x.ops, rssMB: +(x.rss / MB).toFixed(1), heapMB: +(x.heapUsed / MB).toFixed(1), externalMB: +(x.external / MB).toFixed(1) })),
+      samples: smp.map((x) => ({
+        ops: x.ops,
+        rssMB: +(x.rss / MB).toFixed(1),
+        heapMB: +(x.heapUsed / MB).toFixed(1),
+        externalMB: +(x.external / MB).toFixed(1),
+      })),
     };
   }
   return res;
@@ -170,7 +175,8 @@ function evaluate(t, s) {
     }
     r.measured = o.growthMB;
     r.met = o.flat && (!m || m.error || o.peakRssMB <= m.peakRssMB);
-    r.detail = `ours ${num(o.baseRssMB, 0)} → ${num(o.endRssMB, 0)} MB over ${num(o.ops, 0)} queries (peak ${num(o.peakRssMB, 0)} MB)` +
+    r.detail =
+      `ours ${num(o.baseRssMB, 0)} → ${num(o.endRssMB, 0)} MB over ${num(o.ops, 0)} queries (peak ${num(o.peakRssMB, 0)} MB)` +
       (m && !m.error ? `; mysql2 ${num(m.baseRssMB, 0)} → ${num(m.endRssMB, 0)} MB (peak ${num(m.peakRssMB, 0)} MB)` : '');
     return r;
   }
@@ -205,10 +211,18 @@ function headerLines(results) {
   const mc = m.machine;
   const lines = [];
   lines.push(`- Date: ${m.date}`);
-  lines.push(`- Machine: ${mc.cpu}, ${mc.cores} cores, ${mc.memGB} GB RAM, ${mc.os}; load average ${mc.loadavgStart.map((x) => x.toFixed(2)).join(' ')} at start, ${mc.loadavgEnd.map((x) => x.toFixed(2)).join(' ')} at end`);
-  lines.push(`- Node ${mc.node}; ${Object.entries(mc.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  lines.push(
+    `- Machine: ${mc.cpu}, ${mc.cores} cores, ${mc.memGB} GB RAM, ${mc.os}; load average ${mc.loadavgStart.map((x) => x.toFixed(2)).join(' ')} at start, ${mc.loadavgEnd.map((x) => x.toFixed(2)).join(' ')} at end`,
+  );
+  lines.push(
+    `- Node ${mc.node}; ${Object.entries(mc.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   lines.push(`- Server: ${m.server.version} (${m.server.where}); pool of ${m.poolSize} connections for every client`);
-  lines.push(`- Mode: **${m.mode}**, ${m.rounds} round(s), ${m.warmupMs} ms warm-up + ${m.durationMs} ms measured per run, clients interleaved round-robin, each run in a fresh process; values are medians over rounds${m.only ? `; only: ${m.only.join(', ')}` : ''}; total ${Math.round(m.elapsedMs / 1000)} s`);
+  lines.push(
+    `- Mode: **${m.mode}**, ${m.rounds} round(s), ${m.warmupMs} ms warm-up + ${m.durationMs} ms measured per run, clients interleaved round-robin, each run in a fresh process; values are medians over rounds${m.only ? `; only: ${m.only.join(', ')}` : ''}; total ${Math.round(m.elapsedMs / 1000)} s`,
+  );
   for (const n of m.notes) lines.push(`- ${n}`);
   return lines;
 }
@@ -239,10 +253,14 @@ function markdown(results, s) {
   L.push('## Results');
   L.push('');
   L.push('Result: ops/s (higher is better), or ms per burst (p95) / per operation (p50) (lower is better). ');
-  L.push('CPU = process CPU (all threads) per unit; main = event-loop active time per unit; ELU = event-loop utilization; RSS = peak resident set (kernel high-water mark of the child process). ');
+  L.push(
+    'CPU = process CPU (all threads) per unit; main = event-loop active time per unit; ELU = event-loop utilization; RSS = peak resident set (kernel high-water mark of the child process). ',
+  );
   L.push('Ratios are client ÷ mysql2 for the same metric.');
   L.push('');
-  L.push('| Workload (unit) | Client | Result | p50 ms | p95 ms | p99 ms | CPU ms/unit | main ms/unit | ELU | peak RSS MB | vs mysql2 | CPU vs mysql2 | main vs mysql2 | RSS vs mysql2 | Target |');
+  L.push(
+    '| Workload (unit) | Client | Result | p50 ms | p95 ms | p99 ms | CPU ms/unit | main ms/unit | ELU | peak RSS MB | vs mysql2 | CPU vs mysql2 | main vs mysql2 | RSS vs mysql2 | Target |',
+  );
   L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const w of WORKLOADS) {
     const e = s.workloads[w.name];
@@ -263,24 +281,36 @@ function markdown(results, s) {
         continue;
       }
       const v = c.vsMysql2 || {};
-      const targets = client === 'ours'
-        ? s.targets.filter((t) => TARGETS.find((x) => x.id === t.id).workload === w.name).map((t) => `${t.short}: ${verdict(t.met)}`).join('<br>')
-        : '';
-      L.push(`| ${label} | ${CLIENT_LABELS[client]} | ${primaryText(w, c)} | ${num(c.p50)} | ${num(c.p95)} | ${num(c.p99)} | ${num(c.cpuPerUnit)} | ${num(c.mainPerUnit)} | ${num(c.elu, 2)} | ${num(c.peakRssMB, 0)} | ${client === 'mysql2' ? '1.00×' : ratioFmt(v.primary)} | ${client === 'mysql2' ? '' : ratioFmt(v.cpuPerUnit)} | ${client === 'mysql2' ? '' : ratioFmt(v.mainPerUnit)} | ${client === 'mysql2' ? '' : ratioFmt(v.peakRss)} | ${targets} |`);
+      const targets =
+        client === 'ours'
+          ? s.targets
+              .filter((t) => TARGETS.find((x) => x.id === t.id).workload === w.name)
+              .map((t) => `${t.short}: ${verdict(t.met)}`)
+              .join('<br>')
+          : '';
+      L.push(
+        `| ${label} | ${CLIENT_LABELS[client]} | ${primaryText(w, c)} | ${num(c.p50)} | ${num(c.p95)} | ${num(c.p99)} | ${num(c.cpuPerUnit)} | ${num(c.mainPerUnit)} | ${num(c.elu, 2)} | ${num(c.peakRssMB, 0)} | ${client === 'mysql2' ? '1.00×' : ratioFmt(v.primary)} | ${client === 'mysql2' ? '' : ratioFmt(v.cpuPerUnit)} | ${client === 'mysql2' ? '' : ratioFmt(v.mainPerUnit)} | ${client === 'mysql2' ? '' : ratioFmt(v.peakRss)} | ${targets} |`,
+      );
     }
   }
   L.push('');
   L.push('## Server side (diagnostics)');
   L.push('');
-  L.push('Counters of the server during each measured window (`SHOW GLOBAL STATUS` and the server process\'s CPU): statements per query > 1 or admin commands (pings, resets) per query show extra round trips; "extra stmts/new conn" counts setup statements run at connect plus the COM_QUIT sent by end().');
+  L.push(
+    'Counters of the server during each measured window (`SHOW GLOBAL STATUS` and the server process\'s CPU): statements per query > 1 or admin commands (pings, resets) per query show extra round trips; "extra stmts/new conn" counts setup statements run at connect plus the COM_QUIT sent by end().',
+  );
   L.push('');
-  L.push('| Workload | Client | server CPU ms/unit | statements/query | admin cmds/query | prepares/1k queries | bytes/query | new conns/unit | extra stmts/new conn | pool.end() ms | rounds ok |');
+  L.push(
+    '| Workload | Client | server CPU ms/unit | statements/query | admin cmds/query | prepares/1k queries | bytes/query | new conns/unit | extra stmts/new conn | pool.end() ms | rounds ok |',
+  );
   L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const w of WORKLOADS) {
     const e = s.workloads[w.name];
     if (!e) continue;
     for (const [client, c] of Object.entries(e.clients)) {
-      L.push(`| ${w.name} | ${CLIENT_LABELS[client]} | ${num(c.serverCpuPerUnit)} | ${num(c.stmtsPerQuery, 2)} | ${num(c.adminPerQuery, 3)} | ${num(c.preparesPer1k, 1)} | ${num(c.bytesPerQuery, 0)} | ${num(c.newConnsPerUnit, 1)} | ${num(c.setupStmtsPerConn, 2)} | ${num(c.endMs)} | ${c.rounds}${c.errors.length ? ` (${c.errors.length} failed)` : ''} |`);
+      L.push(
+        `| ${w.name} | ${CLIENT_LABELS[client]} | ${num(c.serverCpuPerUnit)} | ${num(c.stmtsPerQuery, 2)} | ${num(c.adminPerQuery, 3)} | ${num(c.preparesPer1k, 1)} | ${num(c.bytesPerQuery, 0)} | ${num(c.newConnsPerUnit, 1)} | ${num(c.setupStmtsPerConn, 2)} | ${num(c.endMs)} | ${c.rounds}${c.errors.length ? ` (${c.errors.length} failed)` : ''} |`,
+      );
     }
   }
   if (s.soak) {
@@ -294,13 +324,18 @@ function markdown(results, s) {
         L.push(`| ${CLIENT_LABELS[client]} | error: ${o.error} | | | | | | | |`);
         continue;
       }
-      L.push(`| ${CLIENT_LABELS[client]} | ${num(o.ops, 0)} | ${num(o.opsPerSec, 0)} | ${num(o.cpuPer1k)} | ${num(o.baseRssMB, 1)} | ${num(o.endRssMB, 1)} | ${num(o.growthMB, 1)} | ${num(o.peakRssMB, 1)} | ${o.flat ? 'yes' : 'no'} |`);
+      L.push(
+        `| ${CLIENT_LABELS[client]} | ${num(o.ops, 0)} | ${num(o.opsPerSec, 0)} | ${num(o.cpuPer1k)} | ${num(o.baseRssMB, 1)} | ${num(o.endRssMB, 1)} | ${num(o.growthMB, 1)} | ${num(o.peakRssMB, 1)} | ${o.flat ? 'yes' : 'no'} |`,
+      );
     }
     L.push('');
     L.push('RSS samples (MB) every ' + num(s.soak[Object.keys(s.soak)[0]]?.samples?.[1]?.ops ?? 0, 0) + ' queries:');
     L.push('');
     for (const [client, o] of Object.entries(s.soak)) {
-      if (!o.error) L.push(`- ${CLIENT_LABELS[client]}: RSS ${o.samples.map((x) => x.rssMB.toFixed(0)).join(' ')}; JS heap used ${o.samples.map((x) => x.heapMB.toFixed(0)).join(' ')}`);
+      if (!o.error)
+        L.push(
+          `- ${CLIENT_LABELS[client]}: RSS ${o.samples.map((x) => x.rssMB.toFixed(0)).join(' ')}; JS heap used ${o.samples.map((x) => x.heapMB.toFixed(0)).join(' ')}`,
+        );
     }
   }
   const failed = results.runs.filter((r) => r.error && !r.error.startsWith('skipped'));
@@ -349,10 +384,16 @@ function svg(results, s) {
   const x = (v) => left + (Math.min(v, xmax) / xmax) * plotW;
   const m = results.meta;
   const o = [];
-  o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="-apple-system, 'Segoe UI', Helvetica, Arial, sans-serif" font-size="12">`);
+  o.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="-apple-system, 'Segoe UI', Helvetica, Arial, sans-serif" font-size="12">`,
+  );
   o.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
-  o.push(`<text x="20" y="22" font-size="15" font-weight="600" fill="#111827">napi-mysql-pool and mariadb relative to mysql2 (mysql2 = 1×, higher is better)</text>`);
-  o.push(`<text x="20" y="40" fill="#6b7280">${esc(`${m.machine.cpu}, ${m.machine.cores} cores · Node ${m.machine.node} · ${m.server.version} · ${m.date.slice(0, 10)} · ${m.mode} mode`)}</text>`);
+  o.push(
+    `<text x="20" y="22" font-size="15" font-weight="600" fill="#111827">napi-mysql-pool and mariadb relative to mysql2 (mysql2 = 1×, higher is better)</text>`,
+  );
+  o.push(
+    `<text x="20" y="40" fill="#6b7280">${esc(`${m.machine.cpu}, ${m.machine.cores} cores · Node ${m.machine.node} · ${m.server.version} · ${m.date.slice(0, 10)} · ${m.mode} mode`)}</text>`,
+  );
   series.forEach((se, i) => {
     const lx = 20 + i * 170;
     o.push(`<rect x="${lx}" y="52" width="12" height="12" fill="${se.color}"/><text x="${lx + 18}" y="62" fill="#111827">${esc(se.label)}</text>`);
@@ -385,9 +426,13 @@ function svg(results, s) {
         return;
       }
       const bw = Math.max(1, x(c.speedup) - left);
-      o.push(`<rect x="${left}" y="${by}" width="${bw.toFixed(1)}" height="${barH}" fill="${se.color}"><title>${esc(`${se.label} ${w.name}: ${c.speedup.toFixed(2)}× mysql2`)}</title></rect>`);
+      o.push(
+        `<rect x="${left}" y="${by}" width="${bw.toFixed(1)}" height="${barH}" fill="${se.color}"><title>${esc(`${se.label} ${w.name}: ${c.speedup.toFixed(2)}× mysql2`)}</title></rect>`,
+      );
       const label = `${c.speedup.toFixed(2)}×${c.speedup > xmax ? ' ›' : ''}`;
-      o.push(`<text x="${(left + bw + 4).toFixed(1)}" y="${by + barH - 2}" fill="#374151" font-size="10" stroke="#ffffff" stroke-width="3" paint-order="stroke">${label}</text>`);
+      o.push(
+        `<text x="${(left + bw + 4).toFixed(1)}" y="${by + barH - 2}" fill="#374151" font-size="10" stroke="#ffffff" stroke-width="3" paint-order="stroke">${label}</text>`,
+      );
     });
   });
   o.push('</svg>');
@@ -398,7 +443,13 @@ function svg(results, s) {
 
 function table(rows) {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
-  return rows.map((r, ri) => r.map((c, i) => (i < 2 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ') + (ri === 0 ? `\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : '')).join('\n');
+  return rows
+    .map(
+      (r, ri) =>
+        r.map((c, i) => (i < 2 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ') +
+        (ri === 0 ? `\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : ''),
+    )
+    .join('\n');
 }
 
 function stdoutTable(results, s) {
@@ -413,10 +464,22 @@ function stdoutTable(results, s) {
       return x.primary == null ? 'error' : w.metric === 'ops' ? num(x.primary, 0) : num(x.primary);
     };
     const o = e.clients.ours?.vsMysql2 || {};
-    rows.push([w.name, METRIC[w.metric].label, val('ours'), val('mysql2'), val('mariadb'), ratioFmt(o.primary), ratioFmt(e.clients.mariadb?.vsMysql2?.primary), ratioFmt(o.cpuPerUnit), ratioFmt(o.mainPerUnit), ratioFmt(o.peakRss)]);
+    rows.push([
+      w.name,
+      METRIC[w.metric].label,
+      val('ours'),
+      val('mysql2'),
+      val('mariadb'),
+      ratioFmt(o.primary),
+      ratioFmt(e.clients.mariadb?.vsMysql2?.primary),
+      ratioFmt(o.cpuPerUnit),
+      ratioFmt(o.mainPerUnit),
+      ratioFmt(o.peakRss),
+    ]);
   }
   const t = [['target', 'goal', 'measured', 'status']];
-  for (const x of s.targets) t.push([x.label, x.goal ?? '', x.id === 'rss-flat' ? (x.measured == null ? '–' : `${num(x.measured, 1)} MB`) : ratioFmt(x.measured), verdict(x.met)]);
+  for (const x of s.targets)
+    t.push([x.label, x.goal ?? '', x.id === 'rss-flat' ? (x.measured == null ? '–' : `${num(x.measured, 1)} MB`) : ratioFmt(x.measured), verdict(x.met)]);
   return `\n${headerLines(results).join('\n')}\n\n${table(rows)}\n\n${table(t)}`;
 }
 

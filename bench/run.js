@@ -32,10 +32,16 @@ function parseArgs(argv) {
         a.rounds = Math.max(1, Number.parseInt(v, 10));
         break;
       case 'only':
-        a.only = v.split(',').map((s) => s.trim()).filter(Boolean);
+        a.only = v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
         break;
       case 'clients':
-        a.clients = v.split(',').map((s) => s.trim()).filter(Boolean);
+        a.clients = v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
         break;
       case 'soak':
         a.soak = v ? Number(v) : 1_000_000;
@@ -167,7 +173,9 @@ function serverCpuMs(pid) {
 }
 
 async function snapshot(db, pid) {
-  const [rows] = await db.query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions','Connections','Bytes_received','Bytes_sent') OR Variable_name LIKE 'Com\\_%'");
+  const [rows] = await db.query(
+    "SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions','Connections','Bytes_received','Bytes_sent') OR Variable_name LIKE 'Com\\_%'",
+  );
   const status = {};
   for (const r of rows) {
     const v = Number(r.Value);
@@ -260,7 +268,9 @@ function runChild(msg, db, pid, timeoutMs, profDir) {
       }
     });
     child.on('exit', (code, signal) =>
-      finish({ error: `child exited (${code ?? signal}) without a result; its RSS was last seen at ${peakMB} MB${signal === 'SIGKILL' ? ' (SIGKILL from outside the bench: OOM killer?)' : ''}\n${output}` }),
+      finish({
+        error: `child exited (${code ?? signal}) without a result; its RSS was last seen at ${peakMB} MB${signal === 'SIGKILL' ? ' (SIGKILL from outside the bench: OOM killer?)' : ''}\n${output}`,
+      }),
     );
     child.send(msg);
   });
@@ -298,7 +308,12 @@ function machine() {
     memGB: Math.round(os.totalmem() / 2 ** 30),
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     node: process.version,
-    versions: { 'napi-mysql-pool': `${require(path.join(ROOT, 'package.json')).version} (${gitRev()})`, mysql2: pkgVersion('mysql2'), mariadb: pkgVersion('mariadb'), 'drizzle-orm': pkgVersion('drizzle-orm') },
+    versions: {
+      'napi-mysql-pool': `${require(path.join(ROOT, 'package.json')).version} (${gitRev()})`,
+      mysql2: pkgVersion('mysql2'),
+      mariadb: pkgVersion('mariadb'),
+      'drizzle-orm': pkgVersion('drizzle-orm'),
+    },
   };
 }
 
@@ -357,7 +372,8 @@ async function main() {
 
     const opts = { conn: server.conn, warmupMs: args.warmupMs, durationMs: args.durationMs };
     const profDir = args.prof ? path.join(args.out, 'prof') : null;
-    if (profDir) notes.push(`--prof: V8 CPU profiles of every child in ${path.relative(ROOT, profDir)} (profiling slows every client; do not compare these numbers).`);
+    if (profDir)
+      notes.push(`--prof: V8 CPU profiles of every child in ${path.relative(ROOT, profDir)} (profiling slows every client; do not compare these numbers).`);
     let i = 0;
     for (const { round, w, client } of plan) {
       i++;
@@ -367,7 +383,13 @@ async function main() {
         continue;
       }
       const seed = 0x5eed + round * 7919 + WORKLOADS.indexOf(w) * 104729;
-      const r = await runChild({ type: 'run', client, workload: w.name, opts: { ...opts, seed } }, db, server.pid, args.warmupMs + args.durationMs * 4 + 60_000, profDir);
+      const r = await runChild(
+        { type: 'run', client, workload: w.name, opts: { ...opts, seed } },
+        db,
+        server.pid,
+        args.warmupMs + args.durationMs * 4 + 60_000,
+        profDir,
+      );
       results.runs.push({ round, workload: w.name, client, ...r });
       process.stderr.write(`${tag} ${r.error ? `ERROR ${r.error.split('\n')[0]}` : report.progressLine(w, r.stats)}\n`);
     }
@@ -396,7 +418,10 @@ async function main() {
       only: args.only,
       clients,
       poolSize: 20,
-      server: { version: serverVersion, where: server.throwaway ? 'throwaway MariaDB from __test__/harness (same machine)' : `MYSQL_URL ${server.conn.host}:${server.conn.port}` },
+      server: {
+        version: serverVersion,
+        where: server.throwaway ? 'throwaway MariaDB from __test__/harness (same machine)' : `MYSQL_URL ${server.conn.host}:${server.conn.port}`,
+      },
       machine: { ...machine(), loadavgStart, loadavgEnd: os.loadavg() },
       elapsedMs: Date.now() - t0,
       notes,

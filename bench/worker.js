@@ -156,11 +156,9 @@ function makeOp(w, c, pool, rng) {
 async function loop(op, concurrency, ms, minOps, lat) {
   const deadline = now() + ms;
   let done = 0;
-  let started = 0;
   let stop = false;
   async function worker() {
     while (!stop) {
-      started++;
       const t0 = now();
       await op(false);
       const t1 = now();
@@ -260,7 +258,10 @@ async function runCold(w, c, opts, rng) {
     for (let i = 0; i < COLD_QUERIES; i++) all[i] = c.query(pool, SQL.point, [id()]);
     const results = await Promise.all(all);
     if (lat) lat.push(now() - t0);
-    check(results.every((rows) => rows.length === 1), 'cold-start rows');
+    check(
+      results.every((rows) => rows.length === 1),
+      'cold-start rows',
+    );
     await withTimeout(c.end(pool), 15000, 'pool.end()');
   };
   await once(null); // loads TLS and driver code paths once

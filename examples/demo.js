@@ -50,9 +50,7 @@ async function main() {
     console.log('  concurrent  duration   all rows correct');
     for (const n of [10, 100, 200]) {
       const t0 = process.hrtime.bigint();
-      const results = await Promise.all(
-        Array.from({ length: n }, (_, i) => pool.query('SELECT id, email FROM demo_users WHERE id = ?', [(i % 1000) + 1])),
-      );
+      const results = await Promise.all(Array.from({ length: n }, (_, i) => pool.query('SELECT id, email FROM demo_users WHERE id = ?', [(i % 1000) + 1])));
       const ok = results.every(([r], i) => r.length === 1 && r[0].id === (i % 1000) + 1 && r[0].email === `user${(i % 1000) + 1}@example.com`);
       console.log(`  ${String(n).padStart(10)}  ${ms(t0).toFixed(1).padStart(6)} ms  ${ok ? 'yes' : 'NO'}`);
       if (!ok) process.exitCode = 1;
@@ -102,7 +100,14 @@ async function main() {
     console.log('\nstats():');
     console.log(JSON.stringify(stats, null, 2));
     console.log('\nPrometheus (first lines of pool.metrics()):');
-    console.log(pool.metrics().split('\n').filter((l) => l && !l.startsWith('#')).slice(0, 24).join('\n'));
+    console.log(
+      pool
+        .metrics()
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#'))
+        .slice(0, 24)
+        .join('\n'),
+    );
   } finally {
     await pool.end();
     if (server) await server.stop();

@@ -127,11 +127,16 @@ function executeParams(values, timezone) {
       throw errors.make('ERR_INVALID_PARAMETER', 'Bind parameters must not contain undefined. To pass SQL NULL specify JS null', TypeError);
     }
     if (typeof v === 'function') {
-      throw errors.make('ERR_INVALID_PARAMETER', 'Bind parameters must not contain function(s). To pass the body of a function as a string call .toString() first', TypeError);
+      throw errors.make(
+        'ERR_INVALID_PARAMETER',
+        'Bind parameters must not contain function(s). To pass the body of a function as a string call .toString() first',
+        TypeError,
+      );
     }
     // Realm-independent: a Date from a vm context or an isolating test runner too.
     if (util.types.isDate(v)) out[i] = wallClock(v, timezone);
-    else if (typeof v === 'bigint') out[i] = v.toString(); // mysql2 binds BigInt as text
+    else if (typeof v === 'bigint')
+      out[i] = v.toString(); // mysql2 binds BigInt as text
     else if (v !== null && typeof v === 'object' && !Buffer.isBuffer(v)) {
       out[i] = ArrayBuffer.isView(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : JSON.stringify(v);
     } else out[i] = v;

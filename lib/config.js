@@ -367,7 +367,7 @@ function normalizeSsl(v) {
   if (v === true) v = {};
   if (typeof v !== 'object') throw fail('Option "ssl" must be an object');
   for (const k of Object.keys(v)) {
-    if (!Object.prototype.hasOwnProperty.call(SSL_OPTIONS, k)) throw fail(`Unknown ssl option "ssl.${k}"`);
+    if (!Object.hasOwn(SSL_OPTIONS, k)) throw fail(`Unknown ssl option "ssl.${k}"`);
   }
   for (const [k, row] of Object.entries(SSL_OPTIONS)) {
     if (row.refuse && v[k] !== undefined) throw unsupportedOption(row.refuse);
@@ -413,7 +413,7 @@ function hide(obj, key, value) {
       secret = v;
     },
   });
-  if (!Object.prototype.hasOwnProperty.call(obj, SECRET_KEYS)) {
+  if (!Object.hasOwn(obj, SECRET_KEYS)) {
     Object.defineProperty(obj, SECRET_KEYS, { value: [], enumerable: false });
     // util.inspect with `getters: true` would run the accessor: show the
     // object through a copy that says a secret is set, never what it is.
@@ -446,7 +446,7 @@ function normalize(input) {
   const cfg = {};
   for (const [k, v] of Object.entries(options)) {
     if (v === undefined) continue;
-    const row = Object.prototype.hasOwnProperty.call(TABLE, k) ? TABLE[k] : undefined;
+    const row = Object.hasOwn(TABLE, k) ? TABLE[k] : undefined;
     if (!row) throw fail(`Unknown option "${k}"`);
     if (row.kind === 'unsupported') {
       if (!v || (row.harmless !== null && row.harmless(v, options))) continue;

@@ -41,7 +41,10 @@ class PoolConnection extends EventEmitter {
       this._pool._js.leaks++;
       const info = { threadId: this.threadId, heldForMs: ms, stack: where };
       this._pool.emit('leak', info);
-      process.emitWarning(`napi-mysql-pool: connection ${this.threadId} held for more than ${ms} ms without release; taken at:\n${where}`, 'ConnectionLeakWarning');
+      process.emitWarning(
+        `napi-mysql-pool: connection ${this.threadId} held for more than ${ms} ms without release; taken at:\n${where}`,
+        'ConnectionLeakWarning',
+      );
     }, ms);
     this._leakTimer.unref();
   }
@@ -372,6 +375,7 @@ class Query extends EventEmitter {
     return s;
   }
 
+  // biome-ignore lint/suspicious/noThenProperty: a query is a thenable on purpose (mysql2's awaitable Query)
   then(onOk, onErr) {
     return this._promise.then(onOk, onErr);
   }

@@ -41,8 +41,7 @@ export interface HealthThresholds {
   waitingWarning?: number;
 }
 
-export interface PoolOptions
-  extends Omit<mysql.PoolOptions, 'resetOnRelease' | 'ssl' | 'stream' | 'authPlugins' | 'flags'> {
+export interface PoolOptions extends Omit<mysql.PoolOptions, 'resetOnRelease' | 'ssl' | 'stream' | 'authPlugins' | 'flags'> {
   ssl?: SslOptions;
   /** false (default, as mysql2): no reset. 'auto': reset getConnection()
    * connections on release and roll back transactions left open by
@@ -168,6 +167,7 @@ export declare const Pool: { new (options: PoolOptions | string): Pool; prototyp
 export declare function createPool(options: PoolOptions | string): Pool;
 
 export declare function format(sql: string, values?: unknown, stringifyObjects?: boolean, timezone?: string): string;
+// biome-ignore lint/suspicious/noShadowRestrictedNames: mysql2's API name
 export declare function escape(value: unknown, stringifyObjects?: boolean, timezone?: string): string;
 export declare function escapeId(value: string | string[], forbidQualified?: boolean): string;
 export declare function raw(sql: string): { toSqlString(): string };
@@ -189,9 +189,7 @@ export declare const errorCodes: Readonly<{
 }>;
 
 /** For drizzle-orm/mysql-proxy: `drizzle(createProxyCallback(pool))`. */
-export declare function createProxyCallback(
-  pool: Pool,
-): (sql: string, params: unknown[], method: 'all' | 'execute') => Promise<{ rows: any }>;
+export declare function createProxyCallback(pool: Pool): (sql: string, params: unknown[], method: 'all' | 'execute') => Promise<{ rows: any }>;
 
 /** An http/express/fastify handler serving Prometheus metrics for one or more pools. */
 export declare function metricsHandler(pools: Pool | Pool[]): (req: any, res: any) => void;
@@ -273,7 +271,7 @@ export interface ClusterStats {
   nodes: Record<string, ClusterNodeStats>;
 }
 
-export interface PoolCluster extends Omit<NodeJS.EventEmitter, "on">, ClusterObservable {
+export interface PoolCluster extends Omit<NodeJS.EventEmitter, 'on'>, ClusterObservable {
   readonly config: Required<PoolClusterOptions>;
   add(config: PoolOptions | string): void;
   add(id: string, config: PoolOptions | string): void;

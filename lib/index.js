@@ -17,7 +17,7 @@ const Types = Object.freeze(Object.fromEntries(Object.entries(TYPE_NAMES).map(([
 
 /** Adapter for drizzle-orm/mysql-proxy: drizzle(createProxyCallback(pool)). */
 function createProxyCallback(pool) {
-  const typeCast = function (field, next) {
+  const typeCast = (field, next) => {
     if (field.type === 'TIMESTAMP' || field.type === 'DATETIME' || field.type === 'DATE') {
       return field.string();
     }
@@ -39,6 +39,7 @@ function createProxyCallback(pool) {
 function format(sql, values, stringifyObjects, timezone) {
   return coded(() => SqlEscaper.format(sql, values, stringifyObjects, timezone));
 }
+// biome-ignore lint/suspicious/noShadowRestrictedNames: mysql2's API name
 function escape(value, stringifyObjects, timezone) {
   return coded(() => SqlEscaper.escape(value, stringifyObjects, timezone));
 }

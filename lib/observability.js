@@ -14,7 +14,6 @@ const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 const DEFAULT_THRESHOLDS = Object.freeze({ utilizationWarning: 90, waitingWarning: 50 });
 
-
 let bucketBounds = null;
 function bounds() {
   // Loaded lazily so that requiring this file never loads the addon by itself.
@@ -376,14 +375,29 @@ function families(poolOrPools) {
   const fam = (name, type, help, values) => out.push({ name: PREFIX + name, type, help, values });
 
   for (const [name, help, get] of GAUGES) {
-    fam(name, 'gauge', help, ok.map(({ label, s }) => ({ labels: { pool: label }, value: get(s) })));
+    fam(
+      name,
+      'gauge',
+      help,
+      ok.map(({ label, s }) => ({ labels: { pool: label }, value: get(s) })),
+    );
   }
-  fam('up', 'gauge', '1 while the pool is open and readable, 0 once closed.', pools.map(({ label, s }) => ({
-    labels: { pool: label },
-    value: s && !s.closed ? 1 : 0,
-  })));
+  fam(
+    'up',
+    'gauge',
+    '1 while the pool is open and readable, 0 once closed.',
+    pools.map(({ label, s }) => ({
+      labels: { pool: label },
+      value: s && !s.closed ? 1 : 0,
+    })),
+  );
   for (const [name, help, key] of COUNTERS) {
-    fam(name, 'counter', help, ok.map(({ label, s }) => ({ labels: { pool: label }, value: s.counters[key] })));
+    fam(
+      name,
+      'counter',
+      help,
+      ok.map(({ label, s }) => ({ labels: { pool: label }, value: s.counters[key] })),
+    );
   }
   const errValues = [];
   for (const { label, s } of ok) {

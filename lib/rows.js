@@ -47,6 +47,7 @@ const jsonLoose = loosely(JSON.parse);
 const jsonBigLoose = loosely(parseJsonBig);
 
 // mysql2's type names (field.type in typeCast), by protocol type number.
+// biome-ignore format: a table, several entries a line
 const TYPE_NAMES = {
   0: 'DECIMAL', 1: 'TINY', 2: 'SHORT', 3: 'LONG', 4: 'FLOAT', 5: 'DOUBLE', 6: 'NULL', 7: 'TIMESTAMP',
   8: 'LONGLONG', 9: 'INT24', 10: 'DATE', 11: 'TIME', 12: 'DATETIME', 13: 'YEAR', 14: 'NEWDATE',
@@ -69,6 +70,7 @@ const INSPECT_TYPE_NAMES = { ...TYPE_NAMES, 17: undefined, 18: undefined, 19: un
 const UNSIGNED_FLAG = 32;
 // Column flags shown by util.inspect, in mysql2's order; the others are
 // left out there (implied by the type or not a column property).
+// biome-ignore format: a table, several entries a line
 const INSPECT_FLAGS = [
   [1, 'NOT NULL'], [2, 'PRIMARY KEY'], [4, 'UNIQUE_KEY'], [64, 'ZEROFILL'], [256, 'ENUM'],
   [512, 'AUTO_INCREMENT'], [2048, 'SET'], [8192, 'ON UPDATE CURRENT_TIMESTAMP'], [32768, 'NUM'],

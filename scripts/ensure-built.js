@@ -32,7 +32,11 @@ const sourcesAt = Math.max(
 if (addon && fs.statSync(path.join(root, addon)).mtimeMs >= sourcesAt && !process.env.NMP_FORCE_BUILD) {
   process.exit(0);
 }
-console.log(addon ? 'napi-mysql-pool: Rust sources changed, rebuilding the addon…' : 'napi-mysql-pool: building the native addon (release, first time takes a few minutes)…');
+console.log(
+  addon
+    ? 'napi-mysql-pool: Rust sources changed, rebuilding the addon…'
+    : 'napi-mysql-pool: building the native addon (release, first time takes a few minutes)…',
+);
 // The CLI's own bin (its package exports hide the file path).
 const napi = path.join(root, 'node_modules', '.bin', process.platform === 'win32' ? 'napi.cmd' : 'napi');
 execFileSync(napi, ['build', '--platform', '--release'], { cwd: root, stdio: 'inherit' });

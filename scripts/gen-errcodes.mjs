@@ -76,7 +76,7 @@ const merged = new Map();
 for (const n of new Set([...mysql.keys(), ...mariadb.keys()])) {
   const my = mysql.get(n);
   const live = my && !my.startsWith('OBSOLETE_');
-  merged.set(n, live ? my : mariadb.get(n) ?? my.replace(/^OBSOLETE_/, ''));
+  merged.set(n, live ? my : (mariadb.get(n) ?? my.replace(/^OBSOLETE_/, '')));
 }
 
 const rows = [...merged.entries()].filter(([n]) => n > 0 && n < 65536).sort((a, b) => a[0] - b[0]);

@@ -236,7 +236,7 @@ describe('read detection (what a ReadWriteSplit sends to replicas)', () => {
     'WITH x AS (SELECT 1 AS a) SELECT * FROM x',
     'WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) SELECT * FROM n',
     '(SELECT 1) UNION (SELECT 2)',
-    "SELECT 'FOR UPDATE', \"; DELETE FROM t\", `for` FROM t",
+    'SELECT \'FOR UPDATE\', "; DELETE FROM t", `for` FROM t',
     "SELECT REPLACE(a, 'x', 'y'), INSERT(b, 1, 1, 'z') FROM t",
     'SELECT 1 /* FOR UPDATE */',
     'SELECT 1;',

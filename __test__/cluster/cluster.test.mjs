@@ -101,7 +101,10 @@ describe('PoolCluster routing', () => {
     const first = await c.getConnection()
     expect(first._clusterId).toBe('PRIMARY')
     first.release()
-    const e = await c.of('NOPE*').query(SID).catch((x) => x)
+    const e = await c
+      .of('NOPE*')
+      .query(SID)
+      .catch((x) => x)
     expect(e).toMatchObject({ code: 'POOL_NOEXIST', message: 'Pool does Not exist.' })
     expect((await c.getConnection('REPLICA3').catch((x) => x)).code).toBe('POOL_NOEXIST')
   })
@@ -109,7 +112,10 @@ describe('PoolCluster routing', () => {
   it('server errors are not retried nor counted against a node', async () => {
     const c = threeNodeCluster()
     const ev = events(c)
-    const err = await c.of('REPLICA1').query('SELECT * FROM no_such_table').catch((x) => x)
+    const err = await c
+      .of('REPLICA1')
+      .query('SELECT * FROM no_such_table')
+      .catch((x) => x)
     expect(err.code).toBe('ER_NO_SUCH_TABLE')
     expect(ev.warns).toEqual([])
     expect(c.stats().nodes.REPLICA1.errorCount).toBe(0)
@@ -123,7 +129,14 @@ describe('PoolCluster routing', () => {
     expect(await sid(c.of('CLUSTER::2').query(SID))).toBe(3)
     c.remove('CLUSTER::*')
     expect(Object.keys(c.nodes)).toEqual(['PRIMARY', 'REPLICA1', 'REPLICA2'])
-    expect((await c.of('CLUSTER::*').query(SID).catch((x) => x)).code).toBe('POOL_NOEXIST')
+    expect(
+      (
+        await c
+          .of('CLUSTER::*')
+          .query(SID)
+          .catch((x) => x)
+      ).code,
+    ).toBe('POOL_NOEXIST')
   })
 
   it('health(), stats() and metrics() per node (labels pool and node)', async () => {
@@ -145,7 +158,10 @@ describe('PoolCluster routing', () => {
     const fams = parsePrometheus(text)
     const up = fams.find((f) => f.name === 'mysql_pool_up')
     expect(up.metrics.map((m) => m.labels.node)).toEqual(['PRIMARY', 'REPLICA1', 'REPLICA2'])
-    const series = text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.slice(0, l.lastIndexOf(' ')))
+    const series = text
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => l.slice(0, l.lastIndexOf(' ')))
     expect(new Set(series).size).toBe(series.length)
     const json = c.metrics('json')
     expect(json.find((f) => f.name === 'mysql_pool_queries_total').values.map((v) => v.labels.node)).toEqual(['PRIMARY', 'REPLICA1', 'REPLICA2'])

@@ -124,8 +124,17 @@ describe('PoolCluster canRetry with a single node (mysql2 retries the same node)
     })
     expect(t.ours.log).toEqual(t.mysql2.log)
     expect(t.mysql2.log).toEqual([
-      'connect', `warn:${PCL}`, 'connect', `warn:${PCL}`, 'connect', `warn:${PCL}`, 'connect', `warn:${PCL}`,
-      'connect', 'remove:ONLY', `get1:${PCL}`,
+      'connect',
+      `warn:${PCL}`,
+      'connect',
+      `warn:${PCL}`,
+      'connect',
+      `warn:${PCL}`,
+      'connect',
+      `warn:${PCL}`,
+      'connect',
+      'remove:ONLY',
+      `get1:${PCL}`,
       'get2:POOL_NOEXIST',
       'get3:POOL_NOEXIST',
     ])
@@ -143,7 +152,16 @@ describe('PoolCluster canRetry with a single node (mysql2 retries the same node)
     })
     expect(t.ours.log).toEqual(t.mysql2.log)
     const denied = 'ER_ACCESS_DENIED_ERROR'
-    expect(t.mysql2.log).toEqual(['connect', `warn:${denied}`, 'connect', `warn:${denied}`, 'connect', 'remove:ONLY', `query:${denied}`, 'execute:POOL_NOEXIST'])
+    expect(t.mysql2.log).toEqual([
+      'connect',
+      `warn:${denied}`,
+      'connect',
+      `warn:${denied}`,
+      'connect',
+      'remove:ONLY',
+      `query:${denied}`,
+      'execute:POOL_NOEXIST',
+    ])
   })
 
   it('restoreNodeTimeout: offline after the counted errors, POOL_NONEONLINE meanwhile, one probe per call after the timeout', async () => {
@@ -160,9 +178,17 @@ describe('PoolCluster canRetry with a single node (mysql2 retries the same node)
     })
     expect(t.ours.log).toEqual(t.mysql2.log)
     expect(t.mysql2.log).toEqual([
-      'connect', `warn:${PCL}`, 'connect', `warn:${PCL}`, 'connect', 'offline:ONLY', `get1:${PCL}`,
+      'connect',
+      `warn:${PCL}`,
+      'connect',
+      `warn:${PCL}`,
+      'connect',
+      'offline:ONLY',
+      `get1:${PCL}`,
       'get2:POOL_NONEONLINE',
-      'connect', 'offline:ONLY', `get3:${PCL}`,
+      'connect',
+      'offline:ONLY',
+      `get3:${PCL}`,
       'get4:POOL_NONEONLINE',
     ])
   })
@@ -222,7 +248,7 @@ describe('PoolCluster canRetry with a single node (mysql2 retries the same node)
 })
 
 describe('single-node retries: where ours differs on purpose', () => {
-  it('default circuit breaker: a call stops connecting after circuitBreakerThreshold failures; the error is still the server\'s and the node goes at the same count', async () => {
+  it("default circuit breaker: a call stops connecting after circuitBreakerThreshold failures; the error is still the server's and the node goes at the same count", async () => {
     const t = await timelines({
       ours: {}, // circuitBreakerThreshold 3 (default)
       steps: async (c, call) => {
@@ -231,14 +257,32 @@ describe('single-node retries: where ours differs on purpose', () => {
       },
     })
     expect(t.mysql2.log).toEqual([
-      'connect', `warn:${PCL}`, 'connect', `warn:${PCL}`, 'connect', `warn:${PCL}`, 'connect', `warn:${PCL}`,
-      'connect', 'remove:ONLY', `get1:${PCL}`, 'get2:POOL_NOEXIST',
+      'connect',
+      `warn:${PCL}`,
+      'connect',
+      `warn:${PCL}`,
+      'connect',
+      `warn:${PCL}`,
+      'connect',
+      `warn:${PCL}`,
+      'connect',
+      'remove:ONLY',
+      `get1:${PCL}`,
+      'get2:POOL_NOEXIST',
     ])
     // Three connections, then two fast failures (the breaker is open); five
     // counted errors remove the node, and the call reports the server's error.
     expect(t.ours.log).toEqual([
-      'connect', `warn:${PCL}`, 'connect', `warn:${PCL}`, 'connect', `warn:${PCL}`, 'warn:POOL_CIRCUIT_OPEN',
-      'remove:ONLY', `get1:${PCL}`, 'get2:POOL_NOEXIST',
+      'connect',
+      `warn:${PCL}`,
+      'connect',
+      `warn:${PCL}`,
+      'connect',
+      `warn:${PCL}`,
+      'warn:POOL_CIRCUIT_OPEN',
+      'remove:ONLY',
+      `get1:${PCL}`,
+      'get2:POOL_NOEXIST',
     ])
   })
 
@@ -254,7 +298,14 @@ describe('single-node retries: where ours differs on purpose', () => {
       },
     })
     expect(t.mysql2.log).toEqual([
-      'connect', 'warn:undefined', 'warn:undefined', 'warn:undefined', 'warn:undefined', 'remove:ONLY', 'busy:undefined', 'after:POOL_NOEXIST',
+      'connect',
+      'warn:undefined',
+      'warn:undefined',
+      'warn:undefined',
+      'warn:undefined',
+      'remove:ONLY',
+      'busy:undefined',
+      'after:POOL_NOEXIST',
     ])
     expect(t.ours.log).toEqual(['connect', 'busy:POOL_NO_CONNECTIONS', 'after:ok'])
     expect(t.ours.cluster.stats().nodes.ONLY.errorCount).toBe(0)
@@ -271,7 +322,17 @@ describe('single-node retries: where ours differs on purpose', () => {
       },
     })
     expect(t.mysql2.log).toEqual([
-      'connect', `warn:${PCL}`, 'connect', `warn:${PCL}`, 'connect', `warn:${PCL}`, 'connect', `warn:${PCL}`, 'connect', 'remove:ONLY', `query:${PCL}`,
+      'connect',
+      `warn:${PCL}`,
+      'connect',
+      `warn:${PCL}`,
+      'connect',
+      `warn:${PCL}`,
+      'connect',
+      `warn:${PCL}`,
+      'connect',
+      'remove:ONLY',
+      `query:${PCL}`,
     ])
     expect(t.ours.log).toEqual(['connect', `query:${PCL}`])
   })
@@ -280,7 +341,10 @@ describe('single-node retries: where ours differs on purpose', () => {
     const log = []
     const port = await proxyNode(log)
     const primary = { host: srv.host, port: srv.port, user: srv.user, password: srv.password, database: srv.database }
-    const split = lib.createReadWriteSplit({ primary, replicas: [{ host: '127.0.0.1', port, user: srv.user, password: 'wrong-password', circuitBreakerThreshold: 0 }] })
+    const split = lib.createReadWriteSplit({
+      primary,
+      replicas: [{ host: '127.0.0.1', port, user: srv.user, password: 'wrong-password', circuitBreakerThreshold: 0 }],
+    })
     toClose.push(split)
     const warns = []
     split.on('warn', (e) => warns.push(e.code))

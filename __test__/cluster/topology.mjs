@@ -54,10 +54,7 @@ export const replicaArgs = (id) => [`--server-id=${id}`, '--read-only=1']
  * with a row written on the primary and read back on every replica.
  */
 export async function startTopology({ replicas = 2 } = {}) {
-  const results = await Promise.allSettled([
-    start(PRIMARY_ARGS),
-    ...Array.from({ length: replicas }, (_, i) => start(replicaArgs(i + 2))),
-  ])
+  const results = await Promise.allSettled([start(PRIMARY_ARGS), ...Array.from({ length: replicas }, (_, i) => start(replicaArgs(i + 2)))])
   const failed = results.find((r) => r.status === 'rejected')
   if (failed) {
     await Promise.allSettled(results.filter((r) => r.status === 'fulfilled').map((r) => r.value.stop()))
@@ -98,11 +95,14 @@ export async function startTopology({ replicas = 2 } = {}) {
 /** Waits until `sql`'s first row's first column equals `want` on every replica. */
 export async function replicated(reps, sql, want, timeout = 10_000) {
   for (const r of reps) {
-    await waitFor(async () => {
-      const rows = await r.exec(sql)
-      const v = rows[0] && Object.values(rows[0])[0]
-      return v === want
-    }, { timeout, what: `${sql} = ${want} on replica ${r.port}` })
+    await waitFor(
+      async () => {
+        const rows = await r.exec(sql)
+        const v = rows[0] && Object.values(rows[0])[0]
+        return v === want
+      },
+      { timeout, what: `${sql} = ${want} on replica ${r.port}` },
+    )
   }
 }
 

@@ -33,7 +33,10 @@ afterAll(async () => {
 /** The same steps on a mysql2 pool and on ours (one connection each). */
 async function both(opts, steps) {
   const out = {}
-  for (const [side, make] of [['ref', createRefPool], ['sut', createSutPool]]) {
+  for (const [side, make] of [
+    ['ref', createRefPool],
+    ['sut', createSutPool],
+  ]) {
     const pool = make(baseOptions(srv, { connectionLimit: 1, ...opts }))
     try {
       out[side] = await steps(pool)

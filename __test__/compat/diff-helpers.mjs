@@ -57,8 +57,20 @@ export function makePair(srv, opts = {}, { alt } = {}) {
 // compare two Invalid Dates; the tagged form below makes all of those explicit.
 
 const FIELD_PROPS = [
-  'catalog', 'schema', 'db', 'name', 'orgName', 'table', 'orgTable',
-  'characterSet', 'encoding', 'columnLength', 'columnType', 'type', 'flags', 'decimals',
+  'catalog',
+  'schema',
+  'db',
+  'name',
+  'orgName',
+  'table',
+  'orgTable',
+  'characterSet',
+  'encoding',
+  'columnLength',
+  'columnType',
+  'type',
+  'flags',
+  'decimals',
 ]
 const HEADER_PROPS = ['fieldCount', 'affectedRows', 'insertId', 'info', 'serverStatus', 'warningStatus', 'changedRows']
 

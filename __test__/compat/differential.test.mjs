@@ -67,6 +67,7 @@ CREATE TABLE cmp_types (
   g GEOMETRY, pt POINT
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`
 
+// biome-ignore format: a list of column names
 const TYPE_COLS = [
   'id', 'ti', 'tiu', 't1', 'si', 'siu', 'mi', 'miu', 'i', 'iu', 'bi', 'biu',
   'dec65', 'dec52', 'dec10u', 'f', 'd', 'd2', 'b1', 'b64',
@@ -78,6 +79,7 @@ const DEC65_MAX = '99999999999999999999999999999999999.9999999999999999999999999
 
 // SQL literals, one array per row, in TYPE_COLS order. Inserted with
 // sql_mode='' (zero dates, invalid ENUM) and time_zone='+00:00' (TIMESTAMP).
+// biome-ignore format: a table, one row a line
 const TYPE_ROWS = [
   // 1: minimum values, empty strings and buffers
   [1, -128, 0, 0, -32768, 0, -8388608, 0, -2147483648, 0, '-9223372036854775808', 0,
@@ -186,7 +188,11 @@ function drizzleTypeCast(field, next) {
 
 beforeAll(async () => {
   admin = await mysql2.createConnection({
-    host: srv.host, port: srv.port, user: srv.user, password: srv.password, database: srv.database,
+    host: srv.host,
+    port: srv.port,
+    user: srv.user,
+    password: srv.password,
+    database: srv.database,
     multipleStatements: true,
   })
   await admin.query("SET SESSION sql_mode = '', SESSION time_zone = '+00:00'")
@@ -258,7 +264,11 @@ const MODES = [
   // typeCast on the pool: one recording log per side, compared after each run
   { name: 'custom typeCast (pool option)', pool: (side) => ({ typeCast: recordingTypeCast(poolLogs[side]) }), poolLog: true },
   { name: 'custom typeCast (per query)', q: (log) => ({ typeCast: recordingTypeCast(log) }) },
-  { name: 'custom typeCast + rowsAsArray + supportBigNumbers', pool: { supportBigNumbers: true }, q: (log) => ({ typeCast: recordingTypeCast(log), rowsAsArray: true }) },
+  {
+    name: 'custom typeCast + rowsAsArray + supportBigNumbers',
+    pool: { supportBigNumbers: true },
+    q: (log) => ({ typeCast: recordingTypeCast(log), rowsAsArray: true }),
+  },
   { name: 'drizzle typeCast (per query, rowsAsArray)', q: () => ({ rowsAsArray: true, typeCast: drizzleTypeCast }) },
   { name: 'drizzle typeCast + dateStrings + timezone Z', pool: { dateStrings: true, timezone: 'Z' }, q: () => ({ typeCast: drizzleTypeCast }) },
   // typeCast:false on execute is excluded: mysql2 then reads binary-protocol
@@ -300,13 +310,17 @@ for (const mode of MODES) {
       })
 
       it(`${proto}: server-side expressions`, async () => {
-        const ref = await diff(pair, async (pool, side) => {
-          const log = []
-          if (mode.poolLog) poolLogs[side].length = 0
-          const q = { sql: proto === 'query' ? SELECT_EXPR : SELECT_EXPR_P, ...(mode.q ? mode.q(log) : {}) }
-          const res = proto === 'query' ? await pool.query(q) : await pool.execute(q, [1])
-          return { res, log: mode.poolLog ? [...poolLogs[side]] : log }
-        }, { accepted })
+        const ref = await diff(
+          pair,
+          async (pool, side) => {
+            const log = []
+            if (mode.poolLog) poolLogs[side].length = 0
+            const q = { sql: proto === 'query' ? SELECT_EXPR : SELECT_EXPR_P, ...(mode.q ? mode.q(log) : {}) }
+            const res = proto === 'query' ? await pool.query(q) : await pool.execute(q, [1])
+            return { res, log: mode.poolLog ? [...poolLogs[side]] : log }
+          },
+          { accepted },
+        )
         expect(ref.ok.res[0]).toHaveLength(1)
       })
 
@@ -404,7 +418,7 @@ describe('DML: ResultSetHeader', () => {
       const ref = await diff(
         pair,
         async (pool) => {
-          const run = async (sql, values) => (await pool[proto](sql, values))
+          const run = async (sql, values) => await pool[proto](sql, values)
           const out = []
           out.push(await run('INSERT INTO cmp_dml (k, v) VALUES (?, ?)', ['a', 1]))
           out.push(await run('INSERT INTO cmp_dml (k, v) VALUES (?, ?), (?, ?), (?, ?)', ['b', 2, 'c', 3, 'd', 4]))
@@ -438,10 +452,7 @@ describe('DML: ResultSetHeader', () => {
       for (const p of [pair, bigPair]) {
         const ref = await diff(
           p,
-          async (pool) => [
-            await pool[proto]('INSERT INTO cmp_dml_big (v) VALUES (?)', [1]),
-            await pool[proto]('SELECT id FROM cmp_dml_big ORDER BY id', []),
-          ],
+          async (pool) => [await pool[proto]('INSERT INTO cmp_dml_big (v) VALUES (?)', [1]), await pool[proto]('SELECT id FROM cmp_dml_big ORDER BY id', [])],
           { reset: () => adminQuery('TRUNCATE cmp_dml_big').then(() => adminQuery('ALTER TABLE cmp_dml_big AUTO_INCREMENT = 9007199254740993')) },
         )
         expect(ref.ok[0][0].affectedRows).toBe(1)
@@ -473,7 +484,8 @@ describe('DML: ResultSetHeader', () => {
 // Parameter formatting (client-side, pool.query) and escaping helpers
 
 const FORMAT_CASES = [
-  ['string specials', 'SELECT ? AS s', ["it's \"quoted\" \\ back\\slash \0 nul \n\r\t \x1a ctrl 😀 emoji ñ"]],
+  ['string specials', 'SELECT ? AS s', ['it\'s "quoted" \\ back\\slash \0 nul \n\r\t \x1a ctrl 😀 emoji ñ']],
+  // biome-ignore lint/suspicious/noApproximativeNumericConstant: a sample value to format, not an approximation of Math.PI
   ['numbers', 'SELECT ? AS a, ? AS b, ? AS c, ? AS d, ? AS e, ? AS f', [42, -7, 3.14159, 1e21, -0, 0.1 + 0.2]],
   ['NaN', 'SELECT ? AS a', [NaN]],
   ['Infinity', 'SELECT ? AS a', [-Infinity]],
@@ -497,7 +509,16 @@ const FORMAT_CASES = [
   ['question marks in values', 'SELECT ? AS a, ? AS b', ['?', '??']],
   ['no values', 'SELECT 1 AS a', undefined],
   ['empty values array', 'SELECT 1 AS a', []],
-  ['nested array as value', 'SELECT ? AS a', [[[1, 2], [3, 4]]]],
+  [
+    'nested array as value',
+    'SELECT ? AS a',
+    [
+      [
+        [1, 2],
+        [3, 4],
+      ],
+    ],
+  ],
 ]
 
 describe('parameter formatting: pool.query(sql, values) and pool.format', () => {
@@ -528,8 +549,20 @@ describe('parameter formatting: pool.query(sql, values) and pool.format', () => 
     const ref = await diff(
       pair,
       async (pool) => [
-        pool.format('INSERT INTO cmp_fmt (a, b) VALUES ?', [[[1, 'x'], [2, null], [3, "q'"]]]),
-        await pool.query('INSERT INTO cmp_fmt (a, b) VALUES ?', [[[1, 'x'], [2, null], [3, "q'"]]]),
+        pool.format('INSERT INTO cmp_fmt (a, b) VALUES ?', [
+          [
+            [1, 'x'],
+            [2, null],
+            [3, "q'"],
+          ],
+        ]),
+        await pool.query('INSERT INTO cmp_fmt (a, b) VALUES ?', [
+          [
+            [1, 'x'],
+            [2, null],
+            [3, "q'"],
+          ],
+        ]),
         pool.format('INSERT INTO cmp_fmt SET ?', [{ a: 5, b: 'obj', id: undefined }]),
         await pool.query('INSERT INTO cmp_fmt SET ?', [{ a: 5, b: 'obj' }]),
         await pool.query('UPDATE cmp_fmt SET ? WHERE ?? = ?', [{ b: 'upd' }, 'a', 5]),
@@ -541,6 +574,7 @@ describe('parameter formatting: pool.query(sql, values) and pool.format', () => 
   })
 
   it('pool.escape', async () => {
+    // biome-ignore format: a list of values
     const inputs = [
       "it's", 'back\\slash', '\0\n\r\b\t\x1a"', 42, -0, 1.5, NaN, 9007199254740993n, true, false, null, undefined,
       new Date(Date.UTC(2024, 1, 29, 12, 34, 56, 789)), new Date(NaN), Buffer.from('ab'), [1, 'a', null], [[1, 2], [3]],
@@ -551,8 +585,13 @@ describe('parameter formatting: pool.query(sql, values) and pool.format', () => 
 
   it('pool.escapeId', async () => {
     await diff(pair, (pool) => [
-      pool.escapeId('col'), pool.escapeId('t.col'), pool.escapeId('we`ird'), pool.escapeId('t.*'),
-      pool.escapeId(['a', 'b.c']), pool.escapeId('t.col', true), pool.escapeId(''),
+      pool.escapeId('col'),
+      pool.escapeId('t.col'),
+      pool.escapeId('we`ird'),
+      pool.escapeId('t.*'),
+      pool.escapeId(['a', 'b.c']),
+      pool.escapeId('t.col', true),
+      pool.escapeId(''),
     ])
   })
 
@@ -724,8 +763,14 @@ const ERROR_CASES = [
 // "then still usable" checks after each error: with one connection per pool
 // the follow-up query runs on the very connection that saw the error.
 const usableAfter = async (pool, proto, fn) => {
-  const result = await fn().then((r) => r, (e) => e)
-  const after = await pool[proto]('SELECT ? AS ok', [1]).then(([rows]) => rows, (e) => e)
+  const result = await fn().then(
+    (r) => r,
+    (e) => e,
+  )
+  const after = await pool[proto]('SELECT ? AS ok', [1]).then(
+    ([rows]) => rows,
+    (e) => e,
+  )
   return { result, after }
 }
 
@@ -767,22 +812,21 @@ describe('errors', () => {
   // for the number (or MySQL's new one). No server sends the 8.0.33 meaning of
   // any of them any more.
   const ERRNO_DRIFT = [
-    1120, 1150, 1151, 1165, 1185, 1487, 1547, 1548, 1557, 1561, 1608, 1669, 1749,
-    1768, 1787, 1834, 1852, 1858, 3597, 3600, 4018, 4038, 4093, 4103, 4104, 4113,
+    1120, 1150, 1151, 1165, 1185, 1487, 1547, 1548, 1557, 1561, 1608, 1669, 1749, 1768, 1787, 1834, 1852, 1858, 3597, 3600, 4018, 4038, 4093, 4103, 4104, 4113,
   ]
-  it('every errno 1..4299: code, errno, sqlState and message equal mysql2\'s', async () => {
+  it("every errno 1..4299: code, errno, sqlState and message equal mysql2's", async () => {
     const raise = async (pool, n) => {
-      const err = await pool.query(`SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'e${n}', MYSQL_ERRNO = ${n}`).then(() => null, (e) => e)
+      const err = await pool.query(`SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'e${n}', MYSQL_ERRNO = ${n}`).then(
+        () => null,
+        (e) => e,
+      )
       return { code: err?.code, errno: err?.errno, sqlState: err?.sqlState, sqlMessage: err?.sqlMessage }
     }
     const differ = []
     const unnamedByMysql2 = []
     for (let start = 1; start < 4300; start += 100) {
       const batch = Array.from({ length: 100 }, (_, i) => start + i)
-      const [ref, sut] = await Promise.all([
-        Promise.all(batch.map((n) => raise(bigPair.ref, n))),
-        Promise.all(batch.map((n) => raise(bigPair.sut, n))),
-      ])
+      const [ref, sut] = await Promise.all([Promise.all(batch.map((n) => raise(bigPair.ref, n))), Promise.all(batch.map((n) => raise(bigPair.sut, n)))])
       batch.forEach((n, i) => {
         expect(sut[i].errno, `errno ${n}`).toBe(n)
         expect({ ...sut[i], code: undefined }, `errno ${n}`).toEqual({ ...ref[i], code: undefined })
@@ -831,7 +875,10 @@ describe('errors', () => {
           await c2.beginTransaction()
           await c1.query('SELECT * FROM cmp_lock WHERE id = 1 FOR UPDATE')
           // lock wait timeout on c2, which stays in its transaction
-          const timeout = await c2.execute('SELECT * FROM cmp_lock WHERE id = ? FOR UPDATE', [1]).then(() => null, (e) => e)
+          const timeout = await c2.execute('SELECT * FROM cmp_lock WHERE id = ? FOR UPDATE', [1]).then(
+            () => null,
+            (e) => e,
+          )
           await c2.query('SELECT * FROM cmp_lock WHERE id = 2 FOR UPDATE')
           // opposite order: one of the two is chosen as the deadlock victim
           const p1 = c1.query('UPDATE cmp_lock SET v = v + 1 WHERE id = 2')
@@ -863,7 +910,10 @@ describe('errors', () => {
         const a = await stmt.execute([1, 'x'])
         const b = await stmt.execute([41, 'y'])
         await stmt.close()
-        const bad = await conn.prepare('SELEC nothing').then(() => null, (e) => e)
+        const bad = await conn.prepare('SELEC nothing').then(
+          () => null,
+          (e) => e,
+        )
         const [after] = await conn.query('SELECT 1 AS ok')
         return { sql: stmt.statement.query, a, b, bad, after }
       } finally {
@@ -893,7 +943,10 @@ describe('errors', () => {
   it('connection killed under a query: same error, and the pool replaces the connection', async () => {
     const ref = await diff(bigPair, async (pool) => {
       const conn = await pool.getConnection()
-      const pending = conn.query('SELECT SLEEP(5) AS s').then(() => null, (e) => e)
+      const pending = conn.query('SELECT SLEEP(5) AS s').then(
+        () => null,
+        (e) => e,
+      )
       await new Promise((r) => setTimeout(r, 200))
       await adminQuery(`KILL ${conn.threadId}`)
       const err = await pending
@@ -910,7 +963,10 @@ describe('errors', () => {
     const ref = await diff(bigPair, async (pool) => {
       const conn = await pool.getConnection()
       try {
-        const pending = conn.query('SELECT SLEEP(5) AS s').then((r) => r, (e) => e)
+        const pending = conn.query('SELECT SLEEP(5) AS s').then(
+          (r) => r,
+          (e) => e,
+        )
         await new Promise((r) => setTimeout(r, 200))
         await adminQuery(`KILL QUERY ${conn.threadId}`)
         const res = await pending
@@ -968,9 +1024,7 @@ describe('multiple statements and CALL', () => {
   })
 
   it('SELECT, UPDATE, SET, SELECT with values', async () => {
-    await diff(multi, (pool) =>
-      pool.query('SELECT ? AS a; UPDATE cmp_a SET name = name WHERE id = ?; SET @v = ?; SELECT @v AS v, ? AS w', [1, 1, 'var', 'w']),
-    )
+    await diff(multi, (pool) => pool.query('SELECT ? AS a; UPDATE cmp_a SET name = name WHERE id = ?; SET @v = ?; SELECT @v AS v, ? AS w', [1, 1, 'var', 'w']))
   })
 
   it('a failing statement in the middle, then the connection is in sync', async () => {
@@ -1031,7 +1085,10 @@ describe('API shape', () => {
       try {
         const a = await conn.query('SELECT ? AS q', ['x'])
         const b = await conn.execute('SELECT ? AS e', ['y'])
-        const ping = await conn.ping().then((r) => ({ resolved: r }), (e) => e)
+        const ping = await conn.ping().then(
+          (r) => ({ resolved: r }),
+          (e) => e,
+        )
         const c = await conn.query('SELECT 1 AS after_ping').catch((e) => e)
         return [a, b, ping, c, typeof conn.release, typeof conn.threadId]
       } finally {

@@ -76,7 +76,7 @@ describe('1. disposing a lent connection releases it, as in mysql2', () => {
     expect(seen).toMatchObject({ before: 0, isPromise: true, after: 1, again: 1, all: 1 })
   })
 
-  it("conn.connection[Symbol.dispose]() releases the core connection", async () => {
+  it('conn.connection[Symbol.dispose]() releases the core connection', async () => {
     const seen = await both(pair, async (pool) => {
       const conn = await pool.getConnection()
       const before = await free(pool)
@@ -169,21 +169,25 @@ describe('2. core query()/execute() and .stream(): the same events in the same o
     }
   }
   // Bounded, so a missing event shows up in the log instead of a hang.
-  const ended = (em, name = 'end') => Promise.race([
-    new Promise((r) => em.once(name, r)),
-    sleep(3000).then(() => {
-      throw new Error(`no '${name}' within 3 s`)
-    }),
-  ])
+  const ended = (em, name = 'end') =>
+    Promise.race([
+      new Promise((r) => em.once(name, r)),
+      sleep(3000).then(() => {
+        throw new Error(`no '${name}' within 3 s`)
+      }),
+    ])
 
   it("a failing query's stream emits 'error', 'end', 'close' (consumers awaiting 'end' do not hang)", async () => {
-    const log = await both(pair, events(async (core, log) => {
-      const q = core.query('SELECT * FROM fidelity_no_such_table')
-      record(log, 'q', q, Q)
-      const s = q.stream()
-      record(log, 's', s, S)
-      await ended(s)
-    }))
+    const log = await both(
+      pair,
+      events(async (core, log) => {
+        const q = core.query('SELECT * FROM fidelity_no_such_table')
+        record(log, 'q', q, Q)
+        const s = q.stream()
+        record(log, 's', s, S)
+        await ended(s)
+      }),
+    )
     expect(log).toEqual(['q:error(ER_NO_SUCH_TABLE)', 'q:end', 's:error(ER_NO_SUCH_TABLE)', 's:end', 's:close'])
   })
 
@@ -196,7 +200,10 @@ describe('2. core query()/execute() and .stream(): the same events in the same o
         s.on('error', (e) => {
           error = e.code
         })
-        const outcome = await ended(s).then(() => 'end', () => 'hung')
+        const outcome = await ended(s).then(
+          () => 'end',
+          () => 'hung',
+        )
         return { outcome, error }
       } finally {
         conn.release()
@@ -206,113 +213,144 @@ describe('2. core query()/execute() and .stream(): the same events in the same o
   })
 
   it('a failing query without a stream: error, end', async () => {
-    const log = await both(pair, events(async (core, log) => {
-      const q = core.query('SELECT * FROM fidelity_no_such_table')
-      record(log, 'q', q, Q)
-      await ended(q)
-    }))
+    const log = await both(
+      pair,
+      events(async (core, log) => {
+        const q = core.query('SELECT * FROM fidelity_no_such_table')
+        record(log, 'q', q, Q)
+        await ended(q)
+      }),
+    )
     expect(log).toEqual(['q:error(ER_NO_SUCH_TABLE)', 'q:end'])
   })
 
   it('a succeeding query and its stream: fields and results re-emitted by the stream, then end, close', async () => {
-    const log = await both(pair, events(async (core, log) => {
-      const q = core.query('SELECT 1 AS a UNION SELECT 2')
-      record(log, 'q', q, Q)
-      const s = q.stream()
-      record(log, 's', s, S)
-      await ended(s, 'close')
-    }))
+    const log = await both(
+      pair,
+      events(async (core, log) => {
+        const q = core.query('SELECT 1 AS a UNION SELECT 2')
+        record(log, 'q', q, Q)
+        const s = q.stream()
+        record(log, 's', s, S)
+        await ended(s, 'close')
+      }),
+    )
     expect(log).toContain('s:result([object Object];2;0)'.replace('[object Object]', JSON.stringify({ $keys: ['a'], a: 1 })))
     expect(log.slice(-3)).toEqual(['q:end', 's:end', 's:close'])
   })
 
   it('a paused stream (no data listener) until resumed', async () => {
-    await both(pair, events(async (core, log) => {
-      const q = core.query('SELECT 1 AS a UNION SELECT 2')
-      record(log, 'q', q, Q)
-      const s = q.stream()
-      record(log, 's', s, ['error', 'fields', 'result', 'end', 'close'])
-      await sleep(30)
-      log.push('resume')
-      s.resume()
-      await ended(s, 'close')
-    }))
+    await both(
+      pair,
+      events(async (core, log) => {
+        const q = core.query('SELECT 1 AS a UNION SELECT 2')
+        record(log, 'q', q, Q)
+        const s = q.stream()
+        record(log, 's', s, ['error', 'fields', 'result', 'end', 'close'])
+        await sleep(30)
+        log.push('resume')
+        s.resume()
+        await ended(s, 'close')
+      }),
+    )
   })
 
   it('an OK packet: fields (none), result (the header), end', async () => {
-    const log = await both(pair, events(async (core, log) => {
-      const q = core.query('DO 1')
-      record(log, 'q', q, Q)
-      const s = q.stream()
-      record(log, 's', s, S)
-      await ended(s, 'close')
-    }))
+    const log = await both(
+      pair,
+      events(async (core, log) => {
+        const q = core.query('DO 1')
+        record(log, 'q', q, Q)
+        const s = q.stream()
+        record(log, 's', s, S)
+        await ended(s, 'close')
+      }),
+    )
     expect(log[0]).toBe('q:fields(none;1;undefined)')
   })
 
   it('multiple statements: per result set fields and results with the set index', async () => {
-    const log = await both(pair, events(async (core, log) => {
-      const q = core.query('SELECT 1 AS a; DO 1; SELECT 2 AS b, 3 AS c')
-      record(log, 'q', q, Q)
-      const s = q.stream()
-      record(log, 's', s, S)
-      await ended(s, 'close')
-    }))
+    const log = await both(
+      pair,
+      events(async (core, log) => {
+        const q = core.query('SELECT 1 AS a; DO 1; SELECT 2 AS b, 3 AS c')
+        record(log, 'q', q, Q)
+        const s = q.stream()
+        record(log, 's', s, S)
+        await ended(s, 'close')
+      }),
+    )
     expect(log.filter((l) => l.startsWith('q:fields'))).toHaveLength(3)
   })
 
   it('multiple statements without a stream', async () => {
-    await both(pair, events(async (core, log) => {
-      const q = core.query('SELECT 1 AS a; DO 1; SELECT 2 AS b, 3 AS c')
-      record(log, 'q', q, Q)
-      await ended(q)
-    }))
+    await both(
+      pair,
+      events(async (core, log) => {
+        const q = core.query('SELECT 1 AS a; DO 1; SELECT 2 AS b, 3 AS c')
+        record(log, 'q', q, Q)
+        await ended(q)
+      }),
+    )
   })
 
   it('a stream whose query fails after an earlier statement succeeded: error, end, close', async () => {
     // mysql2 delivers the first statement's rows before the error; the
     // native side fails the whole command, so rows are left out here.
-    const log = await both(pair, async (pool) => (await events(async (core, log) => {
-      const q = core.query('SELECT 1 AS a; SELECT * FROM fidelity_no_such_table')
-      record(log, 'q', q, ['error', 'end'])
-      const s = q.stream()
-      record(log, 's', s, ['error', 'data', 'end', 'close'])
-      await ended(s, 'close')
-    })(pool)).filter((l) => !l.startsWith('s:data')))
+    const log = await both(pair, async (pool) =>
+      (
+        await events(async (core, log) => {
+          const q = core.query('SELECT 1 AS a; SELECT * FROM fidelity_no_such_table')
+          record(log, 'q', q, ['error', 'end'])
+          const s = q.stream()
+          record(log, 's', s, ['error', 'data', 'end', 'close'])
+          await ended(s, 'close')
+        })(pool)
+      ).filter((l) => !l.startsWith('s:data')),
+    )
     expect(log).toEqual(['q:error(ER_NO_SUCH_TABLE)', 'q:end', 's:error(ER_NO_SUCH_TABLE)', 's:end', 's:close'])
   })
 
   it('callbacks: failure before end; success after end, with (err, rows[, fields]); rows not emitted', async () => {
-    const cb = (log) => (...args) => log.push(`cb(${args[0]?.code ?? args[0]};${args.length};${Array.isArray(args[1]) ? args[1].length : typeof args[1]})`)
-    const log = await both(pair, events(async (core, log) => {
-      for (const sql of ['SELECT * FROM fidelity_no_such_table', 'SELECT 1 AS a UNION SELECT 2', 'DO 1', 'SELECT 1 AS a; DO 1']) {
-        const q = core.query(sql, cb(log))
+    const cb =
+      (log) =>
+      (...args) =>
+        log.push(`cb(${args[0]?.code ?? args[0]};${args.length};${Array.isArray(args[1]) ? args[1].length : typeof args[1]})`)
+    const log = await both(
+      pair,
+      events(async (core, log) => {
+        for (const sql of ['SELECT * FROM fidelity_no_such_table', 'SELECT 1 AS a UNION SELECT 2', 'DO 1', 'SELECT 1 AS a; DO 1']) {
+          const q = core.query(sql, cb(log))
+          record(log, 'q', q, Q)
+          await ended(q)
+          await sleep(10)
+        }
+        const q = core.query('SELECT ? AS v', [7], cb(log))
         record(log, 'q', q, Q)
-        await ended(q)
-        await sleep(10)
-      }
-      const q = core.query('SELECT ? AS v', [7], cb(log))
-      record(log, 'q', q, Q)
-      const s = q.stream()
-      record(log, 's', s, S)
-      await ended(s, 'close')
-    }))
+        const s = q.stream()
+        record(log, 's', s, S)
+        await ended(s, 'close')
+      }),
+    )
     expect(log.slice(0, 2)).toEqual(['cb(ER_NO_SUCH_TABLE;1;undefined)', 'q:end'])
   })
 
   it("execute(): 'fields' carries the set index; its stream fails and ends like query()'s", async () => {
-    const log = await both(pair, events(async (core, log) => {
-      const q = core.execute('SELECT ? AS v UNION SELECT 2', [1])
-      record(log, 'q', q, Q)
-      const s = q.stream()
-      record(log, 's', s, S)
-      await ended(s, 'close')
-      // mysql2 emits the command's 'end' twice when preparing fails, so
-      // only the stream is compared here
-      const s2 = core.execute('SELECT * FROM fidelity_no_such_table').stream()
-      record(log, 's2', s2, S)
-      await ended(s2, 'close')
-    }))
+    const log = await both(
+      pair,
+      events(async (core, log) => {
+        const q = core.execute('SELECT ? AS v UNION SELECT 2', [1])
+        record(log, 'q', q, Q)
+        const s = q.stream()
+        record(log, 's', s, S)
+        await ended(s, 'close')
+        // mysql2 emits the command's 'end' twice when preparing fails, so
+        // only the stream is compared here
+        const s2 = core.execute('SELECT * FROM fidelity_no_such_table').stream()
+        record(log, 's2', s2, S)
+        await ended(s2, 'close')
+      }),
+    )
     expect(log.slice(-3)).toEqual(['s2:error(ER_NO_SUCH_TABLE)', 's2:end', 's2:close'])
   })
 
@@ -321,20 +359,24 @@ describe('2. core query()/execute() and .stream(): the same events in the same o
     // depends on when the rest arrives, so each emitter is compared alone.
     const split = (log) => ({ q: log.filter((l) => l.startsWith('q:')), s: log.filter((l) => !l.startsWith('q:')) })
     for (const err of [false, true]) {
-      const seen = await both(pair, async (pool) => split(await events(async (core, log) => {
-        const q = core.query('SELECT seq FROM seq_1_to_2000')
-        record(log, 'q', q, ['error', 'fields', 'end'])
-        const s = q.stream()
-        record(log, 's', s, ['error', 'fields', 'end', 'close'])
-        let n = 0
-        s.on('data', () => {
-          if (++n === 3) {
-            log.push('destroy')
-            s.destroy(err ? Object.assign(new Error('stop'), { code: 'STOP' }) : undefined)
-          }
-        })
-        await Promise.all([ended(q), ended(s, 'close')])
-      })(pool)))
+      const seen = await both(pair, async (pool) =>
+        split(
+          await events(async (core, log) => {
+            const q = core.query('SELECT seq FROM seq_1_to_2000')
+            record(log, 'q', q, ['error', 'fields', 'end'])
+            const s = q.stream()
+            record(log, 's', s, ['error', 'fields', 'end', 'close'])
+            let n = 0
+            s.on('data', () => {
+              if (++n === 3) {
+                log.push('destroy')
+                s.destroy(err ? Object.assign(new Error('stop'), { code: 'STOP' }) : undefined)
+              }
+            })
+            await Promise.all([ended(q), ended(s, 'close')])
+          })(pool),
+        ),
+      )
       expect(seen.s).toEqual(['s:fields(seq;1;undefined)', 'destroy', ...(err ? ['s:error(STOP)'] : []), 's:end', 's:close'])
       expect(seen.q).toEqual(['q:fields(seq;1;undefined)', 'q:end'])
     }
@@ -400,7 +442,20 @@ describe('3. column definitions print as mysql2 prints them', () => {
     expect(printed.list).toContain('`id` INT UNSIGNED NOT NULL PRIMARY KEY AUTO_INCREMENT')
     expect(printed.list).toContain('`bu` BIGINT(10) UNSIGNED ZEROFILL')
     expect(printed.top[0]).toContain("typeName: 'LONG'")
-    expect(Object.keys(printed.method[0])).toEqual(['catalog', 'schema', 'name', 'orgName', 'table', 'orgTable', 'characterSet', 'encoding', 'columnLength', 'type', 'flags', 'decimals'])
+    expect(Object.keys(printed.method[0])).toEqual([
+      'catalog',
+      'schema',
+      'name',
+      'orgName',
+      'table',
+      'orgTable',
+      'characterSet',
+      'encoding',
+      'columnLength',
+      'type',
+      'flags',
+      'decimals',
+    ])
   })
 })
 

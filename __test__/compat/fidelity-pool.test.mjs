@@ -61,9 +61,12 @@ describe('7. execute() with more or fewer values than placeholders', () => {
       const refOwn = await settle(() => pair.ref.execute(sql, own))
       const sutExtra = await settle(() => pair.sut.execute(sql, extra))
       // mysql2 itself is wrong here (garbage or an error), see above
-      expect(refExtra, 'mysql2 now binds only the statement\'s values: compare ours with it directly').not.toEqual(refOwn)
+      expect(refExtra, "mysql2 now binds only the statement's values: compare ours with it directly").not.toEqual(refOwn)
       const paths = pathDiff(refOwn, sutExtra)
-      expect(sutExtra, paths.length ? `mysql2(${JSON.stringify(own)}) vs ours(${JSON.stringify(extra)}) differ at:\n${formatPaths(paths)}\n` : undefined).toEqual(refOwn)
+      expect(
+        sutExtra,
+        paths.length ? `mysql2(${JSON.stringify(own)}) vs ours(${JSON.stringify(extra)}) differ at:\n${formatPaths(paths)}\n` : undefined,
+      ).toEqual(refOwn)
     })
   }
 
@@ -181,9 +184,15 @@ describe('9. an undefined bind value', () => {
     })
     expect(ctor).toEqual({ typeError: true, name: 'TypeError' })
     // Accepted difference: every error of this package carries a code.
-    const ref = await diff(pair, (pool) => pool.execute('SELECT ? AS v', [undefined]), SELF ? {} : {
-      allow: [{ path: /^\$\.threw\.\$error\.code$/, why: 'ours adds a code', sut: (v) => v === 'ERR_INVALID_PARAMETER' }],
-    })
+    const ref = await diff(
+      pair,
+      (pool) => pool.execute('SELECT ? AS v', [undefined]),
+      SELF
+        ? {}
+        : {
+            allow: [{ path: /^\$\.threw\.\$error\.code$/, why: 'ours adds a code', sut: (v) => v === 'ERR_INVALID_PARAMETER' }],
+          },
+    )
     expect(ref.threw.$error.message).toBe('Bind parameters must not contain undefined. To pass SQL NULL specify JS null')
     expect(ref.threw.$error.code).toEqual({ $undefined: true })
   })
@@ -221,17 +230,21 @@ describe('10. a Date from another realm as a parameter', () => {
       expect(f instanceof Date).toBe(false)
       const pair = makePair(srv, { connectionLimit: 1, timezone })
       try {
-        const ref = await diff(pair, async (pool) => {
-          const out = {}
-          out.ins1 = snap(await pool.execute(`INSERT INTO ${TABLE} (id, d, ts, d0) VALUES (1, ?, ?, ?)`, [f, f, f]))
-          out.ins2 = snap(await pool.query(`INSERT INTO ${TABLE} (id, d, ts, d0) VALUES (2, ?, ?, ?)`, [f, f, f]))
-          out.rows = snap((await pool.query(`SELECT id, d, ts, d0, CAST(d AS CHAR) AS ds, CAST(d0 AS CHAR) AS d0s FROM ${TABLE} ORDER BY id`))[0])
-          out.rowsBinary = snap((await pool.execute(`SELECT id, d, ts FROM ${TABLE} WHERE d = ? ORDER BY id`, [f]))[0])
-          out.echo = snap((await pool.execute('SELECT ? AS v', [f]))[0])
-          out.echoText = snap((await pool.query('SELECT ? AS v', [f]))[0])
-          out.format = pool.format('SELECT ?', [f])
-          return out
-        }, { reset: () => admin.query(`DELETE FROM ${TABLE}`) })
+        const ref = await diff(
+          pair,
+          async (pool) => {
+            const out = {}
+            out.ins1 = snap(await pool.execute(`INSERT INTO ${TABLE} (id, d, ts, d0) VALUES (1, ?, ?, ?)`, [f, f, f]))
+            out.ins2 = snap(await pool.query(`INSERT INTO ${TABLE} (id, d, ts, d0) VALUES (2, ?, ?, ?)`, [f, f, f]))
+            out.rows = snap((await pool.query(`SELECT id, d, ts, d0, CAST(d AS CHAR) AS ds, CAST(d0 AS CHAR) AS d0s FROM ${TABLE} ORDER BY id`))[0])
+            out.rowsBinary = snap((await pool.execute(`SELECT id, d, ts FROM ${TABLE} WHERE d = ? ORDER BY id`, [f]))[0])
+            out.echo = snap((await pool.execute('SELECT ? AS v', [f]))[0])
+            out.echoText = snap((await pool.query('SELECT ? AS v', [f]))[0])
+            out.format = pool.format('SELECT ?', [f])
+            return out
+          },
+          { reset: () => admin.query(`DELETE FROM ${TABLE}`) },
+        )
         // both rows hold the same instant, and the WHERE matched both
         expect(ref.ok.rows.length).toBe(2)
         expect(ref.ok.rows[0].ds).toBe(ref.ok.rows[1].ds)
@@ -275,7 +288,15 @@ describe('11. conn.destroy() after conn.release()', () => {
           allAtEnd: pool.pool._allConnections.length <= 2,
         }
       })
-      expect(seen).toEqual({ before: 2, returned: { $undefined: true }, shrank: true, destroyedThreadSeen: false, queriesAnswered: 20, stillOnServer: 0, allAtEnd: true })
+      expect(seen).toEqual({
+        before: 2,
+        returned: { $undefined: true },
+        shrank: true,
+        destroyedThreadSeen: false,
+        queriesAnswered: 20,
+        stillOnServer: 0,
+        allAtEnd: true,
+      })
     } finally {
       await pair.end()
     }

@@ -34,7 +34,14 @@ beforeAll(async () => {
     tchk LONGTEXT, CONSTRAINT mj_tl CHECK (json_valid(tchk))) DEFAULT CHARSET=utf8mb4`)
   const text = JSON.stringify(DOC)
   await ref.query('INSERT INTO mj_docs VALUES (1, ?, ?, ?, ?), (2, NULL, NULL, NULL, NULL), (3, ?, ?, ?, ?)', [
-    text, text, '[1,2]', text, '"scalar"', '{}', 'true', '12345678901234567890',
+    text,
+    text,
+    '[1,2]',
+    text,
+    '"scalar"',
+    '{}',
+    'true',
+    '12345678901234567890',
   ])
   await ref.query('CREATE VIEW mj_view AS SELECT id, doc FROM mj_docs')
 })
@@ -57,7 +64,13 @@ describe('table columns', () => {
       expect(rows[0]).toEqual({ id: 1, doc: DOC, plain: JSON.stringify(DOC), v: [1, 2], tchk: JSON.stringify(DOC) })
       expect(rows[2].doc).toBe('scalar')
       expect(rows[2].v).toBe(true)
-      expect(ext(fields)).toEqual([['id', undefined], ['doc', 'json'], ['plain', undefined], ['v', 'json'], ['tchk', undefined]])
+      expect(ext(fields)).toEqual([
+        ['id', undefined],
+        ['doc', 'json'],
+        ['plain', undefined],
+        ['v', 'json'],
+        ['tchk', undefined],
+      ])
     })
   }
 
@@ -101,9 +114,7 @@ describe('table columns', () => {
       await ref.query(`CREATE TABLE ${t} (id INT PRIMARY KEY, j JSON, s TEXT)`)
       await ref.query(`INSERT INTO ${t} VALUES (1, '{"t":"${t}"}', '{"t":"${t}"}')`)
     }
-    const results = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => ours[i % 2 ? 'query' : 'execute'](`SELECT j, s FROM ${tables[i % 5]}`)),
-    )
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => ours[i % 2 ? 'query' : 'execute'](`SELECT j, s FROM ${tables[i % 5]}`)))
     results.forEach(([rows], i) => {
       const t = tables[i % 5]
       expect(rows).toEqual([{ j: { t }, s: `{"t":"${t}"}` }])
@@ -131,12 +142,19 @@ describe('supportBigNumbers: integers beyond 2^53 inside JSON', () => {
     })().catch((e) => { console.error(e); process.exit(1) })`
   const root = fileURLToPath(new URL('../..', import.meta.url))
   const run = (opts, flags) =>
-    JSON.parse(execFileSync(process.execPath, [...flags, '-e', script], { cwd: root, env: { ...process.env, MJ_OPTS: JSON.stringify({ ...base, connectionLimit: 1, ...opts }) } }).toString())
+    JSON.parse(
+      execFileSync(process.execPath, [...flags, '-e', script], {
+        cwd: root,
+        env: { ...process.env, MJ_OPTS: JSON.stringify({ ...base, connectionLimit: 1, ...opts }) },
+      }).toString(),
+    )
 
   beforeAll(async () => {
     await ref.query('DROP TABLE IF EXISTS mj_big')
     await ref.query('CREATE TABLE mj_big (id INT PRIMARY KEY, j JSON)')
-    await ref.query(`INSERT INTO mj_big VALUES (1, '{"big": 12345678901234567890, "neg": -9007199254740993, "ok": 42, "f": 1.5e300}'), (2, '[9007199254740993]')`)
+    await ref.query(
+      `INSERT INTO mj_big VALUES (1, '{"big": 12345678901234567890, "neg": -9007199254740993, "ok": 42, "f": 1.5e300}'), (2, '[9007199254740993]')`,
+    )
   })
 
   it('with source access: equal to mysql2, big integers as strings', () => {
@@ -189,7 +207,7 @@ describe('the caller session is untouched', () => {
     return { rows, warnings, found }
   }
 
-  it('FOUND_ROWS() and SHOW WARNINGS after a first read equal mysql2\'s', async () => {
+  it("FOUND_ROWS() and SHOW WARNINGS after a first read equal mysql2's", async () => {
     await fresh('mj_sess_a')
     await fresh('mj_sess_b')
     const refConn = await ref.getConnection()

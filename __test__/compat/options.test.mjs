@@ -59,9 +59,28 @@ describe('defaults', () => {
       pick(t, ['connectionLimit', 'maxIdle', 'idleTimeout', 'queueLimit', 'waitForConnections', 'resetOnRelease']),
     )
     const conn = [
-      'host', 'port', 'connectTimeout', 'timezone', 'multipleStatements', 'supportBigNumbers', 'bigNumberStrings',
-      'decimalNumbers', 'dateStrings', 'jsonStrings', 'typeCast', 'rowsAsArray', 'nestTables', 'namedPlaceholders',
-      'stringifyObjects', 'disableEval', 'enableKeepAlive', 'gracefulEnd', 'queryFormat', 'socketPath', 'database', 'password',
+      'host',
+      'port',
+      'connectTimeout',
+      'timezone',
+      'multipleStatements',
+      'supportBigNumbers',
+      'bigNumberStrings',
+      'decimalNumbers',
+      'dateStrings',
+      'jsonStrings',
+      'typeCast',
+      'rowsAsArray',
+      'nestTables',
+      'namedPlaceholders',
+      'stringifyObjects',
+      'disableEval',
+      'enableKeepAlive',
+      'gracefulEnd',
+      'queryFormat',
+      'socketPath',
+      'database',
+      'password',
     ]
     expect(pick(ours, conn)).toEqual(pick(c, conn))
     expect(t.resetOnRelease).toBe(false)
@@ -71,7 +90,14 @@ describe('defaults', () => {
   it('nativeConfig: resetOnRelease false is "never", opt-ins kept; reapIdle passed as a boolean', () => {
     const reset = (v) => nativeConfig(normalize(v === undefined ? {} : { resetOnRelease: v })).resetOnRelease
     expect([reset(), reset(false), reset(true), reset('auto'), reset('always'), reset('never'), reset(0), reset(1)]).toEqual([
-      'never', 'never', 'always', 'auto', 'always', 'never', 'never', 'always',
+      'never',
+      'never',
+      'always',
+      'auto',
+      'always',
+      'never',
+      'never',
+      'always',
     ])
     expect(nativeConfig(normalize({})).reapIdle).toBe(false)
     expect(nativeConfig(normalize({ reapIdle: true })).reapIdle).toBe(true)

@@ -246,8 +246,9 @@ describe('session affinity: strictly sequential pool.query() stays on one connec
       expect(r[side].pairs).toBe(BG_KINDS.length * PER_KIND)
       expect(r[side].background, `${side}: the background load actually ran`).toBeGreaterThan(100)
     }
-    expect(r.ours.rate, `pair split rate: mysql2 ${r.mysql2.mismatches}/${r.mysql2.pairs}, ours ${r.ours.mismatches}/${r.ours.pairs}`)
-      .toBeLessThanOrEqual(r.mysql2.rate + 0.01)
+    expect(r.ours.rate, `pair split rate: mysql2 ${r.mysql2.mismatches}/${r.mysql2.pairs}, ours ${r.ours.mismatches}/${r.ours.pairs}`).toBeLessThanOrEqual(
+      r.mysql2.rate + 0.01,
+    )
   })
 
   it("drizzle-seed's reset: SET FOREIGN_KEY_CHECKS = 0, TRUNCATE child and parent, SET FOREIGN_KEY_CHECKS = 1, 100 times", async () => {

@@ -65,7 +65,7 @@ describe('stream()', () => {
   it('rows arrive while the query still runs, and the server waits while the consumer pauses', async () => {
     const states = []
     const threadOf = async () => {
-      const [rows] = await ref.query("SELECT ID AS id, COMMAND AS cmd FROM information_schema.PROCESSLIST WHERE INFO = ?", [SQL])
+      const [rows] = await ref.query('SELECT ID AS id, COMMAND AS cmd FROM information_schema.PROCESSLIST WHERE INFO = ?', [SQL])
       return rows
     }
     const n = await streamRows(ours, async (row, i) => {

@@ -11,9 +11,32 @@ import { and, asc, desc, eq, gt, inArray, isNull, relations, sql } from 'drizzle
 import { drizzle } from 'drizzle-orm/mysql2'
 import { migrate } from 'drizzle-orm/mysql2/migrator'
 import {
-  bigint, binary, boolean, char, date, datetime, decimal, double, float, int, json, longtext, mediumint,
-  mediumtext, mysqlEnum, mysqlTable, real, serial, smallint, text, time, timestamp, tinyint, varbinary,
-  varchar, year,
+  bigint,
+  binary,
+  boolean,
+  char,
+  date,
+  datetime,
+  decimal,
+  double,
+  float,
+  int,
+  json,
+  longtext,
+  mediumint,
+  mediumtext,
+  mysqlEnum,
+  mysqlTable,
+  real,
+  serial,
+  smallint,
+  text,
+  time,
+  timestamp,
+  tinyint,
+  varbinary,
+  varchar,
+  year,
 } from 'drizzle-orm/mysql-core'
 // @ts-expect-error plain ESM helper without type declarations
 import { SUT_NAME, baseOptions, createRefPool, createSutPool, formatPaths, mysql2, pathDiff, snap } from '../compat/diff-helpers.mjs'
@@ -24,7 +47,7 @@ const MIGRATIONS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migr
 // ---------------------------------------------------------------------------
 // Schema: every mysql-core column type
 
-export const allTypes = mysqlTable('dz_all_types', {
+const allTypes = mysqlTable('dz_all_types', {
   id: serial('id').primaryKey(),
   i: int('i'),
   iu: int('iu', { unsigned: true }),
@@ -60,27 +83,27 @@ export const allTypes = mysqlTable('dz_all_types', {
   en: mysqlEnum('en', ['small', 'medium', 'large']),
 })
 
-export const jsonDocs = mysqlTable('dz_json', {
+const jsonDocs = mysqlTable('dz_json', {
   id: serial('id').primaryKey(),
   doc: json('doc').$type<{ a: number; tags: string[]; nested: { ok: boolean } }>(),
 })
 
-export const users = mysqlTable('dz_users', {
+const users = mysqlTable('dz_users', {
   id: serial('id').primaryKey(),
   name: varchar('name', { length: 50 }).notNull(),
   email: varchar('email', { length: 100 }),
   createdAt: datetime('created_at', { mode: 'date', fsp: 3 }),
 })
 
-export const posts = mysqlTable('dz_posts', {
+const posts = mysqlTable('dz_posts', {
   id: serial('id').primaryKey(),
   authorId: bigint('author_id', { mode: 'number', unsigned: true }).notNull(),
   title: varchar('title', { length: 100 }).notNull(),
   views: int('views').notNull().default(0),
 })
 
-export const usersRelations = relations(users, ({ many }) => ({ posts: many(posts) }))
-export const postsRelations = relations(posts, ({ one }) => ({
+const usersRelations = relations(users, ({ many }) => ({ posts: many(posts) }))
+const postsRelations = relations(posts, ({ one }) => ({
   author: one(users, { fields: [posts.authorId], references: [users.id] }),
 }))
 const schema = { users, posts, usersRelations, postsRelations }
@@ -133,7 +156,11 @@ async function adminQuery(q: string, values?: unknown[]) {
 
 beforeAll(async () => {
   admin = await mysql2.createConnection({
-    host: srv.host, port: srv.port, user: srv.user, password: srv.password, database: srv.database,
+    host: srv.host,
+    port: srv.port,
+    user: srv.user,
+    password: srv.password,
+    database: srv.database,
   })
   for (const q of DDL) await admin.query(q)
   pools.ref = createRefPool(baseOptions(srv, POOL_OPTS))
@@ -261,22 +288,35 @@ describe('drizzle(pool): CRUD over every column type', () => {
     const { sut } = await both(
       async (db) => {
         await db.insert(allTypes).values([
-          { i: 3, vc: 'c', bigBig: 3n }, { i: 1, vc: 'a', bigBig: 9007199254740993n }, { i: 2, vc: 'b', bigBig: -1n },
-          { i: 5, vc: 'e' }, { i: 4, vc: null },
+          { i: 3, vc: 'c', bigBig: 3n },
+          { i: 1, vc: 'a', bigBig: 9007199254740993n },
+          { i: 2, vc: 'b', bigBig: -1n },
+          { i: 5, vc: 'e' },
+          { i: 4, vc: null },
         ])
         return {
           page: await db.select({ i: allTypes.i, vc: allTypes.vc }).from(allTypes).where(gt(allTypes.i, 1)).orderBy(desc(allTypes.i)).limit(2).offset(1),
           isNull: await db.select({ i: allTypes.i }).from(allTypes).where(isNull(allTypes.vc)),
-          inList: await db.select({ i: allTypes.i, b: allTypes.bigBig }).from(allTypes).where(inArray(allTypes.vc, ['a', 'c'])).orderBy(asc(allTypes.i)),
+          inList: await db
+            .select({ i: allTypes.i, b: allTypes.bigBig })
+            .from(allTypes)
+            .where(inArray(allTypes.vc, ['a', 'c']))
+            .orderBy(asc(allTypes.i)),
           byBig: await db.select({ i: allTypes.i }).from(allTypes).where(eq(allTypes.bigBig, 9007199254740993n)),
           expr: await db.select({ n: sql<number>`count(*)`.mapWith(Number), mx: sql<number>`max(${allTypes.i})` }).from(allTypes),
         }
       },
       { reset: resetTypes },
     )
-    expect(sut.page).toEqual([{ i: 4, vc: null }, { i: 3, vc: 'c' }])
+    expect(sut.page).toEqual([
+      { i: 4, vc: null },
+      { i: 3, vc: 'c' },
+    ])
     expect(sut.isNull).toEqual([{ i: 4 }])
-    expect(sut.inList).toEqual([{ i: 1, b: 9007199254740993n }, { i: 3, b: 3n }])
+    expect(sut.inList).toEqual([
+      { i: 1, b: 9007199254740993n },
+      { i: 3, b: 3n },
+    ])
     expect(sut.byBig).toEqual([{ i: 1 }])
     expect(sut.expr).toEqual([{ n: 5, mx: 5 }])
   })
@@ -284,9 +324,16 @@ describe('drizzle(pool): CRUD over every column type', () => {
   it('update (matched but unchanged rows count as affected) and delete', async () => {
     const { sut } = await both(
       async (db) => {
-        await db.insert(allTypes).values([{ i: 1, vc: 'x' }, { i: 2, vc: 'x' }, { i: 3, vc: 'y' }])
+        await db.insert(allTypes).values([
+          { i: 1, vc: 'x' },
+          { i: 2, vc: 'x' },
+          { i: 3, vc: 'y' },
+        ])
         const upd = await db.update(allTypes).set({ vc: 'x' }).where(eq(allTypes.vc, 'x'))
-        const upd2 = await db.update(allTypes).set({ vc: 'z', dt: new Date('2020-01-01T00:00:00Z') }).where(eq(allTypes.i, 3))
+        const upd2 = await db
+          .update(allTypes)
+          .set({ vc: 'z', dt: new Date('2020-01-01T00:00:00Z') })
+          .where(eq(allTypes.i, 3))
         const del = await db.delete(allTypes).where(inArray(allTypes.i, [1, 2]))
         const rest = await db.select({ i: allTypes.i, vc: allTypes.vc, dt: allTypes.dt }).from(allTypes)
         return { upd: upd[0], upd2: upd2[0], del: del[0], rest }
@@ -303,7 +350,10 @@ describe('drizzle(pool): CRUD over every column type', () => {
     const { sut } = await both(
       async (db) => ({
         one: await db.insert(allTypes).values({ i: 1 }).$returningId(),
-        many: await db.insert(allTypes).values([{ i: 2 }, { i: 3 }, { i: 4 }]).$returningId(),
+        many: await db
+          .insert(allTypes)
+          .values([{ i: 2 }, { i: 3 }, { i: 4 }])
+          .$returningId(),
       }),
       { reset: resetTypes },
     )
@@ -315,7 +365,10 @@ describe('drizzle(pool): CRUD over every column type', () => {
     const { sut } = await both(
       async (db) => {
         await db.insert(users).values({ id: 1, name: 'first' })
-        const up = await db.insert(users).values({ id: 1, name: 'second' }).onDuplicateKeyUpdate({ set: { name: sql`values(${users.name})` } })
+        const up = await db
+          .insert(users)
+          .values({ id: 1, name: 'second' })
+          .onDuplicateKeyUpdate({ set: { name: sql`values(${users.name})` } })
         return { up: up[0], rows: await db.select({ id: users.id, name: users.name }).from(users) }
       },
       { reset: () => adminQuery('TRUNCATE dz_users') },
@@ -327,7 +380,11 @@ describe('drizzle(pool): CRUD over every column type', () => {
   it('prepared statement with placeholders, reused', async () => {
     const { sut } = await both(
       async (db) => {
-        const q = db.select({ id: users.id, name: users.name }).from(users).where(eq(users.id, sql.placeholder('id'))).prepare()
+        const q = db
+          .select({ id: users.id, name: users.name })
+          .from(users)
+          .where(eq(users.id, sql.placeholder('id')))
+          .prepare()
         return [await q.execute({ id: 1 }), await q.execute({ id: 3 }), await q.execute({ id: 99 })]
       },
       { reset: resetUsers },
@@ -380,11 +437,7 @@ describe('drizzle(pool): joins, $count, iterator', () => {
   it('inner and left joins', async () => {
     const { sut } = await both(
       async (db) => ({
-        inner: await db
-          .select({ user: users.name, title: posts.title })
-          .from(users)
-          .innerJoin(posts, eq(posts.authorId, users.id))
-          .orderBy(users.id, posts.id),
+        inner: await db.select({ user: users.name, title: posts.title }).from(users).innerJoin(posts, eq(posts.authorId, users.id)).orderBy(users.id, posts.id),
         left: await db
           .select()
           .from(users)
@@ -402,7 +455,10 @@ describe('drizzle(pool): joins, $count, iterator', () => {
     )
     expect(sut.inner.map((r: any) => `${r.user}:${r.title}`)).toEqual(['alice:a1', 'alice:a2', 'bob:b1', 'dave:d1', 'dave:d2', 'dave:d3'])
     expect(sut.left).toEqual([
-      { dz_users: { id: 2, name: 'bob', email: null, createdAt: new Date('2024-01-02T11:00:00.000Z') }, dz_posts: { id: 3, authorId: 2, title: 'b1', views: 5 } },
+      {
+        dz_users: { id: 2, name: 'bob', email: null, createdAt: new Date('2024-01-02T11:00:00.000Z') },
+        dz_posts: { id: 3, authorId: 2, title: 'b1', views: 5 },
+      },
       { dz_users: { id: 3, name: 'carol', email: 'carol@example.com', createdAt: null }, dz_posts: null },
     ])
     expect(sut.grouped.map((r: any) => r.n)).toEqual([2, 1, 0, 3])
@@ -422,7 +478,12 @@ describe('drizzle(pool): joins, $count, iterator', () => {
     )
     expect(sut.all).toBe(6)
     expect(sut.filtered).toBe(3)
-    expect(sut.inSelect).toEqual([{ id: 1, postCount: 2 }, { id: 2, postCount: 1 }, { id: 3, postCount: 0 }, { id: 4, postCount: 3 }])
+    expect(sut.inSelect).toEqual([
+      { id: 1, postCount: 2 },
+      { id: 2, postCount: 1 },
+      { id: 3, postCount: 0 },
+      { id: 4, postCount: 3 },
+    ])
   })
 
   it('iterator()', async () => {
@@ -594,7 +655,10 @@ describe('drizzle migrator', () => {
           .select({ name: migAuthors.name, title: migBooks.title, published: migBooks.published })
           .from(migBooks)
           .innerJoin(migAuthors, eq(migAuthors.id, migBooks.authorId))
-        const seeded = await db.select().from(migAuthors).where(and(eq(migAuthors.id, 1)))
+        const seeded = await db
+          .select()
+          .from(migAuthors)
+          .where(and(eq(migAuthors.id, 1)))
         return { applied: applied[0], cols, joined, seeded }
       },
       { reset: resetMigrations },

@@ -189,13 +189,15 @@ export async function startFaultProxy({ targetHost = '127.0.0.1', targetPort, ho
     port: srv.address().port,
     stats,
     pairs,
-    get mode() { return mode },
+    get mode() {
+      return mode
+    },
     set(next, arg) {
       if (!MODES.has(next)) throw new TypeError(`unknown proxy mode ${next}`)
       mode = next
       if (next === 'delay') delayMs = Number(arg ?? 100)
       if (next === 'corrupt') {
-        const o = typeof arg === 'number' ? { rate: arg } : arg ?? {}
+        const o = typeof arg === 'number' ? { rate: arg } : (arg ?? {})
         corrupt = { rate: o.rate ?? 0.001, direction: o.direction ?? 'down' }
         rand = mulberry32(o.seed ?? 1)
       }

@@ -13,9 +13,7 @@ const DIR_PREFIX = 'nmp-mariadb-'
 const READY_TIMEOUT_MS = 30_000
 const STOP_TIMEOUT_MS = 20_000
 
-const debug = process.env.NMP_HARNESS_DEBUG
-  ? (...a) => console.error('[nmp-harness]', ...a)
-  : () => {}
+const debug = process.env.NMP_HARNESS_DEBUG ? (...a) => console.error('[nmp-harness]', ...a) : () => {}
 
 // /usr/sbin is often not on PATH for non-login shells, so look there explicitly.
 function findBinary(name, envVar) {
@@ -207,10 +205,24 @@ async function generateCerts(certDir) {
   const ossl = (...args) => run('openssl', args, { cwd: certDir })
   const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes']
   const selfSignedCa = (name, cn) =>
-    ossl('req', '-config', cnf, '-x509', ...ecKey, '-keyout', `${name}-key.pem`, '-out', `${name}.pem`,
-      '-days', '3650', '-subj', `/CN=${cn}`, '-extensions', 'ca_ext')
-  const csr = (name, cn) =>
-    ossl('req', '-config', cnf, '-new', ...ecKey, '-keyout', `${name}-key.pem`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`)
+    ossl(
+      'req',
+      '-config',
+      cnf,
+      '-x509',
+      ...ecKey,
+      '-keyout',
+      `${name}-key.pem`,
+      '-out',
+      `${name}.pem`,
+      '-days',
+      '3650',
+      '-subj',
+      `/CN=${cn}`,
+      '-extensions',
+      'ca_ext',
+    )
+  const csr = (name, cn) => ossl('req', '-config', cnf, '-new', ...ecKey, '-keyout', `${name}-key.pem`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`)
 
   await Promise.all([
     selfSignedCa('ca', `napi-mysql-pool test CA ${tag}`),
@@ -221,8 +233,24 @@ async function generateCerts(certDir) {
   ])
   // 'openssl ca' rewrites its index/serial files, so signatures must be sequential.
   const sign = (name, ext, dates) =>
-    ossl('ca', '-batch', '-notext', '-config', cnf, '-cert', 'ca.pem', '-keyfile', 'ca-key.pem',
-      '-in', `${name}.csr`, '-out', `${name}-cert.pem`, '-extensions', ext, ...dates)
+    ossl(
+      'ca',
+      '-batch',
+      '-notext',
+      '-config',
+      cnf,
+      '-cert',
+      'ca.pem',
+      '-keyfile',
+      'ca-key.pem',
+      '-in',
+      `${name}.csr`,
+      '-out',
+      `${name}-cert.pem`,
+      '-extensions',
+      ext,
+      ...dates,
+    )
   await sign('server', 'server_ext', ['-days', '3650'])
   await sign('client', 'client_ext', ['-days', '3650'])
   await sign('expired-server', 'server_ext', ['-startdate', '20200101000000Z', '-enddate', '20200102000000Z'])
@@ -332,8 +360,7 @@ export async function startMariaDB(options = {}) {
     return [...args, ...extraArgs]
   }
 
-  const rootConn = () =>
-    mysql.createConnection({ host: '127.0.0.1', port, user: 'root', password: '', connectTimeout: 3000 })
+  const rootConn = () => mysql.createConnection({ host: '127.0.0.1', port, user: 'root', password: '', connectTimeout: 3000 })
 
   function spawnServer() {
     const c = spawn(mariadbd, serverArgs(), { detached: true, stdio: 'ignore' })
@@ -359,9 +386,7 @@ export async function startMariaDB(options = {}) {
     while (Date.now() < deadline) {
       if (c.exitInfo) {
         const log = await tail(errorLog)
-        const err = new Error(
-          `mariadbd exited during startup (${JSON.stringify(c.exitInfo)}); error log tail:\n${log}`,
-        )
+        const err = new Error(`mariadbd exited during startup (${JSON.stringify(c.exitInfo)}); error log tail:\n${log}`)
         err.bindFailure = /Bind on TCP\/IP port|Address already in use/.test(log)
         throw err
       }
@@ -393,10 +418,7 @@ export async function startMariaDB(options = {}) {
   // ref'd timer is what keeps Node alive until its 'exit' event arrives.
   async function waitExit(c, ms) {
     let timer
-    const exited = await Promise.race([
-      c.exited.then(() => true),
-      new Promise((r) => (timer = setTimeout(() => r(false), ms))),
-    ])
+    const exited = await Promise.race([c.exited.then(() => true), new Promise((r) => (timer = setTimeout(() => r(false), ms)))])
     clearTimeout(timer)
     return exited
   }

@@ -65,6 +65,7 @@ export const STATUS = { IN_TRANS: 0x0001, AUTOCOMMIT: 0x0002, MORE_RESULTS_EXIST
 
 export const TYPE = { DOUBLE: 0x05, NULL: 0x06, LONGLONG: 0x08, VAR_STRING: 0xfd, BLOB: 0xfc }
 
+// biome-ignore format: a table of command codes
 const COM = { QUIT: 0x01, INIT_DB: 0x02, QUERY: 0x03, FIELD_LIST: 0x04, PING: 0x0e, CHANGE_USER: 0x11, STMT_PREPARE: 0x16, STMT_EXECUTE: 0x17, STMT_CLOSE: 0x19, STMT_RESET: 0x1a, SET_OPTION: 0x1b, RESET_CONNECTION: 0x1f }
 
 const MAX_PAYLOAD = 0xffffff
@@ -173,6 +174,7 @@ export function columnDefPayload(c) {
   // NOT_NULL 1, BINARY 128, NUM 32768
   const flags = col.flags ?? (numeric ? 1 | 128 | 32768 : 0)
   const decimals = col.decimals ?? (col.type === 'double' ? 31 : col.type === 'longlong' ? 0 : 39)
+  // biome-ignore format: the column definition packet, field by field
   return Buffer.concat([
     lenencStr('def'), lenencStr(col.schema ?? ''), lenencStr(col.table ?? ''), lenencStr(col.orgTable ?? ''),
     lenencStr(col.name), lenencStr(col.orgName ?? ''),
@@ -190,7 +192,12 @@ export function rowPayload(cells) {
  * column definitions, [EOF], rows, EOF or (DEPRECATE_EOF) 0xfe-OK.
  */
 export function resultSetPayloads(columns, rows, { deprecateEof = true, status = STATUS.AUTOCOMMIT, warnings = 0 } = {}) {
-  const cols = columns.map((c, i) => normColumn(c, rows.map((r) => r[i])))
+  const cols = columns.map((c, i) =>
+    normColumn(
+      c,
+      rows.map((r) => r[i]),
+    ),
+  )
   const out = [lenencInt(cols.length), ...cols.map(columnDefPayload)]
   if (!deprecateEof) out.push(eofPayload({ status }))
   for (const r of rows) out.push(rowPayload(r))
@@ -227,10 +234,11 @@ export const hostile = {
   trailingResultSet(columns, rows, extraColumns, extraRows, { extraSeq = 1, after } = {}) {
     return {
       after,
-      raw: (conn) => Buffer.concat([
-        resultSet(columns, rows, { deprecateEof: conn.deprecateEof }),
-        frame(resultSetPayloads(extraColumns, extraRows, { deprecateEof: conn.deprecateEof }), extraSeq),
-      ]),
+      raw: (conn) =>
+        Buffer.concat([
+          resultSet(columns, rows, { deprecateEof: conn.deprecateEof }),
+          frame(resultSetPayloads(extraColumns, extraRows, { deprecateEof: conn.deprecateEof }), extraSeq),
+        ]),
     }
   },
 
@@ -394,7 +402,8 @@ function literal(expr, conn) {
   if (/^'(?:[^'\\]|\\.|'')*'$/s.test(e) || /^"(?:[^"\\]|\\.|"")*"$/s.test(e)) return unquote(e)
   const v = /^@@(?:(?:session|global)\.)?(\w+)$/i.exec(e)
   if (v) return server.variables[v[1].toLowerCase()] ?? null
-  if (/^(VERSION|DATABASE|CONNECTION_ID)\(\)$/i.test(e)) return { version: server.serverVersion, database: conn.database || null, connection_id: String(conn.id) }[e.slice(0, -2).toLowerCase()]
+  if (/^(VERSION|DATABASE|CONNECTION_ID)\(\)$/i.test(e))
+    return { version: server.serverVersion, database: conn.database || null, connection_id: String(conn.id) }[e.slice(0, -2).toLowerCase()]
   return undefined
 }
 
@@ -449,12 +458,35 @@ export function defaultAnswer(sql, conn, server) {
  */
 export async function startFakeMysql(opts = {}) {
   const serverVersion = opts.serverVersion ?? '10.11.0-MariaDB-fake'
-  let caps = CAP.LONG_PASSWORD | CAP.FOUND_ROWS | CAP.LONG_FLAG | CAP.CONNECT_WITH_DB | CAP.PROTOCOL_41 | CAP.TRANSACTIONS | CAP.SECURE_CONNECTION | CAP.MULTI_STATEMENTS | CAP.MULTI_RESULTS | CAP.PS_MULTI_RESULTS | CAP.PLUGIN_AUTH | CAP.CONNECT_ATTRS | CAP.PLUGIN_AUTH_LENENC_CLIENT_DATA
+  let caps =
+    CAP.LONG_PASSWORD |
+    CAP.FOUND_ROWS |
+    CAP.LONG_FLAG |
+    CAP.CONNECT_WITH_DB |
+    CAP.PROTOCOL_41 |
+    CAP.TRANSACTIONS |
+    CAP.SECURE_CONNECTION |
+    CAP.MULTI_STATEMENTS |
+    CAP.MULTI_RESULTS |
+    CAP.PS_MULTI_RESULTS |
+    CAP.PLUGIN_AUTH |
+    CAP.CONNECT_ATTRS |
+    CAP.PLUGIN_AUTH_LENENC_CLIENT_DATA
   if (opts.deprecateEof ?? true) caps |= CAP.DEPRECATE_EOF
   caps = (caps | (opts.capabilities ?? 0)) >>> 0
   const server = {
     serverVersion,
-    variables: { max_allowed_packet: '67108864', wait_timeout: '28800', socket: null, version: serverVersion, version_comment: 'fake', autocommit: '1', tx_isolation: 'REPEATABLE-READ', transaction_isolation: 'REPEATABLE-READ', ...opts.variables },
+    variables: {
+      max_allowed_packet: '67108864',
+      wait_timeout: '28800',
+      socket: null,
+      version: serverVersion,
+      version_comment: 'fake',
+      autocommit: '1',
+      tx_isolation: 'REPEATABLE-READ',
+      transaction_isolation: 'REPEATABLE-READ',
+      ...opts.variables,
+    },
   }
   const conns = []
   const queries = []
@@ -490,7 +522,7 @@ export async function startFakeMysql(opts = {}) {
       conn.closedAt = Date.now()
       sockets.delete(socket)
     })
-    const mode = typeof opts.mode === 'function' ? opts.mode(conn) : opts.mode ?? 'normal'
+    const mode = typeof opts.mode === 'function' ? opts.mode(conn) : (opts.mode ?? 'normal')
     conn.mode = mode
     if (mode === 'close-on-accept') return socket.destroy()
     if (mode === 'stall') return // accepted, never a byte
@@ -501,6 +533,7 @@ export async function startFakeMysql(opts = {}) {
     const { socket } = conn
     const reader = packetReader(socket)
     const scramble = Buffer.from(randomBytes(20).map((b) => (b % 94) + 33)) // printable, no NUL
+    // biome-ignore format: the greeting packet, field by field
     const greeting = Buffer.concat([
       Buffer.from([10]), nulStr(serverVersion), u32(conn.id), scramble.subarray(0, 8), Buffer.from([0]),
       u16(caps & 0xffff), Buffer.from([45]), u16(STATUS.AUTOCOMMIT), u16(caps >>> 16), Buffer.from([21]),
@@ -523,7 +556,17 @@ export async function startFakeMysql(opts = {}) {
       seq = sw.seq + 1
     }
     if (typeof opts.password === 'string' && !nativePasswordToken(opts.password, scramble).equals(conn.authData)) {
-      write(conn, frame(errPayload({ errno: 1045, sqlState: '28000', message: `Access denied for user '${conn.user}'@'localhost' (using password: ${conn.authData.length ? 'YES' : 'NO'})` }), seq))
+      write(
+        conn,
+        frame(
+          errPayload({
+            errno: 1045,
+            sqlState: '28000',
+            message: `Access denied for user '${conn.user}'@'localhost' (using password: ${conn.authData.length ? 'YES' : 'NO'})`,
+          }),
+          seq,
+        ),
+      )
       return socket.end()
     }
     write(conn, frame(okPayload(), seq))
@@ -624,8 +667,12 @@ export async function startFakeMysql(opts = {}) {
     port: addr.port,
     conns,
     queries,
-    get connections() { return conns.length },
-    get open() { return conns.filter((c) => !c.closed).length },
+    get connections() {
+      return conns.length
+    },
+    get open() {
+      return conns.filter((c) => !c.closed).length
+    },
     /** Resolves when connection `id` is closed; rejects after `ms`. */
     waitClosed(id, ms = 3000) {
       const c = conns.find((x) => x.id === id)

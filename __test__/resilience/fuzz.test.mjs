@@ -19,6 +19,7 @@ const OPTION_CODES = new Set(['ERR_INVALID_POOL_OPTION', 'ERR_UNSUPPORTED_OPTION
 function randomString(r, maxLen = 24) {
   const n = r.int(maxLen + 1)
   let s = ''
+  // biome-ignore format: one kind of character a line, with its comment
   for (let i = 0; i < n; i++) {
     const k = r.int(10)
     if (k < 4) s += String.fromCharCode(32 + r.int(95)) // printable ASCII
@@ -36,9 +37,11 @@ function randomString(r, maxLen = 24) {
 // fine (it is the caller's exception, not ours).
 class UserGetterError extends Error {}
 
+// biome-ignore format: a list of values
 const NUMBERS = [0, -0, 1, -1, 0.5, -2.75, 3, 10, 255, 256, 65535, 65536, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 53 - 1, 2 ** 53, -(2 ** 53), 1e9, 1e21, 1e308, -1e308, 5e-324, Number.EPSILON, NaN, Infinity, -Infinity]
 
 function randomValue(r, depth = 0) {
+  // biome-ignore format: a table, one case a line
   switch (r.int(depth > 2 ? 12 : 17)) {
     case 0: return undefined
     case 1: return null
@@ -71,6 +74,7 @@ function randomValue(r, depth = 0) {
 // A value that is valid (or nearly) for an option kind of lib/config.js, so
 // that a fair share of configs construct and reach the native side.
 function plausible(r, kind) {
+  // biome-ignore format: a table, one case a line
   switch (kind) {
     case 'string': return r.bool() ? randomString(r, 12) : r.pick(['127.0.0.1', 'localhost', 'test', 'napi', ''])
     case 'bool': return r.pick([true, false, 0, 1])
@@ -91,6 +95,7 @@ function plausible(r, kind) {
   }
 }
 
+// biome-ignore format: a list of keys
 const GARBAGE_KEYS = ['foo', '', ' ', 'Host', 'HOST', 'connection_limit', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'sslMode', 'pool', 'flags', 'compress', 'localAddress', 'authPlugins', 'stream', 'connectAttributes', 'insecureAuth', 'enableCleartextPlugin', 'passwordSha1', '__proto__']
 
 function describeValue(v, depth = 0) {
@@ -103,7 +108,9 @@ function describeValue(v, depth = 0) {
     if (depth > 2) return '{…}'
     try {
       if (Array.isArray(v)) return `[${v.map((x) => (x === v ? '<cycle>' : describeValue(x, depth + 1))).join(', ')}]`
-      return `{${Object.keys(v).map((k) => `${JSON.stringify(k)}: ${describeValue(Object.getOwnPropertyDescriptor(v, k).value, depth + 1)}`).join(', ')}}`
+      return `{${Object.keys(v)
+        .map((k) => `${JSON.stringify(k)}: ${describeValue(Object.getOwnPropertyDescriptor(v, k).value, depth + 1)}`)
+        .join(', ')}}`
     } catch {
       return '<object>'
     }
@@ -125,7 +132,8 @@ describe(`createPool option fuzz (seed ${SEED})`, () => {
     for (let i = 0; i < N; i++) {
       let input
       const shape = r.int(20)
-      if (shape === 0) input = randomValue(r) // not an object at all
+      if (shape === 0)
+        input = randomValue(r) // not an object at all
       else if (shape === 1) input = `mysql://${randomString(r, 8)}@127.0.0.1:1/${randomString(r, 6)}?${randomString(r, 10)}`
       else {
         // Nothing listens on port 1: a pool that starts connecting fails fast.
@@ -151,7 +159,14 @@ describe(`createPool option fuzz (seed ${SEED})`, () => {
         const ok = (e instanceof TypeError && OPTION_CODES.has(e.code)) || conflict || e instanceof UserGetterError
         if (!ok) {
           const k = `${e?.code}|${e?.constructor?.name}`
-          if (!violations.has(k)) violations.set(k, { i, code: e?.code, type: e?.constructor?.name, message: String(e?.message).slice(0, 160), input: describeValue(input).slice(0, 300) })
+          if (!violations.has(k))
+            violations.set(k, {
+              i,
+              code: e?.code,
+              type: e?.constructor?.name,
+              message: String(e?.message).slice(0, 160),
+              input: describeValue(input).slice(0, 300),
+            })
         }
         continue
       }
@@ -187,7 +202,16 @@ describe(`createPool option fuzz (seed ${SEED})`, () => {
       certWithoutKey: codeOf({ ssl: { cert: 'x' } }),
       malformedUriEscape: codeOf('mysql://user:p%ZZ@127.0.0.1:1/db'),
       malformedUriEscapeInOption: codeOf({ uri: 'mysql://u@127.0.0.1:1/%' }),
-    }).toEqual({ badCharset: want, unknownCharset: want, convertible: 'constructed', otherCharset: 'TypeError ERR_UNSUPPORTED_OPTION', notPem: want, certWithoutKey: want, malformedUriEscape: want, malformedUriEscapeInOption: want })
+    }).toEqual({
+      badCharset: want,
+      unknownCharset: want,
+      convertible: 'constructed',
+      otherCharset: 'TypeError ERR_UNSUPPORTED_OPTION',
+      notPem: want,
+      certWithoutKey: want,
+      malformedUriEscape: want,
+      malformedUriEscapeInOption: want,
+    })
   })
 })
 
@@ -258,12 +282,22 @@ describe(`bound values and raw SQL fuzz (seed ${SEED})`, () => {
           tally.err++
           if (badRejection(res.e)) {
             const k = `${method}|${res.e?.constructor?.name}|${res.e?.code}|${String(res.e?.message).slice(0, 30)}`
-            if (!violations.has(k)) violations.set(k, { i, method, type: res.e?.constructor?.name, code: res.e?.code, message: String(res.e?.message).slice(0, 120), x: describeValue(x).slice(0, 200) })
+            if (!violations.has(k))
+              violations.set(k, {
+                i,
+                method,
+                type: res.e?.constructor?.name,
+                code: res.e?.code,
+                message: String(res.e?.message).slice(0, 120),
+                x: describeValue(x).slice(0, 200),
+              })
           }
         }
       }
     }
-    console.log(`[fuzz] values: ${tally.ok} resolved, ${tally.err} rejected, ${violations.size} kinds of uncoded rejection, ${mismatches.length} round-trip mismatches`)
+    console.log(
+      `[fuzz] values: ${tally.ok} resolved, ${tally.err} rejected, ${violations.size} kinds of uncoded rejection, ${mismatches.length} round-trip mismatches`,
+    )
     expect(tally.ok).toBeGreaterThan(1000)
     expect(mismatches.slice(0, 10)).toEqual([])
     expect([...violations.values()]).toEqual([])
@@ -342,6 +376,7 @@ describe(`bound values and raw SQL fuzz (seed ${SEED})`, () => {
 
   it('random SQL text settles with rows or a coded error; the pool keeps answering', async () => {
     const r = prng(SEED + 2)
+    // biome-ignore format: a list of fragments
     const FRAGMENTS = ['SELECT', 'select', ' ', '  ', '1', '0x1F', "'", '"', '`', '\\', "''", '""', '(', ')', ',', ';', '--', '-- x\n', '/*', '*/', '/*!', '#', '\n', '+', '*', 'NULL', 'AS', 'v', 'FROM', 'DUAL', 'WHERE', 'AND', 'OR', 'CONCAT(', 'CHAR(', 'X\'', "_utf8mb4'", 'N\'', '?', '??', '\0', '😀', 'é', '\uD800', 'λ', '数据', '1e309', '-', '9'.repeat(70), '@', '@@', 'version', '.', ':=']
     const violations = new Map()
     const tally = { ok: 0, err: 0 }
@@ -364,7 +399,8 @@ describe(`bound values and raw SQL fuzz (seed ${SEED})`, () => {
           tally.err++
           if (badRejection(res.e)) {
             const key = `${method}|${res.e?.code}|${String(res.e?.message).slice(0, 30)}`
-            if (!violations.has(key)) violations.set(key, { i, method, code: res.e?.code, message: String(res.e?.message).slice(0, 120), sql: JSON.stringify(sql.slice(0, 120)) })
+            if (!violations.has(key))
+              violations.set(key, { i, method, code: res.e?.code, message: String(res.e?.message).slice(0, 120), sql: JSON.stringify(sql.slice(0, 120)) })
           }
         }
       }

@@ -439,9 +439,7 @@ describe('server closes idle connections (wait_timeout)', () => {
     expect(p.stats().counts.total).toBe(10)
     await sleep(2000)
     await expectServerThreads(0)
-    const res = await Promise.allSettled(
-      Array.from({ length: 200 }, (_, i) => (i % 2 ? p.query('SELECT ? AS i', [i]) : p.execute('SELECT ? AS i', [i]))),
-    )
+    const res = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => (i % 2 ? p.query('SELECT ? AS i', [i]) : p.execute('SELECT ? AS i', [i]))))
     const errors = res.filter((r) => r.status === 'rejected').map((r) => `${r.reason.code}: ${r.reason.message}`)
     expect(errors).toEqual([])
     res.forEach((r, i) => expect(r.value[0][0].i).toBe(i))

@@ -36,10 +36,13 @@ export function connOpts(srv, extra = {}) {
 
 /** Waits until no connection is lent (release runs after a query's answer). */
 export function settled(pool, timeout = 5000) {
-  return waitFor(() => {
-    const c = pool.stats().counts
-    return c.active === 0 && c.connecting === 0 && c.waiting === 0
-  }, { timeout, what: 'pool to settle (active 0)' })
+  return waitFor(
+    () => {
+      const c = pool.stats().counts
+      return c.active === 0 && c.connecting === 0 && c.waiting === 0
+    },
+    { timeout, what: 'pool to settle (active 0)' },
+  )
 }
 
 /** Small deterministic PRNG (mulberry32) so fuzz failures can be replayed. */

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import mysql from 'mysql2/promise'
-import { startFakeMysql, hostile } from '../harness/mysql-fake.mjs'
+import { startFakeMysql } from '../harness/mysql-fake.mjs'
 import { startFaultProxy } from '../harness/fault-proxy.mjs'
 import { connOpts, createPool } from './helpers.mjs'
 
@@ -131,12 +131,21 @@ function runChild(scenario, { args = {}, timeout = 20_000, onAsk = async () => (
     })
     child.on('exit', (code, signal) => {
       clearTimeout(killer)
-      resolve({ result, code, signal, timedOut, exitAfterResultMs: resultAt ? Date.now() - resultAt : null, stdout: stdout.slice(-2000), stderr: stderr.slice(-3000) })
+      resolve({
+        result,
+        code,
+        signal,
+        timedOut,
+        exitAfterResultMs: resultAt ? Date.now() - resultAt : null,
+        stdout: stdout.slice(-2000),
+        stderr: stderr.slice(-3000),
+      })
     })
   })
 }
 
 /** The scenario's return value, or a failure that says how the child ended. */
+// biome-ignore lint/suspicious/noShadowRestrictedNames: module-local helper, never used as Object.prototype.valueOf
 function valueOf(run, what) {
   if (process.env.NMP_HOSTILE_DEBUG) console.error(what, JSON.stringify(run, null, 1))
   const tail = `\n--- stderr ---\n${run.stderr}`
@@ -158,17 +167,23 @@ function pump() {
   while (running < CONCURRENCY && queue.length) {
     const { fn, resolve } = queue.shift()
     running++
-    fn().then(resolve, (e) => resolve({ harnessError: e })).finally(() => {
-      running--
-      pump()
-    })
+    fn()
+      .then(resolve, (e) => resolve({ harnessError: e }))
+      .finally(() => {
+        running--
+        pump()
+      })
   }
 }
 function job(name, fn) {
-  jobs.set(name, () => new Promise((resolve) => {
-    queue.push({ fn, resolve })
-    pump()
-  }))
+  jobs.set(
+    name,
+    () =>
+      new Promise((resolve) => {
+        queue.push({ fn, resolve })
+        pump()
+      }),
+  )
 }
 const started = new Map()
 function result(name) {
@@ -196,7 +211,16 @@ async function hugeColumnsScenario({ createPool, startFakeMysql, hostile, settle
   const fake = await startFakeMysql({
     onQuery: (sql) => (sql.includes('/*hostile*/') ? hostile.hugeColumnCount(BigInt(args.count), { defs: args.defs, after: args.after }) : undefined),
   })
-  const pool = createPool({ host: fake.host, port: fake.port, user: 'u', password: '', connectionLimit: 1, acquireTimeout: 3000, connectTimeout: 2000, endTimeout: 300 })
+  const pool = createPool({
+    host: fake.host,
+    port: fake.port,
+    user: 'u',
+    password: '',
+    connectionLimit: 1,
+    acquireTimeout: 3000,
+    connectTimeout: 2000,
+    endTimeout: 300,
+  })
   const first = await capture(bounded(pool.query({ sql: 'SELECT 1 AS v /*hostile*/', timeout: 1500 }), 5000, 'hostile query'))
   const second = await capture(bounded(pool.query('SELECT 2 AS v'), 5000, 'follow-up query'))
   const settle = await capture(settled(pool, 3000))
@@ -221,7 +245,16 @@ async function trailingScenario({ createPool, startFakeMysql, hostile, sleep, se
       return hostile.trailingResultSet(['v'], [[n]], ['v'], [[n + 1_000_000]], { extraSeq: 1 })
     },
   })
-  const pool = createPool({ host: fake.host, port: fake.port, user: 'u', password: '', connectionLimit: 2, acquireTimeout: 3000, connectTimeout: 2000, endTimeout: 300 })
+  const pool = createPool({
+    host: fake.host,
+    port: fake.port,
+    user: 'u',
+    password: '',
+    connectionLimit: 2,
+    acquireTimeout: 3000,
+    connectTimeout: 2000,
+    endTimeout: 300,
+  })
   const wrong = []
   const failures = []
   let right = 0
@@ -239,7 +272,18 @@ async function trailingScenario({ createPool, startFakeMysql, hostile, sleep, se
   const usedAfterPoison = fake.conns.filter((c) => poisoned.includes(c.id) && (c.data.selects ?? 0) > 1).map((c) => c.id)
   await capture(bounded(pool.end(), 3000, 'pool.end()'))
   await fake.close()
-  return { right, wrong: wrong.slice(0, 10), wrongCount: wrong.length, failures: failures.slice(0, 10), failureCount: failures.length, badFailures: failures.filter((f) => !(String(f.code).startsWith('PROTOCOL_') || f.fatal === true)).slice(0, 10), poisoned: poisoned.length, stillOpen, usedAfterPoison, connections: fake.connections }
+  return {
+    right,
+    wrong: wrong.slice(0, 10),
+    wrongCount: wrong.length,
+    failures: failures.slice(0, 10),
+    failureCount: failures.length,
+    badFailures: failures.filter((f) => !(String(f.code).startsWith('PROTOCOL_') || f.fatal === true)).slice(0, 10),
+    poisoned: poisoned.length,
+    stillOpen,
+    usedAfterPoison,
+    connections: fake.connections,
+  }
 }
 
 async function brokenStreamScenario({ createPool, startFakeMysql, hostile, settled, bounded, capture, args }) {
@@ -268,7 +312,9 @@ async function brokenStreamScenario({ createPool, startFakeMysql, hostile, settl
     return { created: false, code: e.code, message: e.message }
   }
   const warm = await capture(bounded(pool.query('SELECT 0 AS v'), 3000, 'warm-up query'))
-  const first = await capture(bounded(pool.query(args.stalls ? 'SELECT 1 AS v /*hostile*/' : { sql: 'SELECT 1 AS v /*hostile*/', timeout: 1000 }), 4000, 'hostile query'))
+  const first = await capture(
+    bounded(pool.query(args.stalls ? 'SELECT 1 AS v /*hostile*/' : { sql: 'SELECT 1 AS v /*hostile*/', timeout: 1000 }), 4000, 'hostile query'),
+  )
   const hostileConn = fake.queries.find((q) => q.sql.includes('/*hostile*/'))?.connId
   const second = await capture(bounded(pool.query('SELECT 2 AS v'), 4000, 'next query'))
   const secondConn = fake.queries.filter((q) => q.sql === 'SELECT 2 AS v').at(-1)?.connId
@@ -284,7 +330,17 @@ async function brokenStreamScenario({ createPool, startFakeMysql, hostile, settl
 async function connectPhaseScenario({ createPool, startFakeMysql, bounded, capture, args }) {
   const state = { mode: args.mode }
   const fake = await startFakeMysql({ mode: () => state.mode })
-  const pool = createPool({ host: fake.host, port: fake.port, user: 'u', password: '', connectionLimit: 1, acquireTimeout: 2500, connectTimeout: 800, endTimeout: 300, circuitBreakerThreshold: 0 })
+  const pool = createPool({
+    host: fake.host,
+    port: fake.port,
+    user: 'u',
+    password: '',
+    connectionLimit: 1,
+    acquireTimeout: 2500,
+    connectTimeout: 800,
+    endTimeout: 300,
+    circuitBreakerThreshold: 0,
+  })
   const t0 = Date.now()
   const first = await capture(bounded(pool.query({ sql: 'SELECT 1 AS v', timeout: 1000 }), 5000, 'query against a hostile connect'))
   const ms = Date.now() - t0
@@ -300,22 +356,37 @@ async function blackholeEndScenario({ createPool, bounded, capture, ask, sleep, 
   await bounded(Promise.all(Array.from({ length: 20 }, () => pool.query('SELECT 1'))), 5000, 'warm-up')
   const settledAt = new Array(20).fill(null)
   const t0 = Date.now()
-  const qs = Array.from({ length: 20 }, (_, i) => pool.query('SELECT SLEEP(0.2) AS s, ? AS i', [i]).then(
-    () => ({ ok: true }),
-    (e) => ({ ok: false, code: e.code, fatal: e.fatal, message: String(e.message).slice(0, 200) }),
-  ).finally(() => {
-    settledAt[i] = Date.now() - tEnd
-  }))
+  const qs = Array.from({ length: 20 }, (_, i) =>
+    pool
+      .query('SELECT SLEEP(0.2) AS s, ? AS i', [i])
+      .then(
+        () => ({ ok: true }),
+        (e) => ({ ok: false, code: e.code, fatal: e.fatal, message: String(e.message).slice(0, 200) }),
+      )
+      .finally(() => {
+        settledAt[i] = Date.now() - tEnd
+      }),
+  )
   let tEnd = 0
   await waitFor(() => pool.stats().counts.active === 20, { timeout: 3000, what: '20 queries in flight' })
   await sleep(40)
   await ask({ proxy: 'blackhole' })
   tEnd = Date.now()
-  const end = pool.end().then(() => ({ ok: true, ms: Date.now() - tEnd }), (e) => ({ ok: false, code: e.code, ms: Date.now() - tEnd }))
+  const end = pool.end().then(
+    () => ({ ok: true, ms: Date.now() - tEnd }),
+    (e) => ({ ok: false, code: e.code, ms: Date.now() - tEnd }),
+  )
   const all = await capture(bounded(Promise.all([end, ...qs]), 2500, 'end() and the 20 in-flight queries'))
   const endResult = await Promise.race([end, new Promise((r) => setTimeout(() => r({ pending: true }), 0))])
   const results = all.ok ? all.value.slice(1) : null
-  return { inflightSentMs: tEnd - t0, all: all.ok ? null : all.message, end: endResult, results, settledAt, unsettled: settledAt.filter((x) => x === null).length }
+  return {
+    inflightSentMs: tEnd - t0,
+    all: all.ok ? null : all.message,
+    end: endResult,
+    results,
+    settledAt,
+    unsettled: settledAt.filter((x) => x === null).length,
+  }
 }
 
 async function socketTimeoutScenario({ createPool, bounded, capture, ask, args }) {
@@ -366,7 +437,21 @@ async function corruptScenario({ createPool, bounded, capture, ask, args }) {
   await bounded(pool.query('SELECT 1'), 3000, 'warm-up')
   await ask({ proxy: 'corrupt' })
   const tok = (n) => `k${(n * 7919).toString(36)}z`
-  const out = { right: 0, garbled: 0, wrong: [], failures: 0, codes: {}, uncoded: [], panics: 0, hung: 0, garbledExamples: [], firstFailures: [], done: 0, stoppedEarly: null, socketTimeout }
+  const out = {
+    right: 0,
+    garbled: 0,
+    wrong: [],
+    failures: 0,
+    codes: {},
+    uncoded: [],
+    panics: 0,
+    hung: 0,
+    garbledExamples: [],
+    firstFailures: [],
+    done: 0,
+    stoppedEarly: null,
+    socketTimeout,
+  }
   const t0 = Date.now()
   let streak = 0
   for (let n = 1; n <= 500; n++) {
@@ -387,7 +472,8 @@ async function corruptScenario({ createPool, bounded, capture, ask, args }) {
     if (r.ok) {
       const row = r.value[0]?.[0]
       if (row?.v === n && row?.t === tok(n)) out.right++
-      else if (row && typeof row.v === 'number' && row.v !== n && row.t === tok(row.v)) out.wrong.push({ n, row }) // another query's answer
+      else if (row && typeof row.v === 'number' && row.v !== n && row.t === tok(row.v))
+        out.wrong.push({ n, row }) // another query's answer
       else {
         // Altered in place (a flipped bit inside a value): the protocol has
         // no checksum, so no client can tell. Counted, not failed.
@@ -428,13 +514,25 @@ async function withProxy(fn, { corrupt } = {}) {
   }
 }
 
-job('blackhole end', () => withProxy((proxy, onAsk) => runChild(blackholeEndScenario, {
-  args: { conn: { ...realConn(), host: '127.0.0.1', port: proxy.port }, naturalExit: true },
-  timeout: 12_000,
-  onAsk,
-})))
-job('socketTimeout', () => withProxy((proxy, onAsk) => runChild(socketTimeoutScenario, { args: { conn: { ...realConn(), host: '127.0.0.1', port: proxy.port } }, timeout: 15_000, onAsk })))
-job('query timeout', () => withProxy((proxy, onAsk) => runChild(queryTimeoutScenario, { args: { conn: { ...realConn(), host: '127.0.0.1', port: proxy.port } }, timeout: 15_000, onAsk })))
+job('blackhole end', () =>
+  withProxy((proxy, onAsk) =>
+    runChild(blackholeEndScenario, {
+      args: { conn: { ...realConn(), host: '127.0.0.1', port: proxy.port }, naturalExit: true },
+      timeout: 12_000,
+      onAsk,
+    }),
+  ),
+)
+job('socketTimeout', () =>
+  withProxy((proxy, onAsk) =>
+    runChild(socketTimeoutScenario, { args: { conn: { ...realConn(), host: '127.0.0.1', port: proxy.port } }, timeout: 15_000, onAsk }),
+  ),
+)
+job('query timeout', () =>
+  withProxy((proxy, onAsk) =>
+    runChild(queryTimeoutScenario, { args: { conn: { ...realConn(), host: '127.0.0.1', port: proxy.port } }, timeout: 15_000, onAsk }),
+  ),
+)
 
 const HUGE = [
   { name: '2^24-1', count: String(2 ** 24 - 1), defs: 0, after: 'stall' },
@@ -457,13 +555,20 @@ const BROKEN = [
 ]
 // These leave the client waiting for bytes that never come.
 const STALLS = new Set(['packet longer than what follows (then silence)', 'random garbage'])
-for (const variant of [...BROKEN, 'ERR packet mid-rows']) job(`broken ${variant}`, () => runChild(brokenStreamScenario, { args: { variant, seed: SEED, stalls: STALLS.has(variant) }, timeout: 15_000 }))
+for (const variant of [...BROKEN, 'ERR packet mid-rows'])
+  job(`broken ${variant}`, () => runChild(brokenStreamScenario, { args: { variant, seed: SEED, stalls: STALLS.has(variant) }, timeout: 15_000 }))
 
 const CONNECT_MODES = ['stall', 'close-on-accept', 'close-after-greeting', 'close-after-handshake', 'half-close']
 for (const mode of CONNECT_MODES) job(`connect ${mode}`, () => runChild(connectPhaseScenario, { args: { mode }, timeout: 15_000 }))
 
 job('trailing', () => runChild(trailingScenario, { timeout: 30_000 }))
-job('corrupt', () => withProxy((proxy, onAsk) => runChild(corruptScenario, { args: { conn: { ...realConn(), host: '127.0.0.1', port: proxy.port }, budgetMs: 15_000 }, timeout: 30_000, onAsk }), { corrupt: { rate: 3e-4, seed: SEED, direction: 'down' } }))
+job('corrupt', () =>
+  withProxy(
+    (proxy, onAsk) =>
+      runChild(corruptScenario, { args: { conn: { ...realConn(), host: '127.0.0.1', port: proxy.port }, budgetMs: 15_000 }, timeout: 30_000, onAsk }),
+    { corrupt: { rate: 3e-4, seed: SEED, direction: 'down' } },
+  ),
+)
 
 // Start every child now; each test awaits its own.
 // NMP_HOSTILE_ONLY=<regex> starts only matching jobs up front (with -t).
@@ -484,7 +589,8 @@ describe('harness self-test', () => {
       fake = await startFakeMysql({
         deprecateEof,
         password: 'secret',
-        onQuery: (sql) => (sql === 'SELECT * FROM missing' ? { error: { errno: 1146, sqlState: '42S02', message: "Table 'db.missing' doesn't exist" } } : undefined),
+        onQuery: (sql) =>
+          sql === 'SELECT * FROM missing' ? { error: { errno: 1146, sqlState: '42S02', message: "Table 'db.missing' doesn't exist" } } : undefined,
       })
       const c = await mysql.createConnection({ host: fake.host, port: fake.port, user: 'u', password: 'secret', database: 'db' })
       try {
@@ -510,7 +616,17 @@ describe('harness self-test', () => {
   it('the pool (mysql_async) talks to the fake server, with and without CLIENT_DEPRECATE_EOF', async () => {
     for (const deprecateEof of [true, false]) {
       fake = await startFakeMysql({ deprecateEof, password: 'pw' })
-      const pool = createPool({ host: fake.host, port: fake.port, user: 'u', password: 'pw', database: 'db', connectionLimit: 1, acquireTimeout: 3000, connectTimeout: 2000, endTimeout: 300 })
+      const pool = createPool({
+        host: fake.host,
+        port: fake.port,
+        user: 'u',
+        password: 'pw',
+        database: 'db',
+        connectionLimit: 1,
+        acquireTimeout: 3000,
+        connectTimeout: 2000,
+        endTimeout: 300,
+      })
       try {
         const [rows] = await pool.query('SELECT ? AS n, ? AS s, NULL AS z', [5, 'ä€😀'])
         expect(rows).toEqual([{ n: 5, s: 'ä€😀', z: null }])
@@ -573,7 +689,7 @@ describe('huge column counts from a hostile server', () => {
 })
 
 describe('trailing bytes after a result set', () => {
-  it('200 distinct queries, each connection\'s first answer followed by a bogus result set: no wrong answer, poisoned connections closed', async () => {
+  it("200 distinct queries, each connection's first answer followed by a bogus result set: no wrong answer, poisoned connections closed", async () => {
     const v = valueOf(await result('trailing'), 'trailing result sets')
     expect(v.wrongCount, `wrong answers (first ones): ${JSON.stringify(v.wrong)}`).toBe(0)
     expect(v.badFailures, 'failures must be PROTOCOL_* or fatal').toEqual([])
@@ -612,7 +728,7 @@ describe('broken result streams', () => {
     })
   }
 
-  it('an ERR packet mid-rows rejects with the server\'s code, and the pool goes on', async () => {
+  it("an ERR packet mid-rows rejects with the server's code, and the pool goes on", async () => {
     const v = valueOf(await result('broken ERR packet mid-rows'), 'ERR mid-rows')
     expectCoded(v.first, 'query with an ERR mid-rows')
     expect(v.first.code).toBe('ER_QUERY_INTERRUPTED')
@@ -676,7 +792,7 @@ describe('blackholed network (fault proxy in front of MariaDB)', () => {
 })
 
 describe(`corrupted stream (fault proxy, seed ${SEED})`, () => {
-  it('500 distinct queries with bits flipped server->client: never another query\'s answer, every failure coded, no crash', async () => {
+  it("500 distinct queries with bits flipped server->client: never another query's answer, every failure coded, no crash", async () => {
     const v = valueOf(await result('corrupt'), 'corruption')
     expect(v.stoppedEarly, `the pool stopped answering; first failures: ${JSON.stringify(v.firstFailures)}`).toBe(null)
     expect(v.proxy.corrupted, 'the proxy flipped no bit at all').toBeGreaterThan(0)

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url'
 import util from 'node:util'
 import mysql from 'mysql2/promise'
 import { startFakeMysql, resultSetPayloads, frame } from '../harness/mysql-fake.mjs'
-import { createPool, sleep, waitFor, rejectionOf, connOpts, settled } from './helpers.mjs'
+import { createPool, sleep, connOpts, settled } from './helpers.mjs'
 
 const require = createRequire(import.meta.url)
 const lib = require('../../lib/index.js')
@@ -68,11 +68,12 @@ describe('1. results larger than one JS string (9 x 60 MB)', () => {
     const pool = createPool({ ...conn, connectionLimit: 1 })
     const [[mp]] = await pool.query('SELECT @@max_allowed_packet AS m')
     out.sessionMaxAllowedPacket = Number(mp.m)
-    const describeRows = (rows) => rows.map((r) => {
-      const t = r.t
-      if (typeof t !== 'string') return { n: r.n, type: typeof t, isBuffer: Buffer.isBuffer(t) }
-      return { n: r.n, len: t.length, first: t[0], mid: t[t.length >> 1], last: t[t.length - 1], replacement: t.indexOf('\uFFFD') }
-    })
+    const describeRows = (rows) =>
+      rows.map((r) => {
+        const t = r.t
+        if (typeof t !== 'string') return { n: r.n, type: typeof t, isBuffer: Buffer.isBuffer(t) }
+        return { n: r.n, len: t.length, first: t[0], mid: t[t.length >> 1], last: t[t.length - 1], replacement: t.indexOf('\uFFFD') }
+      })
     const run = async (what, fn) => {
       const t0 = Date.now()
       try {
@@ -193,10 +194,12 @@ process.exit(0)
       const r = value()[`mix.${m}`]
       expect(r.error, `pool.${m} failed: ${JSON.stringify(r.error)}`).toBeUndefined()
       expect(r.fields).toEqual(['n', 't'])
-      expect(r.rows).toEqual(Array.from({ length: 9 }, (_, i) => {
-        const c = String.fromCharCode(65 + i)
-        return { n: i + 1, len: 60000000, first: c, mid: c, last: c, replacement: -1 }
-      }))
+      expect(r.rows).toEqual(
+        Array.from({ length: 9 }, (_, i) => {
+          const c = String.fromCharCode(65 + i)
+          return { n: i + 1, len: 60000000, first: c, mid: c, last: c, replacement: -1 }
+        }),
+      )
     })
 
     it(`pool.${m}: 60 MB of 2-, 3- and 4-byte characters decode whole`, () => {
@@ -250,7 +253,10 @@ describe('2. the result-shape cache is bounded', () => {
     const check = async (sql, want, evicted) => {
       const [rows, fields] = await pool.query(sql)
       expect(rows, sql).toEqual([want])
-      expect(fields.map((f) => f.name), sql).toEqual(Object.keys(want))
+      expect(
+        fields.map((f) => f.name),
+        sql,
+      ).toEqual(Object.keys(want))
       expect(pool.stats().caches.shapesEvicted, `evictions after ${sql}`).toBe(before + evicted)
     }
     // Cached now: c_1904 (least recently used) .. c_5999.
@@ -482,7 +488,11 @@ describe('4. secrets never show in inspect / JSON / metrics / console output', (
       console: buf.join(''),
     }
     conn.release()
-    const found = Object.fromEntries(Object.entries(outputs).map(([k, s]) => [k, leaks(s)]).filter(([, l]) => l.length > 0))
+    const found = Object.fromEntries(
+      Object.entries(outputs)
+        .map(([k, s]) => [k, leaks(s)])
+        .filter(([, l]) => l.length > 0),
+    )
     expect(found).toEqual({})
     // the checks looked at real output
     expect(outputs.console.length).toBeGreaterThan(1000)
@@ -496,7 +506,11 @@ describe('4. secrets never show in inspect / JSON / metrics / console output', (
       'util.inspect(pool, getters)': util.inspect(pool, { depth: 10, showHidden: true, getters: true }),
       'util.inspect(pool.config, getters)': util.inspect(pool.config, { depth: 10, showHidden: true, getters: true }),
     }
-    const found = Object.fromEntries(Object.entries(outputs).map(([k, s]) => [k, leaks(s)]).filter(([, l]) => l.length > 0))
+    const found = Object.fromEntries(
+      Object.entries(outputs)
+        .map(([k, s]) => [k, leaks(s)])
+        .filter(([, l]) => l.length > 0),
+    )
     expect(found).toEqual({})
   })
 })
@@ -521,11 +535,17 @@ describe('5. pathological values: escape/format/query fail with a code', () => {
       throw new Error('toString says no')
     },
   }
-  const hostileProxy = new Proxy({}, new Proxy({}, {
-    get: (_, trap) => () => {
-      throw new Error(`trap ${String(trap)} says no`)
-    },
-  }))
+  const hostileProxy = new Proxy(
+    {},
+    new Proxy(
+      {},
+      {
+        get: (_, trap) => () => {
+          throw new Error(`trap ${String(trap)} says no`)
+        },
+      },
+    ),
+  )
 
   /** What `fn` did: { returned } or { threw: { ctor, code, message } }. */
   const attempt = async (fn) => {
@@ -552,9 +572,21 @@ describe('5. pathological values: escape/format/query fail with a code', () => {
   const coded = { threw: { isError: true, ctor: expect.any(String), code: 'ERR_INVALID_PARAMETER', message: expect.any(String) } }
 
   for (const [name, value, extra] of [
-    ['100000 nested arrays', deep, { 'lib.escape': () => lib.escape(deep), 'pool.execute': () => pool.execute('SELECT ? AS v', [deep]), 'conn.execute': () => conn.execute('SELECT ? AS v', [deep]) }],
+    [
+      '100000 nested arrays',
+      deep,
+      {
+        'lib.escape': () => lib.escape(deep),
+        'pool.execute': () => pool.execute('SELECT ? AS v', [deep]),
+        'conn.execute': () => conn.execute('SELECT ? AS v', [deep]),
+      },
+    ],
     ['an object whose toString throws', badToString, {}],
-    ['a Proxy that throws on every trap', hostileProxy, { 'lib.escape': () => lib.escape(hostileProxy), 'pool.execute': () => pool.execute('SELECT ? AS v', [hostileProxy]) }],
+    [
+      'a Proxy that throws on every trap',
+      hostileProxy,
+      { 'lib.escape': () => lib.escape(hostileProxy), 'pool.execute': () => pool.execute('SELECT ? AS v', [hostileProxy]) },
+    ],
   ]) {
     it(`${name}: every entry point throws/rejects ERR_INVALID_PARAMETER`, async () => {
       const got = {}
@@ -621,7 +653,17 @@ describe('6. socketTimeout: inactivity, not total time', () => {
         return { raw: frame([p[p.length - 1]], seq) }
       },
     })
-    pool = createPool({ host: fake.host, port: fake.port, user: 'u', password: '', connectionLimit: 1, socketTimeout: 300, acquireTimeout: 3000, connectTimeout: 2000, endTimeout: 300 })
+    pool = createPool({
+      host: fake.host,
+      port: fake.port,
+      user: 'u',
+      password: '',
+      connectionLimit: 1,
+      socketTimeout: 300,
+      acquireTimeout: 3000,
+      connectTimeout: 2000,
+      endTimeout: 300,
+    })
     const [rows] = await bounded(pool.query('SELECT 0 AS v'), 3000, 'warm-up')
     expect(rows).toEqual([{ v: 0 }])
   })

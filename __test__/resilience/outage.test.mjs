@@ -102,7 +102,9 @@ describe('server killed under load', () => {
     const failures = results.filter((r) => !r.ok).map((r) => r.e)
     const codes = {}
     for (const e of failures) codes[`${e.code}${e.fatal ? ' (fatal)' : ''}`] = (codes[`${e.code}${e.fatal ? ' (fatal)' : ''}`] || 0) + 1
-    console.log(`[outage] issued ${issued}, failed ${failures.length}: ${JSON.stringify(codes)}; queue drained ${drainMs} ms after start(); ${waitingDuringOutage} were waiting during the outage`)
+    console.log(
+      `[outage] issued ${issued}, failed ${failures.length}: ${JSON.stringify(codes)}; queue drained ${drainMs} ms after start(); ${waitingDuringOutage} were waiting during the outage`,
+    )
     for (const e of failures) {
       expect(LOST.has(e.code), `${e.code}: ${e.message}`).toBe(true)
       expect(e.fatal).toBe(true)
@@ -178,13 +180,16 @@ describe('outage without load', () => {
     }
     expect(p.stats().counts.waiting).toBe(0)
     await srv.start()
-    await waitFor(async () => {
-      try {
-        return (await p.query('SELECT 1 AS one'))[0][0].one === 1
-      } catch {
-        return false
-      }
-    }, { timeout: 3000, what: 'the pool to serve again' })
+    await waitFor(
+      async () => {
+        try {
+          return (await p.query('SELECT 1 AS one'))[0][0].one === 1
+        } catch {
+          return false
+        }
+      },
+      { timeout: 3000, what: 'the pool to serve again' },
+    )
   })
 
   it('while the server is down the breaker opens after the threshold and closes once it is back', async () => {
@@ -230,10 +235,11 @@ describe('circuit breaker half-open', () => {
     await sleep(600)
     const t0 = Date.now()
     const settledAt = []
-    const errs = await Promise.all(
-      Array.from({ length: 8 }, () => rejectionOf(p.query('SELECT 1')).then((e) => (settledAt.push(Date.now() - t0), e))),
+    const errs = await Promise.all(Array.from({ length: 8 }, () => rejectionOf(p.query('SELECT 1')).then((e) => (settledAt.push(Date.now() - t0), e))))
+    const tally = errs.reduce(
+      (m, e) => ((m[e.code === 'POOL_CIRCUIT_OPEN' ? 'open' : 'trial'] = (m[e.code === 'POOL_CIRCUIT_OPEN' ? 'open' : 'trial'] || 0) + 1), m),
+      {},
     )
-    const tally = errs.reduce((m, e) => ((m[e.code === 'POOL_CIRCUIT_OPEN' ? 'open' : 'trial'] = (m[e.code === 'POOL_CIRCUIT_OPEN' ? 'open' : 'trial'] || 0) + 1), m), {})
     expect(tally).toEqual({ trial: 1, open: 7 })
     expect(p.stats().counters.connectFailures).toBe(4)
   })

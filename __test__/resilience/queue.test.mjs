@@ -240,9 +240,7 @@ describe('counters', () => {
   it('acquired == released == queries after N concurrent queries on a small pool (hand-over to waiters included)', async () => {
     const p = pool({ connectionLimit: 3 })
     const N = 300
-    const res = await Promise.all(
-      Array.from({ length: N }, (_, i) => (i % 2 ? p.query('SELECT ? AS i', [i]) : p.execute('SELECT ? AS i', [i]))),
-    )
+    const res = await Promise.all(Array.from({ length: N }, (_, i) => (i % 2 ? p.query('SELECT ? AS i', [i]) : p.execute('SELECT ? AS i', [i]))))
     res.forEach(([rows], i) => expect(rows[0].i).toBe(i))
     await settled(p)
     const st = p.stats()

@@ -157,7 +157,12 @@ describe('error codes', () => {
     }
     const codes = {}
     for (const [k, p] of Object.entries(cases)) codes[k] = (await rejectionOf(p.query('SELECT 1'))).code
-    expect(codes).toEqual({ wrongCa: 'HANDSHAKE_SSL_ERROR', expired: 'HANDSHAKE_SSL_ERROR', wrongName: 'HANDSHAKE_SSL_ERROR', defaultRoots: 'HANDSHAKE_SSL_ERROR' })
+    expect(codes).toEqual({
+      wrongCa: 'HANDSHAKE_SSL_ERROR',
+      expired: 'HANDSHAKE_SSL_ERROR',
+      wrongName: 'HANDSHAKE_SSL_ERROR',
+      defaultRoots: 'HANDSHAKE_SSL_ERROR',
+    })
   })
 })
 

@@ -8,6 +8,7 @@ import { drizzle, type MySql2Database } from 'drizzle-orm/mysql2'
 import { datetime, int, json, mysqlEnum, mysqlTable, serial, varchar, bigint } from 'drizzle-orm/mysql-core'
 import {
   createPool,
+  // biome-ignore lint/suspicious/noShadowRestrictedNames: the package's (mysql2's) API name
   escape,
   escapeId,
   format,
@@ -75,13 +76,19 @@ export async function main(): Promise<void> {
     .where(eq(users.role, 'admin'))
     .orderBy(users.id)
     .limit(10)
-  const ids: { id: number }[] = await plain.insert(users).values({ name: 'new', prefs: { theme: 'dark' } }).$returningId()
+  const ids: { id: number }[] = await plain
+    .insert(users)
+    .values({ name: 'new', prefs: { theme: 'dark' } })
+    .$returningId()
   const withPosts = await db2.query.users.findMany({ with: { posts: true } })
   const firstTitle: string | undefined = withPosts[0]?.posts[0]?.title
   const theme: 'dark' | 'light' | undefined = withPosts[0]?.prefs?.theme
   const count: number = await db.$count(posts, eq(posts.authorId, 1))
   await db.transaction(async (tx) => {
-    await tx.update(users).set({ age: sql`${users.age} + 1` }).where(eq(users.id, ids[0]?.id ?? 0))
+    await tx
+      .update(users)
+      .set({ age: sql`${users.age} + 1` })
+      .where(eq(users.id, ids[0]?.id ?? 0))
     await tx.transaction(async (inner) => {
       await inner.delete(posts).where(eq(posts.authorId, 0))
     })
@@ -93,7 +100,7 @@ export async function main(): Promise<void> {
 
   // mysql2-style API
   const [raw, fields] = await pool.query<RowDataPacket[]>('SELECT 1 AS one')
-  const one: unknown = raw[0]?.['one']
+  const one: unknown = raw[0]?.one
   const fieldNames: string[] = fields.map((f: FieldPacket) => f.name)
   const [typed] = await pool.query<UserRow[]>({ sql: 'SELECT id, name FROM app_users WHERE id IN (?)', values: [[1, 2]] })
   const name: string | undefined = typed[0]?.name

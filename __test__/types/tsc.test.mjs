@@ -19,7 +19,11 @@ function npxTsc(args) {
   })
 }
 
-const tscErrors = (out) => out.split('\n').filter((l) => /error TS\d+/.test(l)).join('\n')
+const tscErrors = (out) =>
+  out
+    .split('\n')
+    .filter((l) => /error TS\d+/.test(l))
+    .join('\n')
 
 describe('TypeScript typings', () => {
   it('lib/index.d.ts exists', () => {
@@ -34,8 +38,17 @@ describe('TypeScript typings', () => {
 
   it('lib/index.d.ts itself type-checks (strict, no skipLibCheck)', async () => {
     const { code, out } = await npxTsc([
-      '--noEmit', '--strict', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022',
-      '--types', 'node', 'lib/index.d.ts',
+      '--noEmit',
+      '--strict',
+      '--module',
+      'NodeNext',
+      '--moduleResolution',
+      'NodeNext',
+      '--target',
+      'ES2022',
+      '--types',
+      'node',
+      'lib/index.d.ts',
     ])
     expect(tscErrors(out), 'tsc errors').toBe('')
     expect(code).toBe(0)
@@ -50,9 +63,7 @@ describe('TypeScript typings', () => {
     const broken = path.join(HERE, `broken-${process.pid}.tmp.ts`)
     const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nmp-tsc-'))
     const tsconfig = path.join(tmpDir, 'tsconfig.json')
-    const base = JSON.parse(
-      fs.readFileSync(path.join(HERE, 'tsconfig.json'), 'utf8').replace(/^\s*\/\/.*$/gm, ''),
-    )
+    const base = JSON.parse(fs.readFileSync(path.join(HERE, 'tsconfig.json'), 'utf8').replace(/^\s*\/\/.*$/gm, ''))
     fs.writeFileSync(broken, app.replace(guard, ''))
     const compilerOptions = { ...base.compilerOptions, typeRoots: [path.join(ROOT, 'node_modules/@types')] }
     fs.writeFileSync(tsconfig, JSON.stringify({ ...base, compilerOptions, files: [broken] }))

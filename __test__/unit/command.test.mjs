@@ -23,7 +23,12 @@ describe('prepare()', () => {
   })
 
   it('sets the conversion flags from pool and per-call options', () => {
-    const q = prepare(cfg({ supportBigNumbers: true, bigNumberStrings: true, dateStrings: ['DATE'] }), { sql: 'SELECT 1', decimalNumbers: true }, undefined, false)
+    const q = prepare(
+      cfg({ supportBigNumbers: true, bigNumberStrings: true, dateStrings: ['DATE'] }),
+      { sql: 'SELECT 1', decimalNumbers: true },
+      undefined,
+      false,
+    )
     expect(q.flags).toBe(FLAG.SUPPORT_BIG_NUMBERS | FLAG.BIG_NUMBER_STRINGS | FLAG.DECIMAL_NUMBERS | FLAG.DATE_STRINGS_DATE)
     expect(prepare(cfg(), { sql: 'SELECT 1', typeCast: false }, undefined, false).flags).toBe(FLAG.ALL_BUFFERS)
     expect(prepare(cfg(), { sql: 'SELECT 1', typeCast: (f, next) => next() }, undefined, false).flags).toBe(FLAG.RAW)
@@ -47,7 +52,9 @@ describe('prepare()', () => {
   })
 
   it('refuses a second statement without multipleStatements, with mysql2-like fields', () => {
-    expect(() => prepare(cfg(), 'SELECT 1; SELECT 2', undefined, false)).toThrow(expect.objectContaining({ code: 'ER_PARSE_ERROR', errno: 1064, sqlState: '42000' }))
+    expect(() => prepare(cfg(), 'SELECT 1; SELECT 2', undefined, false)).toThrow(
+      expect.objectContaining({ code: 'ER_PARSE_ERROR', errno: 1064, sqlState: '42000' }),
+    )
     expect(prepare(cfg(), 'SELECT 1;  -- done', undefined, false).sql).toBe('SELECT 1')
     expect(prepare(cfg({ multipleStatements: true }), 'SELECT 1; SELECT 2', undefined, false).sql).toBe('SELECT 1; SELECT 2')
   })

@@ -25,7 +25,7 @@ const { TABLE, SSL_OPTIONS, OPTIONS, RETIRED_NATIVE, normalize, nativeConfig } =
 const { DEFAULT_THRESHOLDS } = require('../../lib/observability.js')
 
 const read = (rel) => fs.readFileSync(new URL(`../../${rel}`, import.meta.url), 'utf8')
-const own = (o, k) => Object.prototype.hasOwnProperty.call(o, k)
+const own = (o, k) => Object.hasOwn(o, k)
 
 const snake = (camel) => camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
 const camel = (name) => name.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase())
@@ -104,7 +104,9 @@ describe('(a) the native side: src/config.rs', () => {
   })
 
   it('SslConfig has exactly the native ssl fields (minVersion/maxVersion stay in JS)', () => {
-    const nativeSsl = Object.values(SSL_OPTIONS).filter((row) => row.native).map((row) => snake(row.native))
+    const nativeSsl = Object.values(SSL_OPTIONS)
+      .filter((row) => row.native)
+      .map((row) => snake(row.native))
     expect(Object.keys(ssl).sort()).toEqual([...nativeSsl].sort())
     expect(SSL_OPTIONS.minVersion.native).toBe(false)
     expect(SSL_OPTIONS.maxVersion.native).toBe(false)
@@ -116,7 +118,11 @@ describe('(a) the native side: src/config.rs', () => {
   })
 
   it('retired fields (still sent for older builds) are no longer in src/', () => {
-    const rust = fs.readdirSync(new URL('../../src/', import.meta.url)).filter((f) => f.endsWith('.rs')).map((f) => read(`src/${f}`)).join('\n')
+    const rust = fs
+      .readdirSync(new URL('../../src/', import.meta.url))
+      .filter((f) => f.endsWith('.rs'))
+      .map((f) => read(`src/${f}`))
+      .join('\n')
     for (const name of Object.keys(RETIRED_NATIVE)) {
       expect(own(pool, snake(name)), name).toBe(false)
       expect(rust.includes(snake(name)), name).toBe(false)
@@ -266,7 +272,11 @@ function tables(text) {
   const lines = text.split('\n')
   for (let i = 0; i + 1 < lines.length; i++) {
     if (!lines[i].startsWith('|') || !/^\|[-| ]+\|$/.test(lines[i + 1])) continue
-    const cells = (line) => line.slice(1, -1).split(' | ').map((c) => c.trim())
+    const cells = (line) =>
+      line
+        .slice(1, -1)
+        .split(' | ')
+        .map((c) => c.trim())
     const head = cells(lines[i])
     const body = []
     for (i += 2; i < lines.length && lines[i].startsWith('|'); i++) body.push(Object.fromEntries(cells(lines[i]).map((c, k) => [head[k], c])))
@@ -318,7 +328,8 @@ describe('(c) the README: its Options section', () => {
         ns.forEach((name, k) => {
           const said = values[k].replace(/\s*\((off|never)\)$/, '')
           if (!own(TABLE, name)) wrong.push(`${name}: not an option`)
-          else if (!sameValue(parseValue(said), documentedDefault(name))) wrong.push(`${name}: README ${values[k]} (${column}), table ${JSON.stringify(documentedDefault(name))}`)
+          else if (!sameValue(parseValue(said), documentedDefault(name)))
+            wrong.push(`${name}: README ${values[k]} (${column}), table ${JSON.stringify(documentedDefault(name))}`)
         })
       }
     }

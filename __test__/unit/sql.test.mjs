@@ -23,7 +23,14 @@ function tokens(sql, dash) {
 describe('Lexer', () => {
   it('skips whitespace; words take letters, digits, _, $ and non-ASCII', () => {
     expect(tokens(' \t\n\v\f\rSELECT a_1,$b, é名 FROM t1')).toEqual([
-      ['WORD', 'SELECT'], ['WORD', 'a_1'], ['OTHER', ','], ['WORD', '$b'], ['OTHER', ','], ['WORD', 'é名'], ['WORD', 'FROM'], ['WORD', 't1'],
+      ['WORD', 'SELECT'],
+      ['WORD', 'a_1'],
+      ['OTHER', ','],
+      ['WORD', '$b'],
+      ['OTHER', ','],
+      ['WORD', 'é名'],
+      ['WORD', 'FROM'],
+      ['WORD', 't1'],
     ])
     expect(tokens('')).toEqual([])
     expect(tokens('   ')).toEqual([])
@@ -31,46 +38,121 @@ describe('Lexer', () => {
 
   it("';', '(' and ')' have kinds of their own; every other character is one token", () => {
     expect(tokens('f(a.b)=1;')).toEqual([
-      ['WORD', 'f'], ['OPEN', '('], ['WORD', 'a'], ['OTHER', '.'], ['WORD', 'b'], ['CLOSE', ')'], ['OTHER', '='], ['WORD', '1'], ['SEMICOLON', ';'],
+      ['WORD', 'f'],
+      ['OPEN', '('],
+      ['WORD', 'a'],
+      ['OTHER', '.'],
+      ['WORD', 'b'],
+      ['CLOSE', ')'],
+      ['OTHER', '='],
+      ['WORD', '1'],
+      ['SEMICOLON', ';'],
     ])
   })
 
   it('strings: both quote kinds, backslash escapes, doubled quotes; unterminated runs to the end', () => {
-    expect(tokens(`'a;b' "c;d"`)).toEqual([['STRING', "'a;b'"], ['STRING', '"c;d"']])
-    expect(tokens(String.raw`'it\'s' "say \"hi\"" x`)).toEqual([['STRING', String.raw`'it\'s'`], ['STRING', String.raw`"say \"hi\""`], ['WORD', 'x']])
-    expect(tokens(String.raw`'a\\' b`)).toEqual([['STRING', String.raw`'a\\'`], ['WORD', 'b']])
-    expect(tokens(`'it''s' "a""b"`)).toEqual([['STRING', "'it''s'"], ['STRING', '"a""b"']])
+    expect(tokens(`'a;b' "c;d"`)).toEqual([
+      ['STRING', "'a;b'"],
+      ['STRING', '"c;d"'],
+    ])
+    expect(tokens(String.raw`'it\'s' "say \"hi\"" x`)).toEqual([
+      ['STRING', String.raw`'it\'s'`],
+      ['STRING', String.raw`"say \"hi\""`],
+      ['WORD', 'x'],
+    ])
+    expect(tokens(String.raw`'a\\' b`)).toEqual([
+      ['STRING', String.raw`'a\\'`],
+      ['WORD', 'b'],
+    ])
+    expect(tokens(`'it''s' "a""b"`)).toEqual([
+      ['STRING', "'it''s'"],
+      ['STRING', '"a""b"'],
+    ])
     expect(tokens(`'open; DROP TABLE t`)).toEqual([['STRING', "'open; DROP TABLE t"]])
     expect(tokens(String.raw`'ends with a backslash\'`)).toEqual([['STRING', String.raw`'ends with a backslash\'`]])
     // A quote inside the other kind of string is plain.
-    expect(tokens(`"it's" 'say "hi"'`)).toEqual([['STRING', `"it's"`], ['STRING', `'say "hi"'`]])
+    expect(tokens(`"it's" 'say "hi"'`)).toEqual([
+      ['STRING', `"it's"`],
+      ['STRING', `'say "hi"'`],
+    ])
   })
 
   it('backtick identifiers: doubled backticks only, a backslash is plain', () => {
-    expect(tokens('`a;b` `x``y`')).toEqual([['QUOTED_ID', '`a;b`'], ['QUOTED_ID', '`x``y`']])
-    expect(tokens('`a\\`;')).toEqual([['QUOTED_ID', '`a\\`'], ['SEMICOLON', ';']])
+    expect(tokens('`a;b` `x``y`')).toEqual([
+      ['QUOTED_ID', '`a;b`'],
+      ['QUOTED_ID', '`x``y`'],
+    ])
+    expect(tokens('`a\\`;')).toEqual([
+      ['QUOTED_ID', '`a\\`'],
+      ['SEMICOLON', ';'],
+    ])
     expect(tokens('`open')).toEqual([['QUOTED_ID', '`open']])
   })
 
   it('comments: #, -- + space, /* */; unterminated ones run to the end', () => {
-    expect(tokens('a # x; y\nb')).toEqual([['WORD', 'a'], ['COMMENT', '# x; y\n'], ['WORD', 'b']])
-    expect(tokens('a -- x; y\nb')).toEqual([['WORD', 'a'], ['COMMENT', '-- x; y\n'], ['WORD', 'b']])
-    expect(tokens('a --\tx\nb')).toEqual([['WORD', 'a'], ['COMMENT', '--\tx\n'], ['WORD', 'b']])
-    expect(tokens('a --\nb')).toEqual([['WORD', 'a'], ['COMMENT', '--\n'], ['WORD', 'b']])
-    expect(tokens('a --')).toEqual([['WORD', 'a'], ['COMMENT', '--']])
-    expect(tokens('a /* x; */ b /* open')).toEqual([['WORD', 'a'], ['COMMENT', '/* x; */'], ['WORD', 'b'], ['COMMENT', '/* open']])
+    expect(tokens('a # x; y\nb')).toEqual([
+      ['WORD', 'a'],
+      ['COMMENT', '# x; y\n'],
+      ['WORD', 'b'],
+    ])
+    expect(tokens('a -- x; y\nb')).toEqual([
+      ['WORD', 'a'],
+      ['COMMENT', '-- x; y\n'],
+      ['WORD', 'b'],
+    ])
+    expect(tokens('a --\tx\nb')).toEqual([
+      ['WORD', 'a'],
+      ['COMMENT', '--\tx\n'],
+      ['WORD', 'b'],
+    ])
+    expect(tokens('a --\nb')).toEqual([
+      ['WORD', 'a'],
+      ['COMMENT', '--\n'],
+      ['WORD', 'b'],
+    ])
+    expect(tokens('a --')).toEqual([
+      ['WORD', 'a'],
+      ['COMMENT', '--'],
+    ])
+    expect(tokens('a /* x; */ b /* open')).toEqual([
+      ['WORD', 'a'],
+      ['COMMENT', '/* x; */'],
+      ['WORD', 'b'],
+      ['COMMENT', '/* open'],
+    ])
     expect(tokens('/*/ x */')).toEqual([['COMMENT', '/*/ x */']])
     // Without the space '--' is two minus signs; '/' alone is division.
-    expect(tokens('a--b')).toEqual([['WORD', 'a'], ['OTHER', '-'], ['OTHER', '-'], ['WORD', 'b']])
-    expect(tokens('a---- b')).toEqual([['WORD', 'a'], ['OTHER', '-'], ['OTHER', '-'], ['COMMENT', '-- b']])
-    expect(tokens('a/b')).toEqual([['WORD', 'a'], ['OTHER', '/'], ['WORD', 'b']])
+    expect(tokens('a--b')).toEqual([
+      ['WORD', 'a'],
+      ['OTHER', '-'],
+      ['OTHER', '-'],
+      ['WORD', 'b'],
+    ])
+    expect(tokens('a---- b')).toEqual([
+      ['WORD', 'a'],
+      ['OTHER', '-'],
+      ['OTHER', '-'],
+      ['COMMENT', '-- b'],
+    ])
+    expect(tokens('a/b')).toEqual([
+      ['WORD', 'a'],
+      ['OTHER', '/'],
+      ['WORD', 'b'],
+    ])
     // Comment openers inside strings and identifiers are text.
-    expect(tokens("'-- x' `#y` \"/*z\"")).toEqual([['STRING', "'-- x'"], ['QUOTED_ID', '`#y`'], ['STRING', '"/*z"']])
+    expect(tokens('\'-- x\' `#y` "/*z"')).toEqual([
+      ['STRING', "'-- x'"],
+      ['QUOTED_ID', '`#y`'],
+      ['STRING', '"/*z"'],
+    ])
   })
 
   it('executable comments /*! and /*M! are a kind of their own', () => {
     expect(tokens('/*!40101 SET NAMES utf8 */ /*M!100000 x */ /*M x */ /* ! */')).toEqual([
-      ['EXEC_COMMENT', '/*!40101 SET NAMES utf8 */'], ['EXEC_COMMENT', '/*M!100000 x */'], ['COMMENT', '/*M x */'], ['COMMENT', '/* ! */'],
+      ['EXEC_COMMENT', '/*!40101 SET NAMES utf8 */'],
+      ['EXEC_COMMENT', '/*M!100000 x */'],
+      ['COMMENT', '/*M x */'],
+      ['COMMENT', '/* ! */'],
     ])
     expect(tokens('/*!')).toEqual([['EXEC_COMMENT', '/*!']])
   })
@@ -78,12 +160,25 @@ describe('Lexer', () => {
   it("what opens a '--' comment: the server's rule (default) or JavaScript whitespace (the statement guard's)", () => {
     expect(tokens('--\x01x')).toEqual([['COMMENT', '--\x01x']])
     expect(tokens('--\x01x', DASH_SERVER)).toEqual([['COMMENT', '--\x01x']])
-    expect(tokens('--\x01x', DASH_JS_SPACE)).toEqual([['OTHER', '-'], ['OTHER', '-'], ['OTHER', '\x01'], ['WORD', 'x']])
-    expect(tokens('--\u00a0x', DASH_SERVER)).toEqual([['OTHER', '-'], ['OTHER', '-'], ['WORD', '\u00a0x']])
+    expect(tokens('--\x01x', DASH_JS_SPACE)).toEqual([
+      ['OTHER', '-'],
+      ['OTHER', '-'],
+      ['OTHER', '\x01'],
+      ['WORD', 'x'],
+    ])
+    expect(tokens('--\u00a0x', DASH_SERVER)).toEqual([
+      ['OTHER', '-'],
+      ['OTHER', '-'],
+      ['WORD', '\u00a0x'],
+    ])
     expect(tokens('--\u00a0x', DASH_JS_SPACE)).toEqual([['COMMENT', '--\u00a0x']])
     for (const dash of [DASH_SERVER, DASH_JS_SPACE]) {
       expect(tokens('-- x', dash)).toEqual([['COMMENT', '-- x']])
-      expect(tokens('--x', dash)).toEqual([['OTHER', '-'], ['OTHER', '-'], ['WORD', 'x']])
+      expect(tokens('--x', dash)).toEqual([
+        ['OTHER', '-'],
+        ['OTHER', '-'],
+        ['WORD', 'x'],
+      ])
     }
   })
 
@@ -97,7 +192,7 @@ describe('Lexer', () => {
 
   it('nextSemicolon() stops where stepping with next() would', () => {
     const samples = [
-      "SELECT 'a;b', `c;d`, \"e;f\" -- g;\n/* h; */ # i;\n; x",
+      'SELECT \'a;b\', `c;d`, "e;f" -- g;\n/* h; */ # i;\n; x',
       String.raw`SELECT 'a\';' ; y`,
       'a--;b;c',
       '/*! ; */ ;',
@@ -188,7 +283,7 @@ describe('read classifier (what a ReadWriteSplit sends to replicas)', () => {
     'WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) SELECT * FROM n',
     'WITH x AS (SELECT 1) (SELECT * FROM x)',
     '(SELECT 1) UNION (SELECT 2)',
-    "SELECT 'FOR UPDATE', \"; DELETE FROM t\", `for` FROM t",
+    'SELECT \'FOR UPDATE\', "; DELETE FROM t", `for` FROM t',
     "SELECT REPLACE(a, 'x', 'y'), INSERT(b, 1, 1, 'z') FROM t",
     'SELECT 1 /* FOR UPDATE */',
     'SELECT 1;',

@@ -28,11 +28,8 @@ const { start } = await import('./server.mjs')
 /** tsc takes several seconds: start it now, await it in its own test. */
 function runTsc() {
   return new Promise((resolve) => {
-    execFile(
-      path.join(ROOT, 'node_modules/.bin/tsc'),
-      ['-p', path.join(HERE, 'tsconfig.json')],
-      { cwd: ROOT, maxBuffer: 16 << 20 },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: `${stdout}${stderr}` }),
+    execFile(path.join(ROOT, 'node_modules/.bin/tsc'), ['-p', path.join(HERE, 'tsconfig.json')], { cwd: ROOT, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: `${stdout}${stderr}` }),
     )
   })
 }
@@ -188,7 +185,14 @@ describe('example app: tRPC + Drizzle on napi-mysql-pool', () => {
     expect(stats.counters.acquired).toBeGreaterThan(0)
     expect(stats.counters.created).toBeGreaterThan(0)
     expect(stats.counts.limit).toBe(20)
-    expect(stats.config).toMatchObject({ connectionLimit: 20, queueLimit: 200, maxIdle: 10, idleTimeout: 300_000, maxLifetime: 300_000, resetOnRelease: 'auto' })
+    expect(stats.config).toMatchObject({
+      connectionLimit: 20,
+      queueLimit: 200,
+      maxIdle: 10,
+      idleTimeout: 300_000,
+      maxLifetime: 300_000,
+      resetOnRelease: 'auto',
+    })
     expect(stats.latency.queryTime.count).toBeGreaterThan(0)
   })
 
@@ -268,10 +272,7 @@ describe('getDb() fallback to a direct mysql2 connection', () => {
 
   it('when createPool() throws', async () => {
     const warnings = []
-    const d = await openDatabase(
-      { pool: { ...target, ...POOL_SETTINGS, connectionLimit: -1 }, direct: target },
-      { warn: (m) => warnings.push(m) },
-    )
+    const d = await openDatabase({ pool: { ...target, ...POOL_SETTINGS, connectionLimit: -1 }, direct: target }, { warn: (m) => warnings.push(m) })
     try {
       expect(d.mode).toBe('direct')
       expect(d.fallbackReason).toMatchObject({ code: 'ERR_INVALID_POOL_OPTION' })
@@ -315,9 +316,9 @@ describe('getDb() fallback to a direct mysql2 connection', () => {
 
   it('rejects when the direct connection fails too', async () => {
     const port = await closedPort()
-    await expect(
-      openDatabase({ pool: { ...target, port, connectTimeout: 2000 }, direct: { ...target, port } }, { warn: () => {} }),
-    ).rejects.toMatchObject({ code: 'ECONNREFUSED' })
+    await expect(openDatabase({ pool: { ...target, port, connectTimeout: 2000 }, direct: { ...target, port } }, { warn: () => {} })).rejects.toMatchObject({
+      code: 'ECONNREFUSED',
+    })
   })
 })
 
@@ -360,10 +361,7 @@ describe('configuration from the environment', () => {
     } finally {
       await pooled.close()
     }
-    const direct = await openDatabase(
-      { ...config, pool: { ...config.pool, port: await closedPort(), connectTimeout: 2000 } },
-      { warn: () => {} },
-    )
+    const direct = await openDatabase({ ...config, pool: { ...config.pool, port: await closedPort(), connectTimeout: 2000 } }, { warn: () => {} })
     try {
       expect(direct.mode).toBe('direct')
       expect(await cipher(direct)).toMatch(/^TLSv1\.[23]$/)
@@ -376,7 +374,12 @@ describe('configuration from the environment', () => {
 describe('types', () => {
   it('tsc -p examples/trpc-drizzle/tsconfig.json passes (strict, checkJs)', async () => {
     const { code, out } = await tsc
-    expect(out.split('\n').filter((l) => /error TS\d+/.test(l)).join('\n')).toBe('')
+    expect(
+      out
+        .split('\n')
+        .filter((l) => /error TS\d+/.test(l))
+        .join('\n'),
+    ).toBe('')
     expect(code).toBe(0)
   })
 })

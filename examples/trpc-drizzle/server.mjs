@@ -40,7 +40,10 @@ async function health(res) {
   // No pool: either not opened yet or running on the fallback connection.
   const d = await getDatabase().catch(() => null)
   if (d && d.connection) {
-    const alive = await d.connection.ping().then(() => true, () => false)
+    const alive = await d.connection.ping().then(
+      () => true,
+      () => false,
+    )
     sendJson(res, alive ? 200 : 503, {
       healthy: alive,
       status: alive ? 'warning' : 'unhealthy',

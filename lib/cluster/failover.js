@@ -5,6 +5,7 @@
 // primary (read-write-split.js).
 
 // Raised before the statement left the client: safe to run on another node.
+// biome-ignore format: codes grouped a kind a line
 const NOT_SENT = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'ENOTFOUND', 'EADDRNOTAVAIL',
   'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE',
@@ -14,6 +15,7 @@ const NOT_SENT = new Set([
 ]);
 
 // The node is (or looks) unreachable: counts towards removeNodeErrorCount.
+// biome-ignore format: codes grouped a kind a line
 const NODE_DOWN = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'ENOTFOUND', 'EADDRNOTAVAIL',
   'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE',

@@ -19,7 +19,7 @@ function nonNegative(name, v, dflt) {
 
 function selectorName(s, dflt) {
   const name = s === undefined || s === null || s === '' ? dflt : String(s).toUpperCase();
-  if (!Object.prototype.hasOwnProperty.call(SELECTORS, name)) {
+  if (!Object.hasOwn(SELECTORS, name)) {
     throw invalid(`Unknown selector ${JSON.stringify(s)}: use 'RR', 'RANDOM' or 'ORDER'`);
   }
   return name;

@@ -11,8 +11,15 @@ const WRITE_VERBS = new Set(['UPDATE', 'DELETE', 'INSERT', 'REPLACE']);
 // Functions that change state or only make sense on the session that set
 // something up (named locks, sequences, last insert id).
 const SIDE_EFFECT_FUNCTIONS = new Set([
-  'GET_LOCK', 'RELEASE_LOCK', 'RELEASE_ALL_LOCKS', 'IS_FREE_LOCK', 'IS_USED_LOCK',
-  'NEXTVAL', 'SETVAL', 'LASTVAL', 'LAST_INSERT_ID',
+  'GET_LOCK',
+  'RELEASE_LOCK',
+  'RELEASE_ALL_LOCKS',
+  'IS_FREE_LOCK',
+  'IS_USED_LOCK',
+  'NEXTVAL',
+  'SETVAL',
+  'LASTVAL',
+  'LAST_INSERT_ID',
 ]);
 
 /**

@@ -22,7 +22,9 @@ const SELECTORS = {
 function patternRegExp(pattern) {
   // A /g or /y RegExp keeps state between test() calls: use a plain copy.
   if (pattern instanceof RegExp) return new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ''));
-  const source = String(pattern).replace(/[.+?^=!:${}()|[\]/\\]/g, '\\$&').replace(/\*/g, '.*');
+  const source = String(pattern)
+    .replace(/[.+?^=!:${}()|[\]/\\]/g, '\\$&')
+    .replace(/\*/g, '.*');
   return new RegExp(`^${source}$`);
 }
 
