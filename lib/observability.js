@@ -57,6 +57,8 @@ function snapshot(pool) {
       connectFailures: m.connectFailures,
       validationFailures: m.validationFailures,
       resets: m.resets,
+      failoverClosed: m.failoverClosed,
+      retried: m.retried,
       // Leaks are detected on the JS side (a lent connection never released).
       leaks: (pool._js && pool._js.leaks) || 0,
     },
@@ -327,6 +329,8 @@ const COUNTERS = [
   ['connect_failures_total', 'Failed attempts to open a connection.', 'connectFailures'],
   ['validation_failures_total', 'Idle connections found dead when validated.', 'validationFailures'],
   ['connection_resets_total', 'Session resets on release.', 'resets'],
+  ['connections_failover_closed_total', 'Connections closed because the server answered read-only or shutting down.', 'failoverClosed'],
+  ['queries_retried_total', 'pool.query/execute commands run again because their connection failed before the command was sent.', 'retried'],
   ['connection_leaks_total', 'Lent connections not released within leakDetectionTimeout.', 'leaks'],
 ];
 

@@ -86,8 +86,8 @@ fn check(status: sys::napi_status, what: &str) -> Result<()> {
 /// number of completions or rows: a Float64Array directory (ids, kinds,
 /// header fields and every numeric cell), one string holding all text cells
 /// and DML info, one ArrayBuffer holding cell tags and binary cells, and an
-/// array of rare values (new result shapes, errors, huge ids). lib/pool.js
-/// (`_onWake`) walks the directory in the same order.
+/// array of rare values (new result shapes, errors, huge ids). lib/transport.js
+/// (`onWake`) walks the directory with the offsets of src/wire.rs.
 ///
 /// Directory, per completion: id, kind, then
 ///   kind 0 (results): nsets, then per set

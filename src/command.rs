@@ -33,14 +33,14 @@ enum Cut {
 /// already sent (a query `timeout`: as in mysql2 the promise rejects at the
 /// deadline while the command keeps running, so the connection stays usable
 /// for what is queued behind it).
-pub(crate) async fn run_op(at: &Attachment, c: &mut PooledConn, op: Op, timeout_ms: f64, id: u32) -> Option<Payload> {
+pub(crate) async fn run_op(at: &Attachment, c: &mut PooledConn, op: &Op, timeout_ms: f64, id: u32) -> Option<Payload> {
     let (pool, completions) = (&at.pool, &at.completions);
     let t0 = Instant::now();
     let mut sink = |set: usize, rows: convert::RowBatch| {
         completions.push(Completion { id, payload: Payload::Chunk(set as u32, rows) });
     };
     let json = &*at.json;
-    let gate = match &op {
+    let gate = match op {
         Op::Query(_, fl) | Op::Execute(_, _, fl) if fl & convert::flags::STREAM != 0 => {
             Some(completions.open_stream(id))
         }
@@ -49,20 +49,20 @@ pub(crate) async fn run_op(at: &Attachment, c: &mut PooledConn, op: Op, timeout_
     // DDL (through query() or, as Drizzle's migrator sends it, execute())
     // may change which columns are JSON; even a failed statement may have.
     // JS's SQL tokenizer decides (lib/sql.js isDdl): one lexer, not two.
-    let ddl = matches!(&op, Op::Query(_, fl) | Op::Execute(_, _, fl) if fl & convert::flags::DDL != 0);
-    let activity = ops::Activity::new();
+    let ddl = matches!(op, Op::Query(_, fl) | Op::Execute(_, _, fl) if fl & convert::flags::DDL != 0);
+    let activity = ops::Activity::new(pool.settings.socket_timeout.is_some());
     let charset = c.charset;
     let fut = async {
         let gate = gate.as_deref();
         let activity = &activity;
         match op {
             Op::Query(sql, flags) => {
-                ops::query(&mut c.conn, &sql, ops::Reading { flags, json, gate, sink: &mut sink, activity, charset })
-                    .await
+                let r = ops::Reading { flags: *flags, json, gate, sink: &mut sink, activity, charset };
+                ops::query(&mut c.conn, sql, r).await
             }
             Op::Execute(sql, params, flags) => {
-                let r = ops::Reading { flags, json, gate, sink: &mut sink, activity, charset };
-                ops::execute(&mut c.conn, &sql, params, r).await
+                let r = ops::Reading { flags: *flags, json, gate, sink: &mut sink, activity, charset };
+                ops::execute(&mut c.conn, sql, params, r).await
             }
             Op::Ping => {
                 use mysql_async::prelude::Queryable;
@@ -70,7 +70,7 @@ pub(crate) async fn run_op(at: &Attachment, c: &mut PooledConn, op: Op, timeout_
             }
             Op::Prepare(sql) => {
                 use mysql_async::prelude::Queryable;
-                c.conn.prep(sql).await.map(|_| Vec::new())
+                c.conn.prep(sql.as_str()).await.map(|_| Vec::new())
             }
             // Only meaningful to conn_worker; nothing to run.
             Op::HandBack => Ok(Vec::new()),
@@ -124,6 +124,13 @@ pub(crate) async fn run_op(at: &Attachment, c: &mut PooledConn, op: Op, timeout_
             // After a client-side driver error mysql_async may have dropped
             // the socket or left the stream mid-command: never reuse it.
             c.broken |= info.fatal || matches!(e, mysql_async::Error::Driver(_));
+            if info.errno.is_some_and(error::means_failover) && !c.broken {
+                // This endpoint now leads to a read-only or departing server:
+                // a new connection finds the new primary (mysql2 3.17 does the
+                // same for Aurora). Not returned to the pool.
+                c.broken = true;
+                Metrics::inc(&pool.metrics.failover_closed);
+            }
             pool.metrics.error(&info.code);
             Payload::Error(info)
         }

@@ -11,8 +11,7 @@ use crate::charset::{self, Charset};
 use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::{Column, Value};
 
-/// Per-query conversion switches (mysql2 options), set by the JS layer.
-/// Conversion switches a command carries (src/wire.rs FLAG_*).
+/// Conversion switches a command carries (mysql2 options, set by JS; src/wire.rs FLAG_*).
 pub mod flags {
     use crate::wire;
     pub const SUPPORT_BIG_NUMBERS: u32 = wire::FLAG_SUPPORT_BIG_NUMBERS;
@@ -28,7 +27,6 @@ pub mod flags {
     pub const DDL: u32 = wire::FLAG_DDL;
 }
 
-/// Column kinds; lib/rows.js has the same numbers.
 /// Column kinds (src/wire.rs KIND_*), as bytes.
 pub mod kind {
     use crate::wire;

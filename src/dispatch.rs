@@ -8,6 +8,7 @@ use crate::command::run_op;
 use crate::completions::Completions;
 use crate::error::{self, ErrInfo};
 use crate::lending::{conn_worker, first_use, ConnJob};
+use crate::metrics::Metrics;
 use crate::ops::Op;
 use crate::pool::Ticket;
 use crate::sync::lock;
@@ -38,6 +39,15 @@ where
         Err(panic) => Payload::Error(error::from_panic(panic)),
     };
     completions.push(Completion { id, payload });
+}
+
+/// A pool.query()/execute() that failed before a byte of it reached the
+/// server: the peer had already closed the idle connection (a proxy or load
+/// balancer cut it), or unread bytes were waiting, so the command was not
+/// written. Running it on another connection cannot run it twice. Never for
+/// lent connections (their session would silently change).
+fn retry_safe(payload: &Option<Payload>) -> bool {
+    matches!(payload, Some(Payload::Error(e)) if e.never_sent)
 }
 
 /// One per NativePool: takes each request's place in the pool's queue in
@@ -90,25 +100,37 @@ pub(crate) async fn route(at: Arc<Attachment>, mut rx: tokio::sync::mpsc::Unboun
                         let at = at.clone();
                         tokio::spawn(guarded(completions.clone(), id, async move {
                             let pool = &at.pool;
-                            let got = match pool.finish_acquire(ticket).await {
-                                Ok(c) => first_use(c, &at).await,
-                                Err(e) => Err(e),
-                            };
-                            let mut c = match got {
-                                Ok(c) => c,
-                                Err(e) => return Some(Payload::Error(e)),
-                            };
-                            let payload = run_op(&at, &mut c, op, timeout_ms, id).await;
-                            // As mysql2: the connection is back in the idle set (LIFO)
-                            // before the promise resolves, so the caller's next query
-                            // finds it. A reset due on release (opt-in) comes first too.
-                            let conn = c.id;
-                            c.undelivered = payload.is_some();
-                            if let Some(c) = pool.release_now(c, false, false) {
-                                pool.finish_release(c, false, false).await;
-                            }
-                            if let Some(payload) = payload {
-                                at.completions.push_from(Completion { id, payload }, Some(conn));
+                            let mut ticket = ticket;
+                            // At most one retry, and only of a command that was
+                            // certainly never written (see `retry_safe`).
+                            for attempt in 0..2 {
+                                let got = match pool.finish_acquire(ticket).await {
+                                    Ok(c) => first_use(c, &at).await,
+                                    Err(e) => Err(e),
+                                };
+                                let mut c = match got {
+                                    Ok(c) => c,
+                                    Err(e) => return Some(Payload::Error(e)),
+                                };
+                                let payload = run_op(&at, &mut c, &op, timeout_ms, id).await;
+                                let retry = attempt == 0 && retry_safe(&payload);
+                                // As mysql2: the connection is back in the idle set (LIFO)
+                                // before the promise resolves, so the caller's next query
+                                // finds it. A reset due on release (opt-in) comes first too.
+                                let conn = c.id;
+                                c.undelivered = payload.is_some() && !retry;
+                                if let Some(c) = pool.release_now(c, false, false) {
+                                    pool.finish_release(c, false, false).await;
+                                }
+                                if retry {
+                                    Metrics::inc(&pool.metrics.retried);
+                                    ticket = pool.begin_acquire();
+                                    continue;
+                                }
+                                if let Some(payload) = payload {
+                                    at.completions.push_from(Completion { id, payload }, Some(conn));
+                                }
+                                return None;
                             }
                             None
                         }));

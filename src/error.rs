@@ -13,6 +13,8 @@ pub struct ErrInfo {
     pub sql_message: Option<String>,
     /// The connection is unusable after this error (mysql2's `fatal`).
     pub fatal: bool,
+    /// The command was never written (see dispatch::retry_safe).
+    pub never_sent: bool,
 }
 
 impl ErrInfo {
@@ -24,6 +26,7 @@ impl ErrInfo {
             sql_state: None,
             sql_message: None,
             fatal: false,
+            never_sent: false,
         }
     }
 
@@ -71,10 +74,14 @@ pub fn from_mysql(err: &MyError, connecting: bool) -> ErrInfo {
                 sql_message: Some(se.message.clone()),
                 // Errors during the handshake (access denied...) end the connection.
                 fatal: connecting,
+                never_sent: false,
             }
         }
         MyError::Io(io) => {
             let text = io.to_string();
+            // Detected before writing (scripts/patch-mysql-async.js): the
+            // peer had closed, or unread bytes were waiting.
+            let never_sent = text.contains("before the command was sent") || text.contains("no command asked for");
             let (code, message) = match io {
                 mysql_async::IoError::Io(e) if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => {
                     // rustls reports certificate failures through an io::Error.
@@ -100,7 +107,9 @@ pub fn from_mysql(err: &MyError, connecting: bool) -> ErrInfo {
                 }
                 mysql_async::IoError::Tls(_) => ("HANDSHAKE_SSL_ERROR", text),
             };
-            ErrInfo::new(code, message).fatal()
+            let mut info = ErrInfo::new(code, message).fatal();
+            info.never_sent = never_sent;
+            info
         }
         MyError::Driver(d) => driver(d, connecting),
         MyError::Url(u) => ErrInfo::new("ERR_INVALID_URL", u.to_string()),
@@ -124,6 +133,14 @@ fn is_protocol_violation(e: &std::io::Error) -> bool {
         || text.contains("protocol violation")
         || text.contains("Packets out of sync")
         || text.contains("Invalid packet")
+}
+
+/// Server errors that say this connection's server can no longer take
+/// writes or is going away: --read-only / super_read_only (1290, 1836),
+/// a read-only transaction on a demoted primary (1792), shutdown in
+/// progress (1053: also TiDB's graceful drain).
+pub fn means_failover(errno: u32) -> bool {
+    matches!(errno, 1290 | 1792 | 1836 | 1053)
 }
 
 const CONNECTION_LOST: &str = "Connection lost: The server closed the connection.";
@@ -150,6 +167,7 @@ fn driver(d: &DriverError, connecting: bool) -> ErrInfo {
             sql_state: Some("HY000".to_string()),
             sql_message: Some("Incorrect arguments to mysqld_stmt_execute".to_string()),
             fatal: false,
+            never_sent: false,
         },
         DriverError::StmtParamsNumberExceedsLimit { .. } => ErrInfo::new("ER_PS_MANY_PARAM", text),
         DriverError::PacketTooLarge => ErrInfo::new("ER_NET_PACKET_TOO_LARGE", text).fatal(),

@@ -102,7 +102,7 @@ pub(crate) async fn conn_worker(
                         .fatal(),
                     ))
                 } else {
-                    match AssertUnwindSafe(run_op(&at, &mut c, op, timeout_ms, id)).catch_unwind().await {
+                    match AssertUnwindSafe(run_op(&at, &mut c, &op, timeout_ms, id)).catch_unwind().await {
                         Ok(p) => p,
                         Err(panic) => {
                             c.broken = true;

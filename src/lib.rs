@@ -181,9 +181,9 @@ impl NativePool {
         runtime::spawn(guarded(self.completions.clone(), id, fut));
     }
 
-    /// Commands from JS, batched per microtask: each entry is
-    /// [op (0 query, 1 execute, 2 ping), id, connId, sql, flags, timeoutMs, params].
-    /// One hand-over to the runtime per batch, so one thread wake-up.
+    /// Commands from JS, batched per microtask (entry layout and ops:
+    /// src/wire.rs SUB_*, OP_*). One hand-over to the runtime per batch, so
+    /// one thread wake-up.
     #[napi]
     pub fn submit(&self, env: Env, batch: Vec<Submission>) {
         self.begin(&env, batch.len() as u32);

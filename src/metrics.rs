@@ -51,6 +51,12 @@ pub struct Metrics {
     pub connect_failures: AtomicU64,
     pub validation_failures: AtomicU64,
     pub resets: AtomicU64,
+    /// Connections closed because the server answered read-only or
+    /// shutting down (a failover behind the same endpoint).
+    pub failover_closed: AtomicU64,
+    /// pool.query/execute commands run again after their first connection
+    /// failed before the command was written (dispatch::retry_safe).
+    pub retried: AtomicU64,
     pub acquire_wait: Histogram,
     pub query_time: Histogram,
     pub connect_time: Histogram,

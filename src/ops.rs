@@ -77,15 +77,19 @@ pub type ChunkSink<'a> = &'a mut (dyn FnMut(usize, RowBatch) + Send);
 pub struct Activity {
     start: Instant,
     last_us: AtomicU64,
+    /// Off without socketTimeout: then a row costs no clock read.
+    on: bool,
 }
 
 impl Activity {
-    pub fn new() -> Self {
-        Activity { start: Instant::now(), last_us: AtomicU64::new(0) }
+    pub fn new(on: bool) -> Self {
+        Activity { start: Instant::now(), last_us: AtomicU64::new(0), on }
     }
 
     pub fn touch(&self) {
-        self.last_us.store(self.start.elapsed().as_micros() as u64, Relaxed);
+        if self.on {
+            self.last_us.store(self.start.elapsed().as_micros() as u64, Relaxed);
+        }
     }
 
     pub fn last(&self) -> Instant {
@@ -119,7 +123,7 @@ pub async fn query(conn: &mut Conn, sql: &str, r: Reading<'_, '_>) -> mysql_asyn
 pub async fn execute(
     conn: &mut Conn,
     sql: &str,
-    params: Vec<Param>,
+    params: &[Param],
     r: Reading<'_, '_>,
 ) -> mysql_async::Result<Vec<ResultSet>> {
     let version = conn.server_version();
@@ -128,18 +132,17 @@ pub async fn execute(
     r.activity.touch();
     // mysql2 binds as many values as the statement has placeholders; extra
     // values are not an error there.
-    let mut params = params;
-    params.truncate(usize::from(stmt.num_params()));
+    let params = &params[..params.len().min(usize::from(stmt.num_params()))];
     let params = if params.is_empty() {
         Params::Empty
     } else {
         let cs = r.charset;
         Params::Positional(
             params
-                .into_iter()
+                .iter()
                 .map(|p| match p {
-                    Param::Text(t) if !cs.is_utf8() => Value::Bytes(cs.encode(&t).into_owned()),
-                    p => Value::from(p),
+                    Param::Text(t) if !cs.is_utf8() => Value::Bytes(cs.encode(t).into_owned()),
+                    p => Value::from(p.clone()),
                 })
                 .collect(),
         )
