@@ -12,9 +12,9 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class NativePool {
   constructor(config: PoolConfig, onWake: (arg: number) => void, workerThreads?: number | undefined | null, share?: Array<string> | undefined | null)
   /**
-   * Commands from JS, batched per microtask: each entry is
-   * [op (0 query, 1 execute, 2 ping), id, connId, sql, flags, timeoutMs, params].
-   * One hand-over to the runtime per batch, so one thread wake-up.
+   * Commands from JS, batched per microtask (entry layout and ops:
+   * src/wire.rs SUB_*, OP_*). One hand-over to the runtime per batch, so
+   * one thread wake-up.
    */
   submit(batch: Array<Submission>): void
   /** Lends a connection; completes with [connId, threadId]. */
@@ -247,6 +247,8 @@ export interface PoolMetrics {
   connectFailures: number
   validationFailures: number
   resets: number
+  failoverClosed: number
+  retried: number
   uptimeSeconds: number
   acquireWait: HistogramSnapshot
   queryTime: HistogramSnapshot
