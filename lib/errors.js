@@ -35,6 +35,11 @@ function fromNative(e, sql) {
   return err;
 }
 
+/** mysql2's words for an ended pool (or cluster); the one place they live in JS. */
+function closed() {
+  return make('POOL_CLOSED', 'Pool is closed.');
+}
+
 function make(code, message, Ctor = Error) {
   const err = new Ctor(message);
   err.code = code;
@@ -58,4 +63,4 @@ function coded(fn) {
   }
 }
 
-module.exports = { POOL_CODES, fromNative, make, coded };
+module.exports = { POOL_CODES, fromNative, make, coded, closed };

@@ -67,7 +67,7 @@ class Pool extends EventEmitter {
   }
 
   _closedError() {
-    return errors.make('POOL_CLOSED', 'Pool is closed.');
+    return errors.closed();
   }
 
   /** Sends one command; connId 0 = any pooled connection. */

@@ -80,7 +80,7 @@ pub(crate) async fn route(at: Arc<Attachment>, mut rx: tokio::sync::mpsc::Unboun
                             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
                             if !at.lend(conn_id, tx) {
                                 at.pool.release(c, true, false).await;
-                                return Some(Payload::Error(ErrInfo::new("POOL_CLOSED", "Pool is closed.")));
+                                return Some(Payload::Error(ErrInfo::closed()));
                             }
                             tokio::spawn(conn_worker(at, c, rx, None));
                             Some(Payload::Conn { conn_id, thread_id })

@@ -30,6 +30,11 @@ impl ErrInfo {
         }
     }
 
+    /// mysql2's words for a pool that was ended; the one place they live.
+    pub fn closed() -> Self {
+        ErrInfo::new(CLOSED_CODE, CLOSED_MESSAGE)
+    }
+
     pub fn fatal(mut self) -> Self {
         self.fatal = true;
         self
@@ -126,6 +131,9 @@ pub fn from_mysql(err: &MyError, connecting: bool) -> ErrInfo {
         }
     }
 }
+
+pub const CLOSED_CODE: &str = "POOL_CLOSED";
+pub const CLOSED_MESSAGE: &str = "Pool is closed.";
 
 fn is_protocol_violation(e: &std::io::Error) -> bool {
     let text = e.to_string();

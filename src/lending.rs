@@ -53,7 +53,7 @@ pub(crate) async fn first_use(mut c: PooledConn, at: &Arc<Attachment>) -> std::r
     let (back_tx, back_rx) = tokio::sync::oneshot::channel();
     if !at.lend(conn_id, tx) {
         at.pool.release(c, false, false).await;
-        return Err(ErrInfo::new("POOL_CLOSED", "Pool is closed."));
+        return Err(ErrInfo::closed());
     }
     tokio::spawn(conn_worker(at.clone(), c, rx, Some(back_tx)));
     at.completions.push(Completion { id: 0, payload: Payload::NewConn { conn_id, thread_id } });
@@ -64,7 +64,7 @@ pub(crate) async fn first_use(mut c: PooledConn, at: &Arc<Attachment>) -> std::r
             Err(ErrInfo::new("PROTOCOL_CONNECTION_LOST", "Connection lost in a 'connection' event handler").fatal())
         }
         // The pool ended while JS held it.
-        Err(_) => Err(ErrInfo::new("POOL_CLOSED", "Pool is closed.")),
+        Err(_) => Err(ErrInfo::closed()),
     }
 }
 

@@ -7,7 +7,7 @@
 use crate::config::{ResetPolicy, Settings};
 pub use crate::conn::PooledConn;
 use crate::conn::{self, Slot};
-use crate::error::ErrInfo;
+use crate::error::{self, ErrInfo};
 use crate::metrics::Metrics;
 use crate::sync::lock;
 use mysql_async::Opts;
@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, Notify};
 
 pub mod codes {
-    pub const CLOSED: &str = "POOL_CLOSED";
+    pub const CLOSED: &str = crate::error::CLOSED_CODE;
     pub const QUEUE_LIMIT: &str = "POOL_QUEUE_LIMIT";
     pub const NO_CONNECTIONS: &str = "POOL_NO_CONNECTIONS";
     pub const ACQUIRE_TIMEOUT: &str = "POOL_ACQUIRE_TIMEOUT";
@@ -155,7 +155,7 @@ impl Pool {
         let mut st = lock(&self.state);
         let now = Instant::now();
         if st.closed {
-            return Err(self.reject(&st, codes::CLOSED, "Pool is closed."));
+            return Err(self.reject(&st, codes::CLOSED, error::CLOSED_MESSAGE));
         }
         if st.waiters.len() < st.returning {
             // The most recently released connection is on its way back:
@@ -339,7 +339,7 @@ impl Pool {
                         Some(Ok(Err(e))) => return Err(e),
                         Some(Err(_)) => {
                             let st = lock(&self.state);
-                            return Err(self.reject(&st, codes::CLOSED, "Pool is closed."));
+                            return Err(self.reject(&st, codes::CLOSED, error::CLOSED_MESSAGE));
                         }
                         None => {
                             // Timed out: leave the queue; a connection handed
@@ -652,7 +652,7 @@ impl Pool {
         };
         for w in waiters {
             let st = lock(&self.state);
-            let e = self.reject(&st, codes::CLOSED, "Pool is closed.");
+            let e = self.reject(&st, codes::CLOSED, error::CLOSED_MESSAGE);
             drop(st);
             let _ = w.tx.send(Err(e));
         }

@@ -703,7 +703,10 @@ describe('trailing bytes after a result set', () => {
     // on it; that command never went out, so it is run again on a fresh
     // connection (safe retry) and answers correctly. Only the newest
     // connection, never used after its poisoned answer, may still be open.
-    expect(v.stillOpen.filter((id) => id !== v.newest), 'connections that got trailing bytes and are still open').toEqual([])
+    expect(
+      v.stillOpen.filter((id) => id !== v.newest),
+      'connections that got trailing bytes and are still open',
+    ).toEqual([])
     expect(v.right + v.failureCount).toBe(200)
     expect(v.right, 'every query answered right (retried when its connection was poisoned)').toBe(200)
     expect(v.retried).toBe(199)

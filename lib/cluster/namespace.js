@@ -59,7 +59,7 @@ class PoolNamespace {
 
   async _run(op, lending) {
     const cluster = this._cluster;
-    if (cluster._closed) throw errors.make('POOL_CLOSED', 'Pool is closed.');
+    if (cluster._closed) throw errors.closed();
     const tried = new Set();
     // The last connection error from the node being retried, for when its
     // circuit breaker opens under these retries (see below).

@@ -43,7 +43,7 @@ class PoolCluster extends EventEmitter {
       id = `CLUSTER::${++this._lastId}`;
     }
     if (typeof id !== 'string' || id === '') throw invalid('PoolCluster.add(id, config): id must be a non-empty string');
-    if (this._closed) throw errors.make('POOL_CLOSED', 'Pool is closed.');
+    if (this._closed) throw errors.closed();
     if (this._nodes.has(id)) return;
     const options = nodePoolOptions(id, config);
     const pool = new Pool(options);
@@ -137,7 +137,7 @@ class PoolCluster extends EventEmitter {
   }
 
   _noNodeError(pattern) {
-    if (this._closed) return errors.make('POOL_CLOSED', 'Pool is closed.');
+    if (this._closed) return errors.closed();
     if (this._findIds(pattern, true).length > 0) return errors.make('POOL_NONEONLINE', MSG_NONEONLINE);
     return errors.make('POOL_NOEXIST', MSG_NOEXIST);
   }
