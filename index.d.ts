@@ -10,7 +10,7 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 export declare class NativePool {
-  constructor(config: PoolConfig, onWake: (arg: number) => void, workerThreads?: number | undefined | null, share?: Array<string> | undefined | null)
+  constructor(config: PoolConfig, onWake: (arg: number) => void, workerThreads?: number | undefined | null, share?: Array<string> | undefined | null, dynamicCredentials?: boolean | undefined | null)
   /**
    * Commands from JS, batched per microtask (entry layout and ops:
    * src/wire.rs SUB_*, OP_*). One hand-over to the runtime per batch, so
@@ -37,6 +37,13 @@ export declare class NativePool {
    * `grace_ms` are closed.
    */
   end(id: number, graceMs: number): void
+  /**
+   * JS's answer to a credentials request (credentials.rs): the values
+   * for one handshake; None keeps the configured one.
+   */
+  provideCredentials(request: number, user?: string | undefined | null, password?: string | undefined | null): void
+  /** The credential functions failed: the waiting caller gets this message. */
+  failCredentials(request: number, message: string): void
   /** JS listens for 'connection' (true) or no longer does (false). */
   setConnectionHook(on: boolean): void
   /**
@@ -76,6 +83,9 @@ export interface ConnectError {
 export declare const DONE_CHUNK: number
 
 export declare const DONE_CONN: number
+
+/** The pool needs credentials for a new connection: [0, kind, requestId]. */
+export declare const DONE_CREDENTIALS: number
 
 export declare const DONE_ERROR: number
 

@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.NativePool = nativeBinding.NativePool
 module.exports.DONE_CHUNK = nativeBinding.DONE_CHUNK
 module.exports.DONE_CONN = nativeBinding.DONE_CONN
+module.exports.DONE_CREDENTIALS = nativeBinding.DONE_CREDENTIALS
 module.exports.DONE_ERROR = nativeBinding.DONE_ERROR
 module.exports.DONE_OK = nativeBinding.DONE_OK
 module.exports.DONE_RESULTS = nativeBinding.DONE_RESULTS

@@ -42,9 +42,18 @@ const TABLE = {
   host: { kind: 'string', default: 'localhost', native: 'host', from: 'mysql2' },
   // mysql2: `port || 3306`
   port: { kind: 'port', default: 3306, resolve: (v) => v || 3306, native: 'port', from: 'mysql2' },
-  user: { kind: 'string', default: '', native: 'user', from: 'mysql2' },
+  // user/password may be functions (rotating credentials, ours): called for
+  // every new connection (lib/pool.js _supplyCredentials), never sent here.
+  user: { kind: 'credential', default: '', native: 'user', toNative: (v) => (typeof v === 'function' ? '' : v), from: 'mysql2' },
   // Kept out of sight (see `hide`): normalize() ends with it.
-  password: { kind: 'string', default: undefined, native: 'password', from: 'mysql2', kept: false },
+  password: {
+    kind: 'credential',
+    default: undefined,
+    native: 'password',
+    toNative: (v) => (typeof v === 'function' ? undefined : v),
+    from: 'mysql2',
+    kept: false,
+  },
   // mysql2 reads `password || password1` (first factor of MFA).
   password1: { kind: 'string', default: undefined, native: false, from: 'mysql2', kept: false },
   database: { kind: 'string', default: undefined, resolve: (v) => v || undefined, native: 'database', from: 'mysql2' },
@@ -280,6 +289,9 @@ function coerce(name, kind, v) {
     case 'string':
       if (typeof v !== 'string') throw bad('a string');
       return v;
+    case 'credential':
+      if (typeof v !== 'string' && typeof v !== 'function') throw bad('a string or a function returning one (or a promise of one)');
+      return v;
     case 'bool':
       if (typeof v === 'boolean') return v;
       if (v === 0 || v === 1) return Boolean(v);
@@ -464,6 +476,11 @@ function normalize(input) {
     js[k] = row.resolve ? row.resolve(value, js) : value;
   }
   checkCharset(js.charset);
+  const dynamic = typeof js.user === 'function' || typeof cfg.password === 'function';
+  if (dynamic && js.shared) {
+    // The functions live in one thread; a shared pool connects for all of them.
+    throw make('ERR_UNSUPPORTED_OPTION', 'user/password functions cannot be used with shared: true', TypeError);
+  }
   // mysql2: `password || password1 || undefined`.
   return hide(js, 'password', cfg.password || cfg.password1 || undefined);
 }

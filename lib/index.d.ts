@@ -41,8 +41,15 @@ export interface HealthThresholds {
   waitingWarning?: number;
 }
 
-export interface PoolOptions extends Omit<mysql.PoolOptions, 'resetOnRelease' | 'ssl' | 'stream' | 'authPlugins' | 'flags'> {
+/** A credential, or a function called for every new connection (rotating tokens). */
+export type Credential = string | (() => string | Promise<string>);
+
+export interface PoolOptions extends Omit<mysql.PoolOptions, 'resetOnRelease' | 'ssl' | 'stream' | 'authPlugins' | 'flags' | 'user' | 'password'> {
   ssl?: SslOptions;
+  /** As mysql2, or a function called for every new connection (not with `shared`). */
+  user?: Credential;
+  /** As mysql2, or a function called for every new connection (IAM tokens, Vault leases; not with `shared`). */
+  password?: Credential;
   /** false (default, as mysql2): no reset. 'auto': reset getConnection()
    * connections on release and roll back transactions left open by
    * pool.query(); true/'always': reset on every release; 'never' = false. */

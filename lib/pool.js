@@ -13,6 +13,7 @@ const errors = require('./errors');
 const { CorePoolView } = require('./corepool');
 const { prepare } = require('./command');
 const { Transport } = require('./transport');
+const batch = require('./batch');
 
 class Pool extends EventEmitter {
   constructor(options) {
@@ -32,10 +33,16 @@ class Pool extends EventEmitter {
     this.on('removeListener', (event) => {
       if (event === 'connection' && this.listenerCount('connection') === 0) this._native.setConnectionHook(false);
     });
-    this._transport = new Transport(cfg, (connId, threadId) => this._announce(connId, threadId));
+    this._transport = new Transport(
+      cfg,
+      (connId, threadId) => this._announce(connId, threadId),
+      (request) => this._supplyCredentials(request),
+    );
+    // user/password as functions: called for every new connection.
+    const dynamic = typeof cfg.user === 'function' || typeof cfg.password === 'function';
     const transport = this._transport;
     try {
-      this._native = new NativePool(nativeConfig(cfg), () => transport.onWake(), cfg.workerThreads, shareKey(cfg));
+      this._native = new NativePool(nativeConfig(cfg), () => transport.onWake(), cfg.workerThreads, shareKey(cfg), dynamic);
       transport.native = this._native;
     } catch (err) {
       // Native setup errors arrive as "CODE: message".
@@ -63,6 +70,30 @@ class Pool extends EventEmitter {
     } finally {
       conn._released = true;
       this._transport.handBack(connId);
+    }
+  }
+
+  /**
+   * Calls the user/password functions for one new connection (they may
+   * return promises) and hands the values to the native pool for that
+   * handshake only. A failure reaches the caller waiting for the connection
+   * as ERR_CREDENTIALS; the values never appear in errors or stats.
+   */
+  async _supplyCredentials(request) {
+    try {
+      const { user, password } = this.config;
+      const u = typeof user === 'function' ? await user() : undefined;
+      const p = typeof password === 'function' ? await password() : undefined;
+      if (u !== undefined && typeof u !== 'string') throw new TypeError('the user function must return a string');
+      if (p !== undefined && p !== null && typeof p !== 'string') throw new TypeError('the password function must return a string');
+      this._native.provideCredentials(request, u ?? null, p ?? null);
+    } catch (err) {
+      const why = err && typeof err.message === 'string' ? err.message : String(err);
+      try {
+        this._native.failCredentials(request, `The credentials function failed: ${why}`);
+      } catch {
+        // the pool is gone; nobody waits
+      }
     }
   }
 
@@ -109,6 +140,15 @@ class Pool extends EventEmitter {
   /** Prepared statement (cached per connection): Promise<[rows, fields]>. */
   execute(sql, values) {
     return this._send(0, sql, values, true);
+  }
+
+  /**
+   * One INSERT/REPLACE/UPDATE/DELETE with `?` placeholders, run for every
+   * row of `rows` in few round trips, atomically: Promise<ResultSetHeader>
+   * with the summed counts (lib/batch.js; README "Bulk writes").
+   */
+  batch(sql, rows) {
+    return batch.poolBatch(this, sql, rows);
   }
 
   /** A dedicated connection; call release() when done. */

@@ -40,11 +40,14 @@ class Transport {
    * `config`: the pool's normalized config (row decoding reads it).
    * `onNewConnection(connId, threadId)`: a new connection shown to JS before
    * its first use ('connection' listeners); the callee hands it back.
+   * `onCredentials(requestId)`: a new connection needs the credential
+   * functions called (src/credentials.rs); the callee answers the native pool.
    */
-  constructor(config, onNewConnection) {
+  constructor(config, onNewConnection, onCredentials) {
     this.config = config;
     this.native = null;
     this._onNewConnection = onNewConnection;
+    this._onCredentials = onCredentials;
     this._pending = new Map();
     // Promises of commands on lent connections -> id, for query().stream().
     this._streamable = new WeakMap();
@@ -197,6 +200,10 @@ class Transport {
       const kind = dir[k + 1];
       k += 2;
       const p = this._pending.get(id);
+      if (kind === DONE.CREDENTIALS) {
+        this._onCredentials(dir[k++]);
+        continue;
+      }
       if (kind === DONE.CHUNK) {
         // Leading rows of a large result: decode now, while the rest arrives.
         const set = dir[k++];

@@ -17,7 +17,7 @@ function group(prefix, names) {
 module.exports = Object.freeze({
   SUB: group('SUB', ['OP', 'ID', 'CONN', 'SQL', 'FLAGS', 'TIMEOUT', 'PARAMS']),
   OP: group('OP', ['QUERY', 'EXECUTE', 'PING', 'HAND_BACK', 'PREPARE']),
-  DONE: group('DONE', ['RESULTS', 'ERROR', 'CONN', 'OK', 'CHUNK']),
+  DONE: group('DONE', ['RESULTS', 'ERROR', 'CONN', 'OK', 'CHUNK', 'CREDENTIALS']),
   SET: group('SET', ['ROWS', 'HEADER']),
   ROWS: group('ROWS', ['SHAPE', 'NEW_SHAPE_AT', 'COUNT', 'CELLS', 'TEXT_UNITS', 'TAGS_AT', 'BIN_AT', 'BIN_LEN', 'LEN']),
   HEAD: group('HEAD', ['AFFECTED', 'INSERT_ID', 'WARNINGS', 'STATUS', 'INFO_UNITS', 'BIG_ID_AT', 'BIG_ROWS_AT', 'LEN']),

@@ -24,6 +24,9 @@ pub enum Payload {
         conn_id: u32,
         thread_id: u32,
     },
+    /// Unrequested (completion id 0): a new connection needs the user's
+    /// credential functions called (see credentials.rs); the request id.
+    NeedCredentials(u32),
     Done,
 }
 
@@ -136,6 +139,9 @@ impl Batch {
                     b.dir.extend_from_slice(&[f64::from(wire::DONE_CONN), conn_id as f64, thread_id as f64]);
                 }
                 Payload::Done => b.dir.push(f64::from(wire::DONE_OK)),
+                Payload::NeedCredentials(req) => {
+                    b.dir.extend_from_slice(&[f64::from(wire::DONE_CREDENTIALS), f64::from(req)]);
+                }
                 Payload::Chunk(set, rows) => {
                     b.dir.push(f64::from(wire::DONE_CHUNK));
                     b.dir.push(set as f64);

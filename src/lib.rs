@@ -15,6 +15,7 @@ mod completions;
 mod config;
 mod conn;
 mod convert;
+mod credentials;
 mod dispatch;
 mod errcodes;
 mod error;
@@ -36,7 +37,9 @@ use attachment::Attachment;
 use boundary::{Batch, Payload, Raw, Submission};
 use completions::{Completions, Queue, Wake};
 use config::PoolConfig;
+use credentials::Credentials;
 use dispatch::{guarded, route, Routed};
+use error::ErrInfo;
 use json_columns::JsonColumns;
 use lending::Lending;
 use napi::bindgen_prelude::*;
@@ -90,6 +93,7 @@ impl NativePool {
         on_wake: Function<u32, ()>,
         worker_threads: Option<u32>,
         share: Option<Vec<String>>,
+        dynamic_credentials: Option<bool>,
     ) -> Result<Self> {
         let rt = runtime::start(worker_threads).map_err(|e| Error::new(Status::GenericFailure, e))?;
         tls::install_crypto_provider();
@@ -100,6 +104,21 @@ impl NativePool {
         unsafe { sys::napi_unref_threadsafe_function(env.raw(), wake.raw()) };
         let _guard = rt.enter();
         // share = [name, fingerprint of the connection settings]
+        let completions =
+            Arc::new(Completions { queue: Mutex::new(Queue::default()), wake, streams: Mutex::new(HashMap::new()) });
+        // Credentials from JS functions are asked of this thread; a shared
+        // pool has no single thread to ask (lib/config.js refuses it).
+        let credentials = || {
+            let to = Arc::downgrade(&completions);
+            let ask: credentials::Ask = Box::new(move |request| match to.upgrade() {
+                Some(c) => {
+                    c.push(boundary::Completion { id: 0, payload: Payload::NeedCredentials(request) });
+                    true
+                }
+                None => false,
+            });
+            dynamic_credentials.unwrap_or(false).then(|| Credentials::new(ask))
+        };
         let new_json = |pool: &Arc<Pool>| {
             let json = Arc::new(JsonColumns::new(config.mariadb_json_columns, opts.clone(), pool.metrics.clone()));
             json.start();
@@ -120,7 +139,7 @@ impl NativePool {
                         (e.pool.clone(), e.json.clone(), Some(name.clone()))
                     }
                     _ => {
-                        let pool = Pool::new(config.settings(), opts.clone());
+                        let pool = Pool::new(config.settings(), opts.clone(), credentials());
                         let json = new_json(&pool);
                         let entry = SharedEntry {
                             pool: pool.clone(),
@@ -134,13 +153,11 @@ impl NativePool {
                 }
             }
             _ => {
-                let pool = Pool::new(config.settings(), opts.clone());
+                let pool = Pool::new(config.settings(), opts.clone(), credentials());
                 let json = new_json(&pool);
                 (pool, json, None)
             }
         };
-        let completions =
-            Arc::new(Completions { queue: Mutex::new(Queue::default()), wake, streams: Mutex::new(HashMap::new()) });
         let at = Arc::new(Attachment {
             pool: pool.clone(),
             json,
@@ -269,6 +286,23 @@ impl NativePool {
         });
     }
 
+    /// JS's answer to a credentials request (credentials.rs): the values
+    /// for one handshake; None keeps the configured one.
+    #[napi]
+    pub fn provide_credentials(&self, request: u32, user: Option<String>, password: Option<String>) {
+        if let Some(c) = &self.pool.credentials {
+            c.answer(request, Ok((user, password)));
+        }
+    }
+
+    /// The credential functions failed: the waiting caller gets this message.
+    #[napi]
+    pub fn fail_credentials(&self, request: u32, message: String) {
+        if let Some(c) = &self.pool.credentials {
+            c.answer(request, Err(ErrInfo::new(credentials::CODE, message)));
+        }
+    }
+
     /// JS listens for 'connection' (true) or no longer does (false).
     #[napi]
     pub fn set_connection_hook(&self, on: bool) {
@@ -298,8 +332,12 @@ impl NativePool {
         }
         // Chunks are extra completions of a command still in flight, and a
         // new connection shown to JS answers no request.
-        let n =
-            list.iter().filter(|c| !matches!(c.payload, Payload::Chunk(..) | Payload::NewConn { .. })).count() as u32;
+        let n = list
+            .iter()
+            .filter(|c| {
+                !matches!(c.payload, Payload::Chunk(..) | Payload::NewConn { .. } | Payload::NeedCredentials(_))
+            })
+            .count() as u32;
         let v = Batch::build(list, &mut self.shapes.borrow_mut()).into_js(env.raw())?;
         let left = self.inflight.get().saturating_sub(n);
         self.inflight.set(left);

@@ -7,6 +7,7 @@
 use crate::config::{ResetPolicy, Settings};
 pub use crate::conn::PooledConn;
 use crate::conn::{self, Slot};
+use crate::credentials::Credentials;
 use crate::error::{self, ErrInfo};
 use crate::metrics::Metrics;
 use crate::sync::lock;
@@ -84,6 +85,7 @@ pub struct Pool {
     state: Mutex<State>,
     pub settings: Settings,
     opts: Opts,
+    pub credentials: Option<Credentials>,
     pub metrics: Arc<Metrics>,
     pub started: Instant,
     drained: Notify,
@@ -99,12 +101,14 @@ impl State {
 }
 
 impl Pool {
-    pub fn new(settings: Settings, opts: Opts) -> Arc<Pool> {
+    /// `credentials`: ask JS for user/password per connection (see credentials.rs).
+    pub fn new(settings: Settings, opts: Opts, credentials: Option<Credentials>) -> Arc<Pool> {
         let metrics = Arc::new(Metrics::default());
         let pool = Arc::new(Pool {
             state: Mutex::new(State::default()),
             settings,
             opts,
+            credentials,
             metrics,
             started: Instant::now(),
             drained: Notify::new(),
@@ -387,7 +391,30 @@ impl Pool {
 
     async fn connect(self: &Arc<Self>) -> Result<PooledConn, ErrInfo> {
         let t0 = Instant::now();
-        let res = conn::open(&self.opts, self.settings.connect_timeout).await;
+        let res = match &self.credentials {
+            None => conn::open(&self.opts, self.settings.connect_timeout).await,
+            Some(src) => {
+                let limit = self.settings.connect_timeout;
+                match conn::within(limit, src.fetch()).await {
+                    Some(Ok((user, pass))) => {
+                        let mut b = mysql_async::OptsBuilder::from_opts(self.opts.clone());
+                        if user.is_some() {
+                            b = b.user(user);
+                        }
+                        if pass.is_some() {
+                            b = b.pass(pass);
+                        }
+                        let left = limit.map(|l| l.saturating_sub(t0.elapsed()));
+                        conn::open(&mysql_async::Opts::from(b), left).await
+                    }
+                    Some(Err(e)) => Err(e),
+                    None => Err(ErrInfo::new(
+                        crate::credentials::CODE,
+                        "The credentials functions did not answer within connectTimeout.",
+                    )),
+                }
+            }
+        };
         let mut st = lock(&self.state);
         match res {
             Ok(conn) => {
@@ -767,7 +794,7 @@ mod tests {
 
     fn pool(s: Settings) -> Arc<Pool> {
         // Nothing connects: no acquisition is finished and minIdle is 0.
-        Pool::new(s, mysql_async::OptsBuilder::default().into())
+        Pool::new(s, mysql_async::OptsBuilder::default().into(), None)
     }
 
     fn kind(t: &Ticket) -> &'static str {

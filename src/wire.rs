@@ -43,6 +43,9 @@ pub const DONE_CONN: u32 = 2;
 pub const DONE_OK: u32 = 3;
 #[napi]
 pub const DONE_CHUNK: u32 = 4;
+/// The pool needs credentials for a new connection: [0, kind, requestId].
+#[napi]
+pub const DONE_CREDENTIALS: u32 = 5;
 
 // One result set in the directory starts with its kind.
 #[napi]

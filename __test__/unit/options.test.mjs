@@ -59,6 +59,8 @@ function rustStruct(src, name) {
 // The Rust type each kind arrives as (after toNative).
 const RUST_TYPE = {
   string: 'String',
+  // a string, or a function called per connection (sent as ''/None then)
+  credential: 'String',
   port: 'u32',
   count: 'u32',
   count1: 'u32',
