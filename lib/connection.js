@@ -69,6 +69,15 @@ class PoolConnection extends EventEmitter {
     return this._send(sql, values, true);
   }
 
+  /**
+   * pool.batch() on this connection. Inside your transaction (or with
+   * autocommit off) commit and rollback are yours; otherwise a batch of
+   * more than one statement runs in a transaction of its own.
+   */
+  batch(sql, rows) {
+    return require('./batch').connBatch(this, sql, rows);
+  }
+
   beginTransaction() {
     return this.query('START TRANSACTION').then(() => undefined);
   }
