@@ -135,6 +135,20 @@ function makeOp(w, c, pool, rng) {
         const p = c.query(pool, SQL.insert, [k, `insert-${k}`, k / 7, CREATED]);
         return verify ? p.then((r) => check(r.affectedRows === 1 && typeof r.insertId === 'number' && r.insertId > 0, 'insert header')) : p;
       };
+    case 'batch': {
+      // w.rows rows of bench_insert per call: pool.batch() for ours and
+      // mariadb, an execute() loop in a transaction for mysql2 (clients.js).
+      const n = w.rows;
+      return (verify) => {
+        const rows = new Array(n);
+        for (let i = 0; i < n; i++) {
+          const k = id();
+          rows[i] = [k, `batch-${k}`, k + 0.25, CREATED];
+        }
+        const p = c.batch(pool, SQL.insert, rows);
+        return verify ? p.then((r) => check(r.affectedRows === n && typeof r.insertId === 'number' && r.insertId > 0, 'batch header')) : p;
+      };
+    }
     case 'drizzle': {
       if (!c.drizzle) throw new Error('no drizzle driver for this client');
       const { eq } = require('drizzle-orm');
@@ -218,7 +232,7 @@ async function runLoop(w, c, opts, rng) {
   await prime(c, pool);
   for (let i = 0; i < 3; i++) await op(true);
   await loop(op, w.concurrency, opts.warmupMs, 1, null);
-  if (w.op === 'insert') await c.query(pool, 'TRUNCATE TABLE bench_insert');
+  if (w.op === 'insert' || w.op === 'batch') await c.query(pool, 'TRUNCATE TABLE bench_insert');
   const lat = new Samples();
   const stats = await measured(async () => {
     const ops = await loop(op, w.concurrency, opts.durationMs, w.minOps || 1, lat);

@@ -38,6 +38,8 @@ const WORKLOADS = [
   { name: 'cold-start', title: `Cold start: createPool -> first ${COLD_QUERIES} concurrent queries done`, kind: 'cold', tls: false, metric: 'time', unit: { label: 'cold start', ops: 1 }, minOps: 3 },
   { name: 'cold-start-tls', title: `Cold start over TLS: createPool -> first ${COLD_QUERIES} concurrent queries done`, kind: 'cold', tls: true, metric: 'time', unit: { label: 'cold start', ops: 1 }, minOps: 3 },
   { name: 'point-tls-200', title: 'Point select by PK over TLS, query(), 200 in flight', kind: 'loop', op: 'pointQuery', tls: true, concurrency: 200, metric: 'ops', unit: K },
+  { name: 'batch-100', title: 'Bulk INSERT of 100 rows: pool.batch() (mysql2: execute() loop in a transaction)', kind: 'loop', op: 'batch', rows: 100, concurrency: 1, metric: 'ops', unit: { label: 'batch', ops: 1 } },
+  { name: 'batch-10k', title: 'Bulk INSERT of 10,000 rows: pool.batch() (mysql2: execute() loop in a transaction)', kind: 'loop', op: 'batch', rows: 10_000, concurrency: 1, metric: 'time', unit: { label: 'batch', ops: 1 }, minOps: 3 },
   { name: 'drizzle-200', title: 'Drizzle db.select().from(t).where(eq(t.id, ?)), 200 in flight', kind: 'loop', op: 'drizzle', concurrency: 200, metric: 'ops', unit: K, clients: ['ours', 'mysql2'] },
 ];
 

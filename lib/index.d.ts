@@ -11,9 +11,33 @@ export type {
   OkPacket,
   ProcedureCallPacket,
   QueryResult,
-  PoolConnection,
   QueryOptions,
 } from 'mysql2/promise';
+
+/** A value of one batch row (bound by execute()'s rules: objects and arrays as JSON). */
+export type BatchValue = string | number | bigint | boolean | Date | Buffer | Uint8Array | null | { [key: string]: unknown } | unknown[];
+
+/**
+ * pool.batch()/conn.batch() rows: arrays of values in placeholder order,
+ * objects by name with `namedPlaceholders`, or bare values when the
+ * statement has exactly one placeholder.
+ */
+export type BatchRows = ReadonlyArray<readonly BatchValue[] | { readonly [name: string]: BatchValue } | BatchValue>;
+
+export interface Batchable {
+  /**
+   * One INSERT/REPLACE/UPDATE/DELETE with `?` placeholders, run for every
+   * row in few round trips: INSERT/REPLACE ... VALUES as multi-row
+   * statements under max_allowed_packet, other statements one execute()
+   * per row. Resolves to one header: summed affectedRows (and changedRows,
+   * warningStatus), the first insertId. README: "Bulk writes".
+   */
+  batch(sql: string | mysql.QueryOptions, rows: BatchRows): Promise<mysql.ResultSetHeader>;
+  batch(options: mysql.QueryOptions & { values: BatchRows }): Promise<mysql.ResultSetHeader>;
+}
+
+/** mysql2's PoolConnection plus batch(): inside your transaction, commit and rollback stay yours. */
+export interface PoolConnection extends mysql.PoolConnection, Batchable {}
 
 export interface SslOptions {
   /** PEM CA certificate(s). Replaces the default (Mozilla) root store when given. */
@@ -154,8 +178,9 @@ export interface LeakInfo {
   stack: string;
 }
 
-export interface Pool extends mysql.Pool {
+export interface Pool extends mysql.Pool, Batchable {
   readonly name: string;
+  getConnection(): Promise<PoolConnection>;
   /** Seed-compatible health summary. */
   health(thresholds?: HealthThresholds): PoolHealth;
   /** Counts, limits, config (no password), counters and latency percentiles. */

@@ -317,6 +317,25 @@ describe('atomicity', () => {
     expect((await contents(t)).map((r) => r.n)).toEqual([1, 2, 3])
   })
 
+  it('conn.batch with autocommit off opens no transaction of its own: the caller commits or rolls back', async () => {
+    const t = await table('bt_autocommit_off')
+    const conn = await ours.getConnection()
+    try {
+      await conn.query('SET autocommit = 0')
+      const a = await counters(conn, 'SESSION')
+      const h = await conn.batch(INSERT(t), rowsOf(10_000))
+      const d = delta(a, await counters(conn, 'SESSION'))
+      expect(d).toMatchObject({ Com_begin: 0, Com_commit: 0, Com_insert: 2 })
+      expect(h.affectedRows).toBe(10_000)
+      expect(h.serverStatus & 1).toBe(1) // still in the implicit transaction
+      await conn.rollback()
+      await conn.query('SET autocommit = 1')
+    } finally {
+      conn.release()
+    }
+    expect(await count(t)).toBe(0)
+  })
+
   it('conn.batch outside a transaction rolls back its own transaction on failure', async () => {
     const t = await table('bt_conn_fail', 'id INT PRIMARY KEY')
     const rows = Array.from({ length: 12_000 }, (_, i) => [i])
@@ -444,3 +463,61 @@ function jsonLike(v) {
   if (v === null || typeof v !== 'object' || Buffer.isBuffer(v) || v instanceof Date) return v
   return JSON.stringify(v)
 }
+
+describe('statement forms and chunking (no server)', () => {
+  const { parse, prepareBatch, chunkRanges, statement, MAX_CHUNK_ROWS } = require('../../lib/batch.js')
+  const merged = (sql) => parse(sql).multi !== null
+
+  it('finds the VALUES list with the tokenizer', () => {
+    expect(merged('INSERT INTO t (a, b) VALUES (?, ?)')).toBe(true)
+    expect(merged('insert ignore into `values` (a) value (?)')).toBe(true)
+    expect(merged("REPLACE INTO t VALUES (?, 'a ? in a string', ?) /* ? */")).toBe(true)
+    expect(merged('INSERT INTO t (a) VALUES (?), (?) AS new ON DUPLICATE KEY UPDATE a = new.a')).toBe(true)
+    expect(parse('INSERT INTO t (a) VALUES (?), (?) AS new ON DUPLICATE KEY UPDATE a = new.a').multi.tail).toBe(' AS new ON DUPLICATE KEY UPDATE a = new.a')
+    // one execute() per row
+    expect(merged('INSERT INTO t SET a = ?')).toBe(false)
+    expect(merged('INSERT INTO t (a) SELECT ? FROM dual ON DUPLICATE KEY UPDATE a = VALUES(a)')).toBe(false)
+    expect(merged('INSERT INTO t (a) VALUES (?) ON DUPLICATE KEY UPDATE a = a + ?')).toBe(false)
+    expect(merged('INSERT INTO t (a) VALUES (?) /*!50000 , (?) */')).toBe(false) // the server counts those
+    expect(merged('INSERT INTO value (a) VALUES (1)')).toBe(false) // no placeholder in the list
+    expect(merged('UPDATE t SET a = ? WHERE id = ?')).toBe(false)
+    expect(parse('UPDATE t SET a = ? WHERE id = ? -- ?').placeholders).toBe(2)
+  })
+
+  it('counts UTF-8 bytes: no statement over the budget, every row once, in order', () => {
+    const rows = Array.from({ length: 300 }, (_, i) => [i, `${i} ${'é😀€'.repeat(200)}`])
+    const job = prepareBatch({ timezone: 'local' }, 'INSERT INTO t (a, b) VALUES (?, ?)', rows)
+    const limit = 64 * 1024
+    const ranges = chunkRanges(job, limit)
+    // 9 bytes in 4 UTF-16 units per 'é😀€': counting units would give half as many
+    const bytes = job.texts.reduce((n, x) => n + Buffer.byteLength(x) + 1, 0)
+    expect(ranges.length).toBeGreaterThanOrEqual(Math.ceil(bytes / (limit - 1024)))
+    let next = 0
+    for (const r of ranges) {
+      expect(r[0]).toBe(next)
+      next = r[1]
+      expect(Buffer.byteLength(statement(job, r))).toBeLessThanOrEqual(limit - 1024)
+    }
+    expect(next).toBe(300)
+    // ASCII rows far under the budget: split by the row cap only, in equal parts
+    const small = prepareBatch(
+      { timezone: 'local' },
+      'INSERT INTO t (a) VALUES (?)',
+      Array.from({ length: MAX_CHUNK_ROWS + 1 }, (_, i) => i),
+    )
+    expect(chunkRanges(small, 16 << 20)).toEqual([
+      [0, 2500],
+      [2500, MAX_CHUNK_ROWS + 1],
+    ])
+  })
+
+  it('a template with two tuples takes rows of both', async () => {
+    const t = await table('bt_two', 'id INT AUTO_INCREMENT PRIMARY KEY, a INT')
+    const h = await ours.batch(`INSERT INTO ${t} (a) VALUES (?), (?)`, [
+      [1, 2],
+      [3, 4],
+    ])
+    expect(h.affectedRows).toBe(4)
+    expect((await contents(t)).map((r) => r.a)).toEqual([1, 2, 3, 4])
+  })
+})
