@@ -139,6 +139,9 @@ export declare const HEAD_INSERT_ID: number
 
 export declare const HEAD_LEN: number
 
+/** Extra index of the session-state records (convert::Header::state), or -1. */
+export declare const HEAD_STATE_AT: number
+
 export declare const HEAD_STATUS: number
 
 export declare const HEAD_WARNINGS: number

@@ -859,6 +859,7 @@ module.exports.HEAD_BIG_ROWS_AT = nativeBinding.HEAD_BIG_ROWS_AT
 module.exports.HEAD_INFO_UNITS = nativeBinding.HEAD_INFO_UNITS
 module.exports.HEAD_INSERT_ID = nativeBinding.HEAD_INSERT_ID
 module.exports.HEAD_LEN = nativeBinding.HEAD_LEN
+module.exports.HEAD_STATE_AT = nativeBinding.HEAD_STATE_AT
 module.exports.HEAD_STATUS = nativeBinding.HEAD_STATUS
 module.exports.HEAD_WARNINGS = nativeBinding.HEAD_WARNINGS
 module.exports.histogramBuckets = nativeBinding.histogramBuckets

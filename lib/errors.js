@@ -17,7 +17,7 @@ const POOL_CODES = Object.freeze({
   ERR_NATIVE_PANIC: 'ERR_NATIVE_PANIC',
 });
 
-/** [message, code, errno, sqlState, sqlMessage, fatal] from the native side. */
+/** [message, code, errno, sqlState, sqlMessage, fatal, handshake] from the native side. */
 function fromNative(e, sql) {
   const err = new Error(e[0]);
   err.code = e[1];
@@ -25,7 +25,7 @@ function fromNative(e, sql) {
   if (e[3] !== null) err.sqlState = e[3];
   if (e[4] !== null) err.sqlMessage = e[4];
   // mysql2 attaches the SQL to errors the server sent, not to lost connections
-  if (sql !== undefined && e[2] !== null) err.sql = sql;
+  if (sql !== undefined && e[2] !== null && !e[6]) err.sql = sql;
   if (e[5]) err.fatal = true;
   if (e[1] === 'PROTOCOL_SEQUENCE_TIMEOUT' && e[0] === 'Query inactivity timeout') {
     // mysql2's query timeout error carries these two as well.

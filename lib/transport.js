@@ -22,6 +22,23 @@ function streamRows(p, set, [rows, fields]) {
   }
 }
 
+/**
+ * mysql2's `stateChanges` from the session-state records of an OK packet
+ * (src/ops.rs session_state: NUL-separated tag, key, value triples).
+ */
+function stateChanges(records) {
+  const out = { systemVariables: {}, schema: null, gtids: [], trackStateChange: null };
+  const p = records.split('\0');
+  for (let i = 0; i + 2 < p.length; i += 3) {
+    const [tag, a, b] = [p[i], p[i + 1], p[i + 2]];
+    if (tag === 'v') out.systemVariables[a] = b;
+    else if (tag === 's') out.schema = a;
+    else if (tag === 't') out.trackStateChange = a;
+    else if (tag === 'g') out.gtids = a.split(',');
+  }
+  return out;
+}
+
 /** A submitted command, in src/wire.rs SUB_* order. */
 function entry(op, id, connId, sql, flags, timeout, params) {
   const e = new Array(7);
@@ -278,7 +295,8 @@ class Transport {
     const info = text.slice(tp, tp + dir[k + HEAD.INFO_UNITS]);
     const bigId = dir[k + HEAD.BIG_ID_AT];
     const bigRows = dir[k + HEAD.BIG_ROWS_AT];
-    return new ResultSetHeader(
+    const stateAt = dir[k + HEAD.STATE_AT];
+    const header = new ResultSetHeader(
       dir[k + HEAD.AFFECTED],
       dir[k + HEAD.INSERT_ID],
       dir[k + HEAD.WARNINGS],
@@ -288,6 +306,8 @@ class Transport {
       bigRows >= 0 ? extra[bigRows] : null,
       this.config.bigNumberStrings,
     );
+    if (stateAt >= 0) header.stateChanges = stateChanges(extra[stateAt]);
+    return header;
   }
 
   /**

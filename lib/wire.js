@@ -20,7 +20,7 @@ module.exports = Object.freeze({
   DONE: group('DONE', ['RESULTS', 'ERROR', 'CONN', 'OK', 'CHUNK', 'CREDENTIALS']),
   SET: group('SET', ['ROWS', 'HEADER']),
   ROWS: group('ROWS', ['SHAPE', 'NEW_SHAPE_AT', 'COUNT', 'CELLS', 'TEXT_UNITS', 'TAGS_AT', 'BIN_AT', 'BIN_LEN', 'LEN']),
-  HEAD: group('HEAD', ['AFFECTED', 'INSERT_ID', 'WARNINGS', 'STATUS', 'INFO_UNITS', 'BIG_ID_AT', 'BIG_ROWS_AT', 'LEN']),
+  HEAD: group('HEAD', ['AFFECTED', 'INSERT_ID', 'WARNINGS', 'STATUS', 'INFO_UNITS', 'BIG_ID_AT', 'BIG_ROWS_AT', 'STATE_AT', 'LEN']),
   FLAG: group('FLAG', [
     'SUPPORT_BIG_NUMBERS',
     'BIG_NUMBER_STRINGS',

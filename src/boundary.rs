@@ -196,6 +196,7 @@ impl Batch {
         };
         let big_id = big((h.insert_id >= EXACT).then(|| (h.insert_id as i64).to_string()));
         let big_rows = big((h.affected_rows >= EXACT).then(|| h.affected_rows.to_string()));
+        let state = big(h.state);
         let units = crate::convert::utf16_len(h.info.as_bytes(), &mut self.ascii);
         self.text.extend_from_slice(h.info.as_bytes());
         // Field order: wire::HEAD_* offsets (checked by a unit test below).
@@ -208,6 +209,7 @@ impl Batch {
             units as f64,
             big_id,
             big_rows,
+            state,
         ]);
     }
 
@@ -314,7 +316,7 @@ impl Js {
 
     /// [message, code, errno|null, sqlState|null, sqlMessage|null, fatal]
     fn error(&self, e: &ErrInfo) -> Result<sys::napi_value> {
-        let arr = self.array(6)?;
+        let arr = self.array(7)?;
         self.set(arr, 0, self.str(&e.message)?)?;
         self.set(arr, 1, self.str(&e.code)?)?;
         self.set(
@@ -332,6 +334,7 @@ impl Js {
         self.set(arr, 3, opt(&e.sql_state)?)?;
         self.set(arr, 4, opt(&e.sql_message)?)?;
         self.set(arr, 5, self.boolean(e.fatal)?)?;
+        self.set(arr, 6, self.boolean(e.handshake)?)?;
         Ok(arr)
     }
 }
@@ -531,8 +534,14 @@ mod tests {
             nrows: 1,
             text_units: 2,
         };
-        let header =
-            Header { affected_rows: 3, insert_id: 4, warning_status: 5.0, server_status: 6.0, info: "i".into() };
+        let header = Header {
+            affected_rows: 3,
+            insert_id: 4,
+            warning_status: 5.0,
+            server_status: 6.0,
+            info: "i".into(),
+            state: None,
+        };
         let list = vec![Completion {
             id: 9,
             payload: Payload::Results(vec![ResultSet::Rows(rows), ResultSet::Header(header)]),
@@ -562,6 +571,7 @@ mod tests {
         assert_eq!(d[h + wire::HEAD_INFO_UNITS as usize], 1.0);
         assert_eq!(d[h + wire::HEAD_BIG_ID_AT as usize], -1.0);
         assert_eq!(d[h + wire::HEAD_BIG_ROWS_AT as usize], -1.0);
+        assert_eq!(d[h + wire::HEAD_STATE_AT as usize], -1.0);
         assert_eq!(d.len(), h + wire::HEAD_LEN as usize);
     }
 }

@@ -70,6 +70,10 @@ pub struct Header {
     pub warning_status: f64,
     pub server_status: f64,
     pub info: String,
+    /// Session state the server reported in this OK packet (session
+    /// tracking), as NUL-separated (tag, key, value) triples; lib/transport.js
+    /// turns it into mysql2's `stateChanges`.
+    pub state: Option<String>,
 }
 
 pub enum ResultSet {

@@ -15,6 +15,8 @@ pub struct ErrInfo {
     pub fatal: bool,
     /// The command was never written (see dispatch::retry_safe).
     pub never_sent: bool,
+    /// Raised while connecting: mysql2 attaches no `sql` to these.
+    pub handshake: bool,
 }
 
 impl ErrInfo {
@@ -27,6 +29,7 @@ impl ErrInfo {
             sql_message: None,
             fatal: false,
             never_sent: false,
+            handshake: false,
         }
     }
 
@@ -77,9 +80,11 @@ pub fn from_mysql(err: &MyError, connecting: bool) -> ErrInfo {
                 errno: Some(se.code as u32),
                 sql_state: Some(se.state.clone()),
                 sql_message: Some(se.message.clone()),
-                // Errors during the handshake (access denied...) end the connection.
+                // A refused login ends the connection attempt (mysql2 leaves
+                // `fatal` unset there; README "Known differences").
                 fatal: connecting,
                 never_sent: false,
+                handshake: connecting,
             }
         }
         MyError::Io(io) => {
@@ -102,6 +107,10 @@ pub fn from_mysql(err: &MyError, connecting: bool) -> ErrInfo {
                         "PROTOCOL_UNEXPECTED_PACKET"
                     };
                     (code, text)
+                }
+                // A server that closed during the handshake: mysql2's words.
+                mysql_async::IoError::Io(e) if connecting && e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    ("PROTOCOL_CONNECTION_LOST", CONNECTION_LOST.to_string())
                 }
                 mysql_async::IoError::Io(e) if connecting => (io_code(e.kind()), text),
                 mysql_async::IoError::Io(e) => {
@@ -160,13 +169,11 @@ fn lost_code(kind: std::io::ErrorKind) -> &'static str {
     }
 }
 
-fn driver(d: &DriverError, connecting: bool) -> ErrInfo {
+fn driver(d: &DriverError, _connecting: bool) -> ErrInfo {
     let text = d.to_string();
     match d {
-        DriverError::ConnectionClosed => {
-            let msg = if connecting { text } else { CONNECTION_LOST.to_string() };
-            ErrInfo::new("PROTOCOL_CONNECTION_LOST", msg).fatal()
-        }
+        // mysql2's words, during the handshake too.
+        DriverError::ConnectionClosed => ErrInfo::new("PROTOCOL_CONNECTION_LOST", CONNECTION_LOST).fatal(),
         // mysql2 sends the statement and gets the server's error 1210 back.
         DriverError::StmtParamsMismatch { .. } => ErrInfo {
             message: "Incorrect arguments to mysqld_stmt_execute".to_string(),
@@ -176,6 +183,7 @@ fn driver(d: &DriverError, connecting: bool) -> ErrInfo {
             sql_message: Some("Incorrect arguments to mysqld_stmt_execute".to_string()),
             fatal: false,
             never_sent: false,
+            handshake: false,
         },
         DriverError::StmtParamsNumberExceedsLimit { .. } => ErrInfo::new("ER_PS_MANY_PARAM", text),
         DriverError::PacketTooLarge => ErrInfo::new("ER_NET_PACKET_TOO_LARGE", text).fatal(),

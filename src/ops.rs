@@ -195,6 +195,7 @@ async fn collect<P: Protocol>(
                     warning_status: qr.warnings() as f64,
                     server_status: 0.0,
                     info: qr.info().into_owned(),
+                    state: None,
                 }));
                 // Consumes the OK packet's pending result and moves to the
                 // next set (for_each would skip it as "empty" and loop forever).
@@ -221,6 +222,38 @@ fn fill_status(conn: &Conn, out: &mut [ResultSet]) {
         if let ResultSet::Header(h) = rs {
             let s = if i + 1 == n { status } else { status | SERVER_MORE_RESULTS_EXISTS };
             h.server_status = s as f64;
+            if i + 1 == n {
+                h.state = conn.last_ok_packet().and_then(session_state);
+            }
         }
     }
+}
+
+/// The session-state records of an OK packet, as mysql2 reports them
+/// (`stateChanges`): 'v' name value / 's' schema / 't' tracked / 'g' gtids.
+fn session_state(ok: &mysql_async::OkPacket<'_>) -> Option<String> {
+    use mysql_async::SessionStateChange as C;
+    ok.session_state_info_ref()?;
+    let infos = ok.session_state_info().ok()?;
+    let mut out = String::new();
+    let mut put = |tag: &str, a: &str, b: &str| {
+        for part in [tag, a, b] {
+            out.push_str(part);
+            out.push('\0');
+        }
+    };
+    for info in &infos {
+        match info.decode() {
+            Ok(C::SystemVariables(vars)) => {
+                for v in vars {
+                    put("v", &String::from_utf8_lossy(v.name_bytes()), &String::from_utf8_lossy(v.value_bytes()));
+                }
+            }
+            Ok(C::Schema(s)) => put("s", &s.as_str(), ""),
+            Ok(C::IsTracked(t)) => put("t", if t { "1" } else { "0" }, ""),
+            Ok(C::Gtids(g)) => put("g", &g.as_str(), ""),
+            _ => put("x", "", ""),
+        }
+    }
+    Some(out)
 }

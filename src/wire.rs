@@ -88,8 +88,11 @@ pub const HEAD_INFO_UNITS: u32 = 5;
 pub const HEAD_BIG_ID_AT: u32 = 6;
 #[napi]
 pub const HEAD_BIG_ROWS_AT: u32 = 7;
+/// Extra index of the session-state records (convert::Header::state), or -1.
 #[napi]
-pub const HEAD_LEN: u32 = 8;
+pub const HEAD_STATE_AT: u32 = 8;
+#[napi]
+pub const HEAD_LEN: u32 = 9;
 
 // Conversion flags (SUB_FLAGS).
 #[napi]
