@@ -14,6 +14,12 @@ const { CorePoolView } = require('./corepool');
 const { prepare } = require('./command');
 const { Transport } = require('./transport');
 const batch = require('./batch');
+const tracing = require('./tracing');
+
+const rowsOf = (r) => r[0];
+const coreOf = (conn) => conn.connection;
+// A command refused before it was sent (still traced when traced).
+const failed = (err, traced) => (traced ? traced(null, () => Promise.reject(err)) : Promise.reject(err));
 
 class Pool extends EventEmitter {
   constructor(options) {
@@ -101,29 +107,46 @@ class Pool extends EventEmitter {
     return errors.closed();
   }
 
-  /** Sends one command; connId 0 = any pooled connection. */
+  /**
+   * Sends one command; connId 0 = any pooled connection. Every query and
+   * execute (pool, lent connection, core connection) passes here, so this
+   * is where mysql2:query / mysql2:execute are published (lib/tracing.js).
+   */
   _send(connId, sql, values, forExecute) {
+    const ch = forExecute ? tracing.executeChannel : tracing.queryChannel;
+    if (!tracing.shouldTrace(ch)) return this._sendNow(connId, sql, values, forExecute, null);
+    // mysql2's context: `query` is the SQL as sent (a query's values
+    // formatted in), `values` what the caller passed.
+    const given = values === undefined && sql !== null && typeof sql === 'object' ? sql.values : values;
+    return this._sendNow(connId, sql, values, forExecute, (q, go) =>
+      tracing.trace(ch, tracing.commandContext(this.config, q ? q.sql : sql !== null && typeof sql === 'object' ? sql.sql : sql, given), go, rowsOf),
+    );
+  }
+
+  /** `traced(q, go)`, when tracing: runs go() (the send) inside the trace. */
+  _sendNow(connId, sql, values, forExecute, traced) {
     // During end()'s grace period a lent connection may still finish its work.
-    if (this._closed && (connId === 0 || this._ended)) return Promise.reject(this._closedError());
+    if (this._closed && (connId === 0 || this._ended)) return failed(this._closedError(), traced);
     let q;
     try {
       q = prepare(this.config, sql, values, forExecute);
     } catch (err) {
-      if (typeof err.code === 'string') return Promise.reject(err);
+      if (typeof err.code === 'string') return failed(err, traced);
       // Values that cannot be encoded (cyclic objects, BigInt inside JSON,
       // null-prototype objects): a clear error with a code, never a crash.
       const e = errors.make('ERR_INVALID_PARAMETER', `Cannot encode the query values: ${err.message}`, TypeError);
       e.cause = err;
-      return Promise.reject(e);
+      return failed(e, traced);
     }
     if (connId === 0 && this.listenerCount('enqueue') > 0) {
       // A throwing listener fails this call (as in mysql2), nothing is queued.
       try {
         this._maybeEmitEnqueue();
       } catch (err) {
-        return Promise.reject(err);
+        return failed(err, traced);
       }
     }
+    if (traced) return traced(q, () => this._transport.send(connId, q, forExecute));
     return this._transport.send(connId, q, forExecute);
   }
 
@@ -151,8 +174,16 @@ class Pool extends EventEmitter {
     return batch.poolBatch(this, sql, rows);
   }
 
-  /** A dedicated connection; call release() when done. */
+  /**
+   * A dedicated connection; call release() when done. Published as
+   * mysql2:pool:connect (result: the core connection, as in mysql2).
+   */
   getConnection() {
+    if (!tracing.shouldTrace(tracing.poolConnectChannel)) return this._getConnection();
+    return tracing.trace(tracing.poolConnectChannel, tracing.poolContext(this.config), () => this._getConnection(), coreOf);
+  }
+
+  _getConnection() {
     if (this._closed) return Promise.reject(this._closedError());
     if (this.listenerCount('enqueue') > 0) {
       try {
