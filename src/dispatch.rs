@@ -113,18 +113,22 @@ pub(crate) async fn route(at: Arc<Attachment>, mut rx: tokio::sync::mpsc::Unboun
                                     Err(e) => return Some(Payload::Error(e)),
                                 };
                                 let payload = run_op(&at, &mut c, &op, timeout_ms, id).await;
-                                let retry = attempt == 0 && retry_safe(&payload);
+                                let may_retry = attempt == 0 && retry_safe(&payload);
                                 // As mysql2: the connection is back in the idle set (LIFO)
                                 // before the promise resolves, so the caller's next query
                                 // finds it. A reset due on release (opt-in) comes first too.
                                 let conn = c.id;
-                                c.undelivered = payload.is_some() && !retry;
+                                c.undelivered = payload.is_some() && !may_retry;
                                 if let Some(c) = pool.release_now(c, false, false) {
                                     pool.finish_release(c, false, false).await;
                                 }
-                                if retry {
+                                // Only with a connection at hand or one to open: never
+                                // by joining the queue (an outage would hold the caller
+                                // until acquireTimeout instead of failing fast).
+                                let next = may_retry.then(|| pool.begin_acquire_now()).flatten();
+                                if let Some(next) = next {
                                     Metrics::inc(&pool.metrics.retried);
-                                    ticket = pool.begin_acquire();
+                                    ticket = next;
                                     continue;
                                 }
                                 if let Some(payload) = payload {

@@ -156,6 +156,21 @@ impl Pool {
     }
 
     fn decide(self: &Arc<Self>) -> Result<Step, ErrInfo> {
+        self.decide_with(true)
+    }
+
+    /// An acquisition that takes an idle connection or opens one, but never
+    /// queues: None when it would have to wait (a retry must not turn a fast
+    /// failure into a wait for acquireTimeout during an outage).
+    pub fn begin_acquire_now(self: &Arc<Self>) -> Option<Ticket> {
+        match self.decide_with(false) {
+            Err(e) if e.code == codes::NO_CONNECTIONS && e.message.is_empty() => None,
+            step => Some(Ticket { step, start: Instant::now() }),
+        }
+    }
+
+    /// `wait`: whether the caller may join the queue (a retry may not).
+    fn decide_with(self: &Arc<Self>, wait: bool) -> Result<Step, ErrInfo> {
         let mut st = lock(&self.state);
         let now = Instant::now();
         if st.closed {
@@ -164,7 +179,7 @@ impl Pool {
         if st.waiters.len() < st.returning {
             // The most recently released connection is on its way back:
             // mysql2 would hand out that one (LIFO), so wait for it.
-            return Ok(self.enqueue(&mut st));
+            return if wait { Ok(self.enqueue(&mut st)) } else { Err(ErrInfo::new(codes::NO_CONNECTIONS, "")) };
         }
         // LIFO, by the moment JS saw each connection's last answer.
         let pick = st.idle.iter().rposition(|c| !c.undelivered).or(st.idle.len().checked_sub(1));
@@ -191,7 +206,11 @@ impl Pool {
         } else if self.settings.queue_limit > 0 && st.waiters.len() >= self.settings.queue_limit {
             Err(self.reject(&st, codes::QUEUE_LIMIT, "Queue limit reached."))
         } else {
-            Ok(self.enqueue(&mut st))
+            if wait {
+                Ok(self.enqueue(&mut st))
+            } else {
+                Err(ErrInfo::new(codes::NO_CONNECTIONS, ""))
+            }
         }
     }
 
@@ -859,6 +878,18 @@ mod tests {
         assert_eq!(kind(&p.begin_acquire()), "connect");
         p.returned_now();
         assert_eq!(lock(&p.state).returning, 0);
+    }
+
+    #[tokio::test]
+    async fn a_retry_never_joins_the_queue() {
+        let p = pool(settings(1));
+        assert_eq!(kind(&p.begin_acquire()), "connect");
+        // At the limit: a retry gives up instead of waiting for acquireTimeout.
+        assert!(p.begin_acquire_now().is_none());
+        assert_eq!(p.counts().waiting, 0);
+        let p = pool(settings(2));
+        assert_eq!(kind(&p.begin_acquire()), "connect");
+        assert_eq!(p.begin_acquire_now().map(|t| kind(&t)), Some("connect"));
     }
 
     #[tokio::test]
