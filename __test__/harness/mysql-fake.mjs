@@ -693,10 +693,15 @@ export async function startFakeMysql(opts = {}) {
   }
 }
 
-function parseHandshakeResponse(conn, p) {
-  let off = 0
+/**
+ * Reads a HandshakeResponse41 into conn (clientCaps, clientCollation, user,
+ * authData, database, clientPlugin); returns the offset after what it read
+ * (connection attributes, if any, start there). Shared with mysql8-fake.mjs.
+ */
+export function parseHandshakeResponse(conn, p) {
   conn.clientCaps = p.readUInt32LE(0)
-  off = 4 + 4 + 1 + 23
+  conn.clientCollation = p[8]
+  let off = 4 + 4 + 1 + 23
   const nul = (o) => {
     const e = p.indexOf(0, o)
     return e < 0 ? p.length : e
@@ -727,6 +732,7 @@ function parseHandshakeResponse(conn, p) {
     conn.clientPlugin = p.toString('utf8', off, e)
     off = e + 1
   }
+  return off
 }
 
 function readLenenc(b, off) {

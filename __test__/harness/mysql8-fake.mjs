@@ -65,7 +65,18 @@ import net from 'node:net'
 import tls from 'node:tls'
 import { Duplex } from 'node:stream'
 import { constants as cryptoConstants, createHash, generateKeyPairSync, privateDecrypt, randomBytes } from 'node:crypto'
-import { CAP, STATUS, lenencInt, lenencStr, frame, errPayload, eofPayload, nativePasswordToken, defaultAnswer } from './mysql-fake.mjs'
+import {
+  CAP,
+  STATUS,
+  lenencInt,
+  lenencStr,
+  frame,
+  errPayload,
+  eofPayload,
+  nativePasswordToken,
+  defaultAnswer,
+  parseHandshakeResponse as parseBaseHandshakeResponse,
+} from './mysql-fake.mjs'
 
 // ---------------------------------------------------------------------------
 // Constants
@@ -1163,39 +1174,8 @@ function trimNul(b) {
 }
 
 function parseHandshakeResponse(conn, p) {
-  conn.clientCaps = p.readUInt32LE(0) >>> 0
-  conn.clientCollation = p[8]
-  let off = 32
-  const nul = (o) => {
-    const e = p.indexOf(0, o)
-    return e < 0 ? p.length : e
-  }
-  let e = nul(off)
-  conn.user = p.toString('utf8', off, e)
-  off = e + 1
-  if (conn.clientCaps & CAP.PLUGIN_AUTH_LENENC_CLIENT_DATA) {
-    const [len, n] = readLenenc(p, off)
-    conn.authData = p.subarray(off + n, off + n + len)
-    off += n + len
-  } else if (conn.clientCaps & CAP.SECURE_CONNECTION) {
-    const len = p[off] ?? 0
-    conn.authData = p.subarray(off + 1, off + 1 + len)
-    off += 1 + len
-  } else {
-    e = nul(off)
-    conn.authData = p.subarray(off, e)
-    off = e + 1
-  }
-  if (conn.clientCaps & CAP.CONNECT_WITH_DB && off < p.length) {
-    e = nul(off)
-    conn.database = p.toString('utf8', off, e)
-    off = e + 1
-  }
-  if (conn.clientCaps & CAP.PLUGIN_AUTH && off < p.length) {
-    e = nul(off)
-    conn.clientPlugin = p.toString('utf8', off, e)
-    off = e + 1
-  }
+  // The common fields as mysql-fake.mjs reads them; then the attributes.
+  const off = parseBaseHandshakeResponse(conn, p)
   if (conn.clientCaps & CAP.CONNECT_ATTRS && off < p.length) {
     try {
       const [total, n] = readLenenc(p, off)
