@@ -156,7 +156,8 @@ impl Pool {
     }
 
     fn decide(self: &Arc<Self>) -> Result<Step, ErrInfo> {
-        self.decide_with(true)
+        // With `wait`, a step is always returned (joining the queue at worst).
+        self.decide_with(true).map(|step| step.unwrap_or(Step::Connect))
     }
 
     /// An acquisition that takes an idle connection or opens one, but never
@@ -164,13 +165,15 @@ impl Pool {
     /// failure into a wait for acquireTimeout during an outage).
     pub fn begin_acquire_now(self: &Arc<Self>) -> Option<Ticket> {
         match self.decide_with(false) {
-            Err(e) if e.code == codes::NO_CONNECTIONS && e.message.is_empty() => None,
-            step => Some(Ticket { step, start: Instant::now() }),
+            Ok(None) => None,
+            Ok(Some(step)) => Some(Ticket { step: Ok(step), start: Instant::now() }),
+            Err(e) => Some(Ticket { step: Err(e), start: Instant::now() }),
         }
     }
 
     /// `wait`: whether the caller may join the queue (a retry may not).
-    fn decide_with(self: &Arc<Self>, wait: bool) -> Result<Step, ErrInfo> {
+    /// Ok(None): the caller would have to queue and `wait` is false.
+    fn decide_with(self: &Arc<Self>, wait: bool) -> Result<Option<Step>, ErrInfo> {
         let mut st = lock(&self.state);
         let now = Instant::now();
         if st.closed {
@@ -179,13 +182,13 @@ impl Pool {
         if st.waiters.len() < st.returning {
             // The most recently released connection is on its way back:
             // mysql2 would hand out that one (LIFO), so wait for it.
-            return if wait { Ok(self.enqueue(&mut st)) } else { Err(ErrInfo::new(codes::NO_CONNECTIONS, "")) };
+            return Ok(wait.then(|| self.enqueue(&mut st)));
         }
         // LIFO, by the moment JS saw each connection's last answer.
         let pick = st.idle.iter().rposition(|c| !c.undelivered).or(st.idle.len().checked_sub(1));
         if let Some(c) = pick.and_then(|i| st.idle.remove(i)) {
             st.active += 1;
-            return Ok(Step::Got(c));
+            return Ok(Some(Step::Got(c)));
         }
         let threshold = self.settings.breaker_threshold;
         if threshold > 0 && st.breaker_failures >= threshold {
@@ -200,17 +203,13 @@ impl Pool {
         if st.total < self.settings.limit {
             st.total += 1;
             st.connecting += 1;
-            Ok(Step::Connect)
+            Ok(Some(Step::Connect))
         } else if !self.settings.wait_for_connections {
             Err(self.reject(&st, codes::NO_CONNECTIONS, "No connections available."))
         } else if self.settings.queue_limit > 0 && st.waiters.len() >= self.settings.queue_limit {
             Err(self.reject(&st, codes::QUEUE_LIMIT, "Queue limit reached."))
         } else {
-            if wait {
-                Ok(self.enqueue(&mut st))
-            } else {
-                Err(ErrInfo::new(codes::NO_CONNECTIONS, ""))
-            }
+            Ok(wait.then(|| self.enqueue(&mut st)))
         }
     }
 
