@@ -118,8 +118,9 @@ class Pool extends EventEmitter {
     // mysql2's context: `query` is the SQL as sent (a query's values
     // formatted in), `values` what the caller passed.
     const given = values === undefined && sql !== null && typeof sql === 'object' ? sql.values : values;
+    const text = sql !== null && typeof sql === 'object' ? sql.sql : sql;
     return this._sendNow(connId, sql, values, forExecute, (q, go) =>
-      tracing.trace(ch, tracing.commandContext(this.config, q ? q.sql : sql !== null && typeof sql === 'object' ? sql.sql : sql, given), go, rowsOf),
+      tracing.trace(ch, tracing.commandContext(this.config, q ? q.sql : text, given, text), go, rowsOf),
     );
   }
 

@@ -24,6 +24,16 @@ const poolConnectChannel = channel('mysql2:pool:connect');
 /** Contexts built so far: stays 0 while nobody subscribes (tested). */
 const counters = { contexts: 0 };
 
+/**
+ * What this pool adds to mysql2's context, under a symbol so that the
+ * context's own keys stay exactly mysql2's: { pool, sql } where `pool` is
+ * the pool's name and `sql` the statement as the caller wrote it
+ * (placeholders, no values; `query` has a query()'s values formatted in).
+ * Read by lib/otel.js; also how a subscriber tells this pool's events from
+ * mysql2's on the same channels. Symbol.for: two copies of the package agree.
+ */
+const POOL_INFO = Symbol.for('napi-mysql-pool.trace');
+
 // Node >= 20 (and 18.19+) have TracingChannel#hasSubscribers; where it is
 // missing, any of the five sub-channels counts.
 function shouldTrace(ch) {
@@ -34,8 +44,9 @@ function shouldTrace(ch) {
 }
 
 // mysql2's getServerContext + database, in mysql2's key order.
-function serverContext(cfg, ctx) {
+function serverContext(cfg, ctx, sql) {
   counters.contexts++;
+  ctx[POOL_INFO] = { pool: cfg.name, sql };
   ctx.database = cfg.database || '';
   if (cfg.socketPath) {
     ctx.serverAddress = cfg.socketPath;
@@ -47,9 +58,12 @@ function serverContext(cfg, ctx) {
   return ctx;
 }
 
-/** { query, values, database, serverAddress, serverPort } as mysql2 builds it. */
-function commandContext(cfg, query, values) {
-  return serverContext(cfg, { query, values });
+/**
+ * { query, values, database, serverAddress, serverPort } as mysql2 builds it;
+ * `sql`: the caller's statement before values were formatted in.
+ */
+function commandContext(cfg, query, values, sql) {
+  return serverContext(cfg, { query, values }, sql);
 }
 
 /** { database, serverAddress, serverPort }: mysql2's pool:connect context. */
@@ -105,6 +119,7 @@ module.exports = {
   connectChannel,
   poolConnectChannel,
   counters,
+  POOL_INFO,
   shouldTrace,
   commandContext,
   poolContext,
