@@ -17,7 +17,7 @@ const DEFAULT_THRESHOLDS = Object.freeze({ utilizationWarning: 90, waitingWarnin
 let bucketBounds = null;
 function bounds() {
   // Loaded lazily so that requiring this file never loads the addon by itself.
-  if (!bucketBounds) bucketBounds = Object.freeze(require('../index.js').histogramBuckets());
+  if (!bucketBounds) bucketBounds = Object.freeze(require('./native.js').histogramBuckets());
   return bucketBounds;
 }
 

@@ -7,7 +7,7 @@
 const { EventEmitter } = require('node:events');
 const util = require('node:util');
 const SqlEscaper = require('sql-escaper');
-const { NativePool } = require('../index.js');
+const { NativePool } = require('./native.js');
 const { normalize, nativeConfig, shareKey } = require('./config');
 const errors = require('./errors');
 const { CorePoolView } = require('./corepool');

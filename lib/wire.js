@@ -2,7 +2,7 @@
 // The numbers JS and Rust exchange, read from the addon (src/wire.rs owns
 // them) once at load. A name missing on either side fails here, at require
 // time, instead of shifting every field silently.
-const native = require('../index.js');
+const native = require('./native.js');
 
 function group(prefix, names) {
   const out = {};

@@ -3,7 +3,6 @@
 // Rust sources, so `npm test`, `npm run demo` and `npm run bench` work on a
 // fresh clone with one command.
 'use strict';
-const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -37,6 +36,5 @@ console.log(
     ? 'napi-mysql-pool: Rust sources changed, rebuilding the addon…'
     : 'napi-mysql-pool: building the native addon (release, first time takes a few minutes)…',
 );
-// The CLI's own bin (its package exports hide the file path).
-const napi = path.join(root, 'node_modules', '.bin', process.platform === 'win32' ? 'napi.cmd' : 'napi');
-execFileSync(napi, ['build', '--platform', '--release'], { cwd: root, stdio: 'inherit' });
+// Links against glibc 2.17 with zig when it is installed (see build-addon.js).
+require('./build-addon.js').build();
