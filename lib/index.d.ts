@@ -1,8 +1,13 @@
 // Types for napi-mysql-pool. The pool is typed as mysql2's promise Pool plus
 // the native extras, so code written for mysql2 (and drizzle(pool) from
-// drizzle-orm/mysql2) compiles unchanged. Requires mysql2's types (keep
-// mysql2 installed: drizzle-orm/mysql2 imports it anyway).
-import type * as mysql from 'mysql2/promise';
+// drizzle-orm/mysql2) compiles unchanged. mysql2 is an optional peer: with
+// it installed these build on mysql2's own types (a pool is a mysql2 Pool
+// wherever one is expected); without it, on self-contained copies of the
+// same types (lib/mysql2-types.d.ts picks one or the other).
+import type { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
+import type * as mysql from './mysql2-types.js';
+import type { MonitoringRouter, MonitoringRouterOptions, TRPCInstance } from './trpc.js';
 
 export type {
   RowDataPacket,
@@ -12,7 +17,10 @@ export type {
   ProcedureCallPacket,
   QueryResult,
   QueryOptions,
-} from 'mysql2/promise';
+  QueryError,
+  Mysql2Installed,
+} from './mysql2-types.js';
+export type { MonitoringRouter, MonitoringRouterOptions, MonitoringRouterRecord, TRPCInstance } from './trpc.js';
 
 /** A value of one batch row (bound by execute()'s rules: objects and arrays as JSON). */
 export type BatchValue = string | number | bigint | boolean | Date | Buffer | Uint8Array | null | { [key: string]: unknown } | unknown[];
@@ -38,6 +46,43 @@ export interface Batchable {
 
 /** mysql2's PoolConnection plus batch(): inside your transaction, commit and rollback stay yours. */
 export interface PoolConnection extends mysql.PoolConnection, Batchable {}
+
+/** What conn.connection.query()/execute() return: awaitable, with mysql2's events and stream(). */
+export interface CoreQuery extends EventEmitter, PromiseLike<[mysql.QueryResult, mysql.FieldPacket[]]> {
+  /** The rows as an object-mode stream (Drizzle's iterator reads this). */
+  stream(options?: { highWaterMark?: number; objectMode?: true }): Readable;
+  on(event: 'error', listener: (err: mysql.QueryError) => any): this;
+  on(event: 'fields', listener: (fields: mysql.FieldPacket[] | undefined, index?: number) => any): this;
+  on(event: 'result', listener: (result: mysql.RowDataPacket | mysql.ResultSetHeader | any[], index?: number) => any): this;
+  on(event: 'end', listener: () => any): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+export type CoreQueryCallback = (err: mysql.QueryError | null, result?: any, fields?: mysql.FieldPacket[]) => any;
+
+/**
+ * The core (callback) connection behind a lent connection (`conn.connection`)
+ * and the one the pool's 'connection' event passes, as far as mysql2's core
+ * connection is implemented here.
+ */
+export interface CoreConnection extends EventEmitter {
+  readonly threadId: number;
+  readonly config: PoolOptions;
+  query(sql: string | mysql.QueryOptions, callback?: CoreQueryCallback): CoreQuery;
+  query(sql: string | mysql.QueryOptions, values: any, callback?: CoreQueryCallback): CoreQuery;
+  execute(sql: string | mysql.QueryOptions, callback?: CoreQueryCallback): CoreQuery;
+  execute(sql: string | mysql.QueryOptions, values: any, callback?: CoreQueryCallback): CoreQuery;
+  escape(value: any): string;
+  escapeId(value: string): string;
+  escapeId(values: string[]): string;
+  format(sql: string, values?: any | any[] | { [param: string]: any }): string;
+  /** Its promise API: the lent connection it belongs to. */
+  promise(): PoolConnection;
+  release(): void;
+  end(callback?: () => void): void;
+  destroy(): void;
+  [Symbol.dispose](): void;
+}
 
 export interface SslOptions {
   /** PEM CA certificate(s). Replaces the default (Mozilla) root store when given. */
@@ -161,6 +206,10 @@ export interface PoolStats {
     connectFailures: number;
     validationFailures: number;
     resets: number;
+    /** Connections closed because the server answered read-only or shutting down. */
+    failoverClosed: number;
+    /** pool.query/execute commands run again on a fresh connection (safe retry). */
+    retried: number;
     leaks: number;
   };
   errors: Record<string, number>;
@@ -169,6 +218,15 @@ export interface PoolStats {
   closed: boolean;
   circuitBreakerOpen: boolean;
   lastConnectError: { code: string; message: string } | null;
+  /** Sizes of the bounded caches (result shapes, MariaDB JSON tables) and their evictions. */
+  caches: {
+    shapes: number;
+    shapesCapacity: number;
+    shapesEvicted: number;
+    jsonTables: number;
+    jsonTablesCapacity: number;
+    jsonTablesEvicted: number;
+  };
   [key: string]: unknown;
 }
 
@@ -177,6 +235,31 @@ export interface LeakInfo {
   heldForMs: number;
   stack: string;
 }
+
+/**
+ * The pool's events and what their listeners get (lib/pool.js emits them).
+ * `pool.on('connection', (conn) => ...)` types `conn` from here.
+ */
+export interface PoolEvents {
+  /**
+   * A new connection, before its first use: the core (callback) connection,
+   * as mysql2's promise pool passes it. What a listener runs on it
+   * (`conn.query("SET time_zone = '+00:00'")`) runs before any command of
+   * yours; `conn.promise()` is its promise API.
+   */
+  connection: [connection: CoreConnection];
+  /** getConnection() lends this connection (a plain pool.query() emits neither acquire nor release). */
+  acquire: [connection: PoolConnection];
+  /** A lent connection was given back with release(). */
+  release: [connection: PoolConnection];
+  /** A caller has to wait: no idle connection and no room to open one. */
+  enqueue: [];
+  /** A lent connection was held longer than leakDetectionTimeout. */
+  leak: [info: LeakInfo];
+}
+
+/** A listener for one of the pool's events. */
+export type PoolListener<E extends keyof PoolEvents> = (...args: PoolEvents[E]) => void;
 
 export interface Pool extends mysql.Pool, Batchable {
   readonly name: string;
@@ -188,9 +271,23 @@ export interface Pool extends mysql.Pool, Batchable {
   /** Prometheus text exposition (default) or the same data as JSON. */
   metrics(): string;
   metrics(format: 'text'): string;
-  metrics(format: 'json'): unknown[];
-  on(event: 'leak', listener: (info: LeakInfo) => void): this;
+  metrics(format: 'json'): MetricFamily[];
+  on<E extends keyof PoolEvents>(event: E, listener: PoolListener<E>): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
+  once<E extends keyof PoolEvents>(event: E, listener: PoolListener<E>): this;
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+  addListener<E extends keyof PoolEvents>(event: E, listener: PoolListener<E>): this;
+  addListener(event: string | symbol, listener: (...args: any[]) => void): this;
+  prependListener<E extends keyof PoolEvents>(event: E, listener: PoolListener<E>): this;
+  prependListener(event: string | symbol, listener: (...args: any[]) => void): this;
+  prependOnceListener<E extends keyof PoolEvents>(event: E, listener: PoolListener<E>): this;
+  prependOnceListener(event: string | symbol, listener: (...args: any[]) => void): this;
+  off<E extends keyof PoolEvents>(event: E, listener: PoolListener<E>): this;
+  off(event: string | symbol, listener: (...args: any[]) => void): this;
+  removeListener<E extends keyof PoolEvents>(event: E, listener: PoolListener<E>): this;
+  removeListener(event: string | symbol, listener: (...args: any[]) => void): this;
+  emit<E extends keyof PoolEvents>(event: E, ...args: PoolEvents[E]): boolean;
+  emit(event: string | symbol, ...args: any[]): boolean;
 }
 
 export declare const Pool: { new (options: PoolOptions | string): Pool; prototype: Pool };
@@ -223,6 +320,15 @@ export declare const errorCodes: Readonly<{
 /** For drizzle-orm/mysql-proxy: `drizzle(createProxyCallback(pool))`. */
 export declare function createProxyCallback(pool: Pool): (sql: string, params: unknown[], method: 'all' | 'execute') => Promise<{ rows: any }>;
 
+/** One metric family of pool.metrics('json') / metricsJSON(): the JSON twin of the text exposition. */
+export interface MetricFamily {
+  /** e.g. 'mysql_pool_connections_active' */
+  name: string;
+  type: 'gauge' | 'counter' | 'histogram';
+  help: string;
+  values: Array<{ labels: Record<string, string>; value: number; metricName?: string }>;
+}
+
 /** An http/express/fastify handler serving Prometheus metrics for one or more pools. */
 export declare function metricsHandler(pools: Pool | Pool[]): (req: any, res: any) => void;
 /** Prometheus text exposition for one or more pools. */
@@ -251,13 +357,13 @@ export declare function monitoringProcedures(pool: PoolRef, options?: { pgbounce
 /** Whether an external pooler (PgBouncer/ProxySQL) answers on host:port within 1 s. */
 export declare function pgbouncerStatus(pgbouncer?: PgbouncerTarget, timeoutMs?: number): Promise<PgbouncerStatus>;
 
-/** tRPC router with the seed app's monitoring endpoints (tRPC is an optional peer). */
 /**
- * tRPC router with the seed app's monitoring endpoints (tRPC is an optional
- * peer). Typed loosely because @trpc/server's types are not a dependency;
- * `monitoringProcedures` gives the typed functions behind it.
+ * tRPC router with the seed app's monitoring endpoints, built on your own
+ * tRPC instance: `t.router({ monitoring: createMonitoringRouter({ t, pool }) })`.
+ * With @trpc/server v11 its procedures are typed (a client sees PoolHealth,
+ * PoolStats, ...; see lib/trpc.d.ts); with v10 the router is `any`.
  */
-export declare function createMonitoringRouter(options: { t: any; pool: PoolRef; pgbouncer?: PgbouncerTarget }): any;
+export declare function createMonitoringRouter<TT extends TRPCInstance>(options: MonitoringRouterOptions<TT>): MonitoringRouter<TT>;
 
 // ---------------------------------------------------------------------------
 // Pool clusters (mysql2's PoolCluster) and read/write splitting.
@@ -276,7 +382,7 @@ export interface PoolClusterOptions {
 }
 
 export interface PoolNamespace extends mysql.PoolNamespace {
-  getConnection(): Promise<mysql.PoolConnection>;
+  getConnection(): Promise<PoolConnection>;
 }
 
 export interface ClusterNodeHealth extends PoolHealth {
@@ -303,13 +409,13 @@ export interface ClusterStats {
   nodes: Record<string, ClusterNodeStats>;
 }
 
-export interface PoolCluster extends Omit<NodeJS.EventEmitter, 'on'>, ClusterObservable {
+export interface PoolCluster extends Omit<EventEmitter, 'on'>, ClusterObservable {
   readonly config: Required<PoolClusterOptions>;
   add(config: PoolOptions | string): void;
   add(id: string, config: PoolOptions | string): void;
   remove(pattern: string | RegExp): void;
   of(pattern?: string | RegExp, selector?: PoolClusterSelector | string): PoolNamespace;
-  getConnection(pattern?: string | RegExp, selector?: PoolClusterSelector | string): Promise<mysql.PoolConnection>;
+  getConnection(pattern?: string | RegExp, selector?: PoolClusterSelector | string): Promise<PoolConnection>;
   query: mysql.Pool['query'];
   execute: mysql.Pool['execute'];
   end(): Promise<void>;
@@ -325,7 +431,7 @@ export interface ClusterObservable {
   /** Prometheus text for every node (labels `pool` and `node`), or the same as JSON. */
   metrics(): string;
   metrics(format: 'text'): string;
-  metrics(format: 'json'): unknown[];
+  metrics(format: 'json'): MetricFamily[];
   on(event: 'online' | 'offline' | 'remove', listener: (nodeId: string) => void): this;
   on(event: 'warn', listener: (err: Error) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;

@@ -7,13 +7,16 @@ import { relations, eq, sql } from 'drizzle-orm'
 import { drizzle, type MySql2Database } from 'drizzle-orm/mysql2'
 import { datetime, int, json, mysqlEnum, mysqlTable, serial, varchar, bigint } from 'drizzle-orm/mysql-core'
 import {
+  type CoreConnection,
   createPool,
   // biome-ignore lint/suspicious/noShadowRestrictedNames: the package's (mysql2's) API name
   escape,
   escapeId,
   format,
   type FieldPacket,
+  type LeakInfo,
   type Pool,
+  type PoolConnection,
   type PoolOptions,
   type ResultSetHeader,
   type RowDataPacket,
@@ -56,6 +59,10 @@ const options: PoolOptions = {
 export function openDb(pool: Pool): MySql2Database<typeof schema> {
   return drizzle(pool, { schema, mode: 'default' })
 }
+
+type Equal<X, Y> = (<T>() => T extends X ? 1 : 2) extends <T>() => T extends Y ? 1 : 2 ? true : false
+/** exactly<T>()(v) compiles only if v's type is T (in particular, not any). */
+declare function exactly<T>(): <U>(value: U & (Equal<T, U> extends true ? unknown : never)) => void
 
 interface UserRow extends RowDataPacket {
   id: number
@@ -123,6 +130,17 @@ export async function main(): Promise<void> {
 
   const q: string = pool.format('SELECT ?? FROM t WHERE id = ?', ['col', 1]) + format('?', [1]) + escape('x') + escapeId('a.b') + pool.escape(1)
 
+  // events: each listener gets what lib/pool.js emits
+  pool.on('connection', (c) => {
+    exactly<CoreConnection>()(c)
+    c.query("SET SESSION time_zone = '+00:00'")
+  })
+  pool.on('acquire', (c) => exactly<PoolConnection>()(c))
+  pool.on('release', (c) => exactly<PoolConnection>()(c))
+  pool.on('enqueue', (...args) => exactly<[]>()(args))
+  pool.on('leak', (info) => exactly<LeakInfo>()(info))
+  pool.once('connection', (c) => exactly<CoreConnection>()(c))
+
   // the native extras
   const health = pool.health()
   const status: 'healthy' | 'warning' | 'unhealthy' = health.status
@@ -140,6 +158,8 @@ export async function main(): Promise<void> {
   createPool({ host: 'h', connectionLimt: 3 })
   // @ts-expect-error drizzle keeps column types: name is a string
   const wrongName: number = rows[0]?.name ?? 0
+  // @ts-expect-error the 'connection' event passes the core connection, not a lent one
+  pool.on('connection', (c) => exactly<PoolConnection>()(c))
   // @ts-expect-error enum values are checked
   await db.insert(users).values({ name: 'x', role: 'owner' })
 

@@ -7,6 +7,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { linkPackage, makeProject } from './project.mjs'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const ROOT = path.resolve(HERE, '../..')
@@ -36,6 +37,11 @@ describe('TypeScript typings', () => {
     expect(code).toBe(0)
   })
 
+  it('tsconfig.json covers the app, the tRPC router checks and the mysql2 drift checks', () => {
+    const base = JSON.parse(fs.readFileSync(path.join(HERE, 'tsconfig.json'), 'utf8').replace(/^\s*\/\/.*$/gm, ''))
+    expect(base.files).toEqual(['app.ts', 'trpc.ts', 'mysql2-drift.ts'])
+  })
+
   it('lib/index.d.ts itself type-checks (strict, no skipLibCheck)', async () => {
     const { code, out } = await npxTsc([
       '--noEmit',
@@ -49,6 +55,10 @@ describe('TypeScript typings', () => {
       '--types',
       'node',
       'lib/index.d.ts',
+      'lib/trpc.d.ts',
+      'lib/observability.d.ts',
+      'lib/mysql2-types.d.ts',
+      'lib/mysql2-standalone.d.ts',
     ])
     expect(tscErrors(out), 'tsc errors').toBe('')
     expect(code).toBe(0)
@@ -77,6 +87,40 @@ describe('TypeScript typings', () => {
     } finally {
       fs.rmSync(broken, { force: true })
       fs.rmSync(tmpDir, { recursive: true, force: true })
+    }
+  })
+
+  // Sensitivity of trpc.ts: with createMonitoringRouter typed `any` again
+  // (as before issue 15), the router checks must fail, not pass silently.
+  it('a monitoring router typed any fails trpc.ts', async () => {
+    const files = { '__test__/types/trpc.ts': fs.readFileSync(path.join(HERE, 'trpc.ts'), 'utf8') }
+    const libDir = path.join(ROOT, 'lib')
+    for (const f of fs.readdirSync(libDir).filter((f) => f.endsWith('.d.ts'))) files[`lib/${f}`] = fs.readFileSync(path.join(libDir, f), 'utf8')
+    const typed = /^export type MonitoringRouter<TT extends TRPCInstance> = .*$/m
+    expect(files['lib/trpc.d.ts']).toMatch(typed)
+    files['lib/trpc.d.ts'] = files['lib/trpc.d.ts'].replace(typed, 'export type MonitoringRouter<TT extends TRPCInstance> = any;')
+    const p = makeProject({
+      files,
+      include: ['__test__/types/trpc.ts'],
+      compilerOptions: { skipLibCheck: true },
+      setup(nm) {
+        for (const name of ['@types/node', '@trpc/server', 'mysql2', 'sql-escaper']) linkPackage(nm, name)
+      },
+    })
+    try {
+      const { code, out } = await p.tsc()
+      expect(code).not.toBe(0)
+      const errs = tscErrors(out).split('\n')
+      // every Expect<> on the router's outputs reports, starting with the IsAny guard
+      const notTrue = errs.filter((l) => /trpc\.ts\(\d+,\d+\): error TS2344: Type 'false' does not satisfy the constraint 'true'/.test(l))
+      expect(notTrue.length).toBeGreaterThanOrEqual(15)
+      const firstCheck = fs
+        .readFileSync(path.join(HERE, 'trpc.ts'), 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes('Expect<Equal<IsAny<typeof monitoring>, false>>'))
+      expect(notTrue[0]).toContain(`trpc.ts(${firstCheck + 1},`)
+    } finally {
+      p.cleanup()
     }
   })
 })
