@@ -158,7 +158,7 @@ impl Batch {
             (id, false) => (id, -1.0),
             (id, true) => {
                 let at = self.extra.len() as f64;
-                self.extra.push(Extra::Str(r.meta));
+                self.extra.push(Extra::Str(r.meta.to_string()));
                 (id, at)
             }
         };

@@ -8,8 +8,13 @@
 //! decided here once per column; lib/rows.js builds a row constructor once
 //! per result shape.
 use crate::charset::{self, Charset};
+use crate::sync::lock;
+use lru::LruCache;
 use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::{Column, Value};
+use once_cell::sync::Lazy;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
 
 /// Conversion switches a command carries (mysql2 options, set by JS; src/wire.rs FLAG_*).
 pub mod flags {
@@ -53,7 +58,7 @@ const BINARY_CHARSET: u16 = 63;
 const MAX_SAFE: i128 = 9_007_199_254_740_991;
 
 pub struct RowBatch {
-    pub meta: String,
+    pub meta: Arc<str>,
     pub text: Vec<u8>,
     pub ascii: bool,
     pub nums: Vec<f64>,
@@ -194,8 +199,12 @@ fn build_meta(cols: &[Column], kinds: &[u8], fl: u32, json: Option<&[bool]>, nam
     meta
 }
 
-/// Builds one result set's batch, row by row, as rows arrive.
-pub struct Encoder {
+/// What a result set's columns decide once: each column's kind, character
+/// set and decimals, and the shape's metadata for JS. Built once per distinct
+/// column list and reused (see `TEMPLATES`): building it decodes six strings
+/// and formats five numbers per column, which showed in the profile of every
+/// point select.
+struct Template {
     kinds: Vec<u8>,
     /// Per column: the character set its text arrives in.
     charsets: Vec<Charset>,
@@ -204,14 +213,59 @@ pub struct Encoder {
     timestamps: Vec<bool>,
     raw: bool,
     all_buffers: bool,
-    batch: RowBatch,
+    meta: Arc<str>,
 }
 
-impl Encoder {
-    /// `json`: per column, whether MariaDB marks it JSON (see json_columns.rs).
-    /// `names`: the connection's character set, which column names arrive in.
-    /// Err: a text column in a character set this build cannot decode.
-    pub fn new(cols: &[Column], fl: u32, binary: bool, json: Option<&[bool]>, names: Charset) -> Result<Self, String> {
+/// Templates by the raw bytes of their column definitions (plus the flags,
+/// protocol, JSON mask and names charset that also decide them). Bounded:
+/// a process that sees many distinct shapes only rebuilds more often.
+const TEMPLATES_CAPACITY: usize = 1024;
+static TEMPLATES: Lazy<Mutex<LruCache<Vec<u8>, Arc<Template>>>> =
+    Lazy::new(|| Mutex::new(LruCache::new(NonZeroUsize::new(TEMPLATES_CAPACITY).unwrap_or(NonZeroUsize::MIN))));
+
+fn push_key_bytes(key: &mut Vec<u8>, b: &[u8]) {
+    key.extend_from_slice(&(b.len() as u32).to_le_bytes());
+    key.extend_from_slice(b);
+}
+
+fn template_key(cols: &[Column], fl: u32, binary: bool, json: Option<&[bool]>, names: Charset) -> Vec<u8> {
+    let mut key = Vec::with_capacity(16 + cols.len() * 64);
+    key.extend_from_slice(&fl.to_le_bytes());
+    key.push(binary as u8);
+    let names_tag: usize = match names {
+        Charset::Utf8 => 0,
+        Charset::Utf32 => 1,
+        Charset::Cesu8 => 2,
+        Charset::Latin1 => 3,
+        Charset::Unsupported(_) => 4,
+        Charset::Other(e) => e as *const _ as usize,
+    };
+    key.extend_from_slice(&names_tag.to_le_bytes());
+    match json {
+        Some(m) => {
+            key.push(1);
+            key.extend(m.iter().map(|&b| b as u8));
+        }
+        None => key.push(0),
+    }
+    key.extend_from_slice(&(cols.len() as u32).to_le_bytes());
+    for c in cols {
+        key.push(c.column_type() as u8);
+        key.extend_from_slice(&c.flags().bits().to_le_bytes());
+        key.extend_from_slice(&c.character_set().to_le_bytes());
+        key.extend_from_slice(&c.column_length().to_le_bytes());
+        key.push(c.decimals());
+        push_key_bytes(&mut key, c.name_ref());
+        push_key_bytes(&mut key, c.org_name_ref());
+        push_key_bytes(&mut key, c.table_ref());
+        push_key_bytes(&mut key, c.org_table_ref());
+        push_key_bytes(&mut key, c.schema_ref());
+    }
+    key
+}
+
+impl Template {
+    fn build(cols: &[Column], fl: u32, binary: bool, json: Option<&[bool]>, names: Charset) -> Result<Self, String> {
         let kinds: Vec<u8> = cols
             .iter()
             .enumerate()
@@ -233,25 +287,61 @@ impl Encoder {
                 }
             }
         }
-        let meta = build_meta(cols, &kinds, fl, json, names);
-        Ok(Encoder {
+        let meta: Arc<str> = build_meta(cols, &kinds, fl, json, names).into();
+        Ok(Template {
             charsets,
             timestamps: cols.iter().map(is_datetime_or_timestamp).collect(),
             decimals: cols.iter().map(|c| if is_date_only(c) { DATE_ONLY } else { c.decimals() }).collect(),
             kinds,
             raw: fl & flags::RAW != 0,
             all_buffers: fl & flags::ALL_BUFFERS != 0,
-            batch: RowBatch {
-                meta,
-                text: Vec::new(),
-                ascii: true,
-                nums: Vec::new(),
-                tags: Vec::new(),
-                bin: Vec::new(),
-                nrows: 0,
-                text_units: 0,
-            },
+            meta,
         })
+    }
+}
+
+/// Number of templates kept, for tests.
+#[cfg(test)]
+fn templates_len() -> usize {
+    lock(&TEMPLATES).len()
+}
+
+/// Builds one result set's batch, row by row, as rows arrive.
+pub struct Encoder {
+    t: Arc<Template>,
+    batch: RowBatch,
+}
+
+fn empty_batch(meta: Arc<str>) -> RowBatch {
+    RowBatch {
+        meta,
+        text: Vec::new(),
+        ascii: true,
+        nums: Vec::new(),
+        tags: Vec::new(),
+        bin: Vec::new(),
+        nrows: 0,
+        text_units: 0,
+    }
+}
+
+impl Encoder {
+    /// `json`: per column, whether MariaDB marks it JSON (see json_columns.rs).
+    /// `names`: the connection's character set, which column names arrive in.
+    /// Err: a text column in a character set this build cannot decode.
+    pub fn new(cols: &[Column], fl: u32, binary: bool, json: Option<&[bool]>, names: Charset) -> Result<Self, String> {
+        let key = template_key(cols, fl, binary, json, names);
+        let cached = lock(&TEMPLATES).get(&key).cloned();
+        let t = match cached {
+            Some(t) => t,
+            None => {
+                let t = Arc::new(Template::build(cols, fl, binary, json, names)?);
+                lock(&TEMPLATES).put(key, t.clone());
+                t
+            }
+        };
+        let batch = empty_batch(t.meta.clone());
+        Ok(Encoder { t, batch })
     }
 
     pub fn finish(self) -> RowBatch {
@@ -270,19 +360,7 @@ impl Encoder {
     /// Hands over the rows so far and starts an empty batch of the same shape.
     pub fn take_chunk(&mut self) -> RowBatch {
         let meta = self.batch.meta.clone();
-        std::mem::replace(
-            &mut self.batch,
-            RowBatch {
-                meta,
-                text: Vec::new(),
-                ascii: true,
-                nums: Vec::new(),
-                tags: Vec::new(),
-                bin: Vec::new(),
-                nrows: 0,
-                text_units: 0,
-            },
-        )
+        std::mem::replace(&mut self.batch, empty_batch(meta))
     }
 
     pub fn push_row(&mut self, row: &mysql_async::Row) {
@@ -299,7 +377,7 @@ impl Encoder {
 
     /// Text of column `i`, in that column's character set.
     fn text_at(&mut self, i: usize, bytes: &[u8]) {
-        match self.charsets.get(i) {
+        match self.t.charsets.get(i) {
             Some(cs) if !cs.is_utf8() => {
                 let utf8 = cs.decode(bytes).into_owned();
                 self.string(utf8.as_bytes())
@@ -340,33 +418,33 @@ impl Encoder {
     }
 
     fn push_cell(&mut self, i: usize, v: &Value) {
-        let k = self.kinds.get(i).copied().unwrap_or(kind::STRING);
+        let k = self.t.kinds.get(i).copied().unwrap_or(kind::STRING);
         if let Value::NULL = v {
             return self.null();
         }
         if let Value::Date(y, mo, d, h, mi, s, us) = *v {
             // One text serves field.string() (mysql2's binary date text) and,
             // for BIN_DATETIME, the Date built from it in JS.
-            let pad = self.timestamps.get(i).copied().unwrap_or(false);
-            let t = binary_date_text(y, mo, d, h, mi, s, us, self.decimals.get(i).copied().unwrap_or(0), pad);
-            return if self.all_buffers || k == kind::BUFFER {
+            let pad = self.t.timestamps.get(i).copied().unwrap_or(false);
+            let t = binary_date_text(y, mo, d, h, mi, s, us, self.t.decimals.get(i).copied().unwrap_or(0), pad);
+            return if self.t.all_buffers || k == kind::BUFFER {
                 self.buffer(t.as_bytes())
             } else {
                 self.string(t.as_bytes())
             };
         }
-        if self.all_buffers {
-            return self.buffer(&text_of(v, self.decimals.get(i).copied().unwrap_or(0)));
+        if self.t.all_buffers {
+            return self.buffer(&text_of(v, self.t.decimals.get(i).copied().unwrap_or(0)));
         }
-        if self.raw || matches!(k, kind::STRING | kind::DATE | kind::DATETIME | kind::JSON | kind::JSON_BIG) {
+        if self.t.raw || matches!(k, kind::STRING | kind::DATE | kind::DATETIME | kind::JSON | kind::JSON_BIG) {
             return match v {
                 Value::Bytes(b) if k == kind::BUFFER || k == kind::GEOMETRY => self.buffer(b),
                 Value::Bytes(b) => self.text_at(i, b),
                 other if k == kind::BUFFER || k == kind::GEOMETRY => {
-                    self.buffer(&text_of(other, self.decimals.get(i).copied().unwrap_or(0)))
+                    self.buffer(&text_of(other, self.t.decimals.get(i).copied().unwrap_or(0)))
                 }
                 other => {
-                    let t = text_of(other, self.decimals.get(i).copied().unwrap_or(0));
+                    let t = text_of(other, self.t.decimals.get(i).copied().unwrap_or(0));
                     self.string(&t)
                 }
             };
@@ -562,5 +640,27 @@ mod tests {
         let mut a = true;
         assert_eq!(utf16_len("héllo😀".as_bytes(), &mut a), 7);
         assert!(!a);
+    }
+
+    /// Equal column lists share one template; a differing byte anywhere in
+    /// the definitions (here a column name) gets its own.
+    #[test]
+    fn templates_are_shared_by_identical_columns_only() {
+        let cols = |name: &[u8]| {
+            vec![
+                Column::new(ColumnType::MYSQL_TYPE_LONG).with_name(b"id").with_table(b"t").with_character_set(63),
+                Column::new(ColumnType::MYSQL_TYPE_VAR_STRING).with_name(name).with_table(b"t").with_character_set(45),
+            ]
+        };
+        let a = Encoder::new(&cols(b"name"), 0, false, None, Charset::Utf8).map_err(|e| e.to_string());
+        let b = Encoder::new(&cols(b"name"), 0, false, None, Charset::Utf8).map_err(|e| e.to_string());
+        let c = Encoder::new(&cols(b"nbme"), 0, false, None, Charset::Utf8).map_err(|e| e.to_string());
+        let binary = Encoder::new(&cols(b"name"), 0, true, None, Charset::Utf8).map_err(|e| e.to_string());
+        let (Ok(a), Ok(b), Ok(c), Ok(binary)) = (a, b, c, binary) else { panic!("encoders") };
+        assert!(Arc::ptr_eq(&a.t, &b.t));
+        assert!(!Arc::ptr_eq(&a.t, &c.t));
+        assert!(!Arc::ptr_eq(&a.t, &binary.t));
+        assert_ne!(a.t.meta, c.t.meta);
+        assert!(templates_len() >= 3);
     }
 }
