@@ -1,6 +1,7 @@
 'use strict';
 // One tiny adapter per client so every workload runs the same logic on all
-// three. Each returns plain rows (no [rows, fields] tuple).
+// of them. Each returns plain rows (no [rows, fields] tuple). (The Rust
+// ceiling is not here: it is its own program, bench/ceiling.)
 const path = require('node:path');
 const { POOL_SIZE } = require('./workloads');
 
@@ -89,7 +90,40 @@ const ADAPTERS = {
       batch: (pool, sql, rows) => pool.batch({ sql, fullResult: false }, rows),
     };
   },
+  // Bun's built-in MySQL client, under bun (bench/worker.js run by the bun binary).
+  bun: () => {
+    const { SQL } = require('bun');
+    const { format } = require('sql-escaper');
+    return {
+      create: (conn, { tls } = {}) =>
+        new SQL({
+          adapter: 'mysql',
+          hostname: conn.host,
+          port: conn.port,
+          username: conn.user,
+          password: conn.password,
+          database: conn.database,
+          max: POOL_SIZE,
+          ...(tls ? { tls: { ca: conn.ca } } : {}),
+        }),
+      // query() as mysql2's: values escaped into the text client-side and sent
+      // as one COM_QUERY (sql.unsafe without parameters), no prepared statement.
+      query: (sql, text, params) => sql.unsafe(params ? format(text, params) : text),
+      // execute(): parameters bound by Bun (prepared statement, binary protocol).
+      execute: (sql, text, params) => sql.unsafe(text, params),
+      queryArrays: (sql, text) => sql.unsafe(text).values(),
+      end: (sql) => sql.close(),
+      // Bun's result array carries the OK packet's fields.
+      header: (r) => ({ affectedRows: r.affectedRows, insertId: Number(r.lastInsertRowid) }),
+      // A BIGINT outside the int32 range comes back as a string (bigint: false, its default).
+      types: { big: 'string' },
+      drizzle: null, // drizzle-orm's bun-sql driver is PostgreSQL only
+      batch: null,
+    };
+  },
 };
+// This pool under bun: the same adapter; the bun binary is the difference.
+ADAPTERS['ours-bun'] = ADAPTERS.ours;
 
 function makeClient(name) {
   const make = ADAPTERS[name];

@@ -1,6 +1,7 @@
 'use strict';
-// Turns raw child results into medians, ratios vs mysql2, target verdicts,
-// and the three outputs: markdown, SVG chart, stdout table.
+// Turns raw child results into medians, ratios vs mysql2 and vs the pure-Rust
+// ceiling, target verdicts, and the three outputs: markdown, SVG chart,
+// stdout table.
 const { CLIENTS, CLIENT_LABELS, WORKLOADS, METRIC, TARGETS, clientsFor } = require('./workloads');
 
 const MB = 1024 * 1024;
@@ -22,6 +23,15 @@ function num(v, digits) {
 
 const ratioFmt = (r) => (r === null || r === undefined || !Number.isFinite(r) ? '–' : `${r.toFixed(2)}×`);
 
+/** The primary metric's label: 'ops/s', or 'req/s' for the HTTP workloads. */
+const metricLabel = (w) => (w.metric === 'ops' && w.rate ? w.rate : METRIC[w.metric].label);
+
+const isNum = (v) => typeof v === 'number' && Number.isFinite(v);
+/** a / b, or null when either is missing (null / 3 would be 0 in JavaScript). */
+const ratio = (a, b) => (isNum(a) && isNum(b) && b !== 0 ? a / b : null);
+/** a / ops * unit, or null. */
+const perUnit = (a, ops, unit) => (isNum(a) && isNum(ops) && ops > 0 ? (a / ops) * unit : null);
+
 /** Per-run scalars; medians of these across rounds are what gets reported. */
 function derive(w, s, server) {
   const unit = w.unit.ops;
@@ -33,8 +43,9 @@ function derive(w, s, server) {
     p95: s.lat.p95,
     p99: s.lat.p99,
     max: s.lat.max,
-    cpuPerUnit: (s.cpuMs / s.ops) * unit,
-    mainPerUnit: (s.eluActiveMs / s.ops) * unit,
+    cpuPerUnit: perUnit(s.cpuMs, s.ops, unit),
+    // null where there is no JavaScript main thread (rust) or no ELU (bun)
+    mainPerUnit: perUnit(s.eluActiveMs, s.ops, unit),
     elu: s.elu,
     peakRssMB: s.maxRSS / MB,
     windowRssMB: s.rssWindowPeak / MB,
@@ -44,7 +55,7 @@ function derive(w, s, server) {
   if (server) {
     const st = server.status;
     const q = s.queries;
-    d.serverCpuPerUnit = server.cpuMs === null ? null : (server.cpuMs / s.ops) * unit;
+    d.serverCpuPerUnit = perUnit(server.cpuMs, s.ops, unit);
     d.stmtsPerQuery = (st.Questions || 0) / q;
     d.adminPerQuery = (st.Com_admin_commands || 0) / q;
     d.preparesPer1k = ((st.Com_stmt_prepare || 0) / q) * 1000;
@@ -67,8 +78,9 @@ function summarize(results) {
       const mine = runs.filter((r) => r.client === client);
       if (mine.length === 0) continue;
       const ok = mine.filter((r) => r.stats);
-      const errors = mine.filter((r) => r.error).map((r) => r.error.split('\n')[0]);
-      const c = { rounds: ok.length, errors };
+      const errors = mine.filter((r) => r.error && !r.error.startsWith('skipped')).map((r) => r.error.split('\n')[0]);
+      const skipped = mine.filter((r) => r.error?.startsWith('skipped')).map((r) => r.error.split('\n')[0]);
+      const c = { rounds: ok.length, errors, skipped };
       if (ok.length > 0) {
         const per = ok.map((r) => derive(w, r.stats, r.server));
         for (const k of Object.keys(per[0])) c[k] = median(per.map((p) => p[k]));
@@ -78,17 +90,27 @@ function summarize(results) {
       }
       entry.clients[client] = c;
     }
+    const vs = (c, base) => ({
+      primary: ratio(c.primary, base.primary),
+      cpuPerUnit: ratio(c.cpuPerUnit, base.cpuPerUnit),
+      mainPerUnit: ratio(c.mainPerUnit, base.mainPerUnit),
+      peakRss: ratio(c.peakRssMB, base.peakRssMB),
+      p50: ratio(c.p50, base.p50),
+    });
     const base = entry.clients.mysql2;
+    const ceiling = entry.clients.rust;
     for (const c of Object.values(entry.clients)) {
-      if (!base || base.primary == null || c.primary == null) continue;
-      c.vsMysql2 = {
-        primary: c.primary / base.primary,
-        cpuPerUnit: c.cpuPerUnit / base.cpuPerUnit,
-        mainPerUnit: c.mainPerUnit / base.mainPerUnit,
-        peakRss: c.peakRssMB / base.peakRssMB,
-      };
-      // Normalised so that higher is better, for the chart.
-      c.speedup = METRIC[w.metric].higherIsBetter ? c.vsMysql2.primary : 1 / c.vsMysql2.primary;
+      if (c.primary == null) continue;
+      if (base && base.primary != null) {
+        c.vsMysql2 = vs(c, base);
+        // Normalised so that higher is better, for the chart.
+        c.speedup = METRIC[w.metric].higherIsBetter ? c.vsMysql2.primary : 1 / c.vsMysql2.primary;
+      }
+      if (ceiling && ceiling.primary != null) {
+        c.vsRust = vs(c, ceiling);
+        // Higher is better here too: 1 = as fast as the pure-Rust ceiling.
+        c.ofCeiling = METRIC[w.metric].higherIsBetter ? c.vsRust.primary : 1 / c.vsRust.primary;
+      }
     }
     out.workloads[w.name] = entry;
   }
@@ -180,29 +202,71 @@ function evaluate(t, s) {
       (m && !m.error ? `; mysql2 ${num(m.baseRssMB, 0)} → ${num(m.endRssMB, 0)} MB (peak ${num(m.peakRssMB, 0)} MB)` : '');
     return r;
   }
-  const w = s.workloads[t.workload];
   const vs = t.vs || 'mysql2';
+  const unitField = (name, w, field) =>
+    ({ primary: metricLabel(WORKLOADS.find((x) => x.name === name)), cpuPerUnit: `CPU ms/${w.unit}`, mainPerUnit: `main-thread ms/${w.unit}`, p50: 'ms p50' })[
+      field
+    ];
+  if (t.special === 'info') {
+    // Reported for ours, no goal: e.g. main-thread µs per row of the 10k-row result.
+    const w = s.workloads[t.workload];
+    const v = w?.clients.ours?.[t.field];
+    r.goal = 'reported';
+    if (v == null) {
+      r.detail = 'not measured';
+      return r;
+    }
+    const others = Object.entries(w.clients)
+      .filter(([c, x]) => c !== 'ours' && x[t.field] != null)
+      .map(([c, x]) => `${CLIENT_LABELS[c]} ${num((x[t.field] / t.perUnit) * 1000, 2)}`);
+    r.value = (v / t.perUnit) * 1000;
+    r.detail = `ours ${num(r.value, 2)} µs/row${others.length ? ` (${others.join(', ')})` : ''}`;
+    r.info = true;
+    return r;
+  }
   r.goal = `${t.cmp} ${t.ratio.toFixed(2)}× ${vs}`;
-  const ours = w?.clients.ours;
-  const other = w?.clients[vs];
-  if (!ours || !other || ours[t.field] == null || other[t.field] == null) {
+  // Several workloads: the worst ratio of them is the one that counts.
+  const names = Array.isArray(t.workload) ? t.workload : [t.workload];
+  const got = [];
+  for (const name of names) {
+    const w = s.workloads[name];
+    const ours = w?.clients.ours;
+    const other = w?.clients[vs];
+    const v = ratio(ours?.[t.field], other?.[t.field]);
+    if (v !== null) got.push({ name, w, v, ours: ours[t.field], other: other[t.field] });
+  }
+  if (got.length === 0) {
     r.detail = 'not measured';
     return r;
   }
-  r.measured = ours[t.field] / other[t.field];
+  const higher = t.cmp === '>=' || t.cmp === '>';
+  const worst = got.reduce((a, b) => (higher ? (b.v < a.v ? b : a) : b.v > a.v ? b : a));
+  r.measured = worst.v;
   r.met = compare(r.measured, t.cmp, t.ratio);
-  const unitField = { primary: METRIC[w.metric].label, cpuPerUnit: `CPU ms/${w.unit}`, mainPerUnit: `main-thread ms/${w.unit}` }[t.field];
-  r.detail = `${num(ours[t.field])} vs ${num(other[t.field])} ${unitField}`;
+  r.detail =
+    got.length === 1
+      ? `${num(worst.ours)} vs ${num(worst.other)} ${unitField(worst.name, worst.w, t.field)}`
+      : `worst ${worst.name}: ${num(worst.ours)} vs ${num(worst.other)} ${unitField(worst.name, worst.w, t.field)}; ${got.map((g) => `${g.name} ${ratioFmt(g.v)}`).join(', ')}`;
   return r;
 }
 
-const verdict = (met) => (met === null ? '– not measured' : met ? '✅ met' : '❌ not met');
+const verdict = (met, t) => (t?.info && t.value != null ? 'ℹ️ reported' : met === null ? '– not measured' : met ? '✅ met' : '❌ not met');
+const measuredText = (t) =>
+  t.id === 'rss-flat'
+    ? t.measured == null
+      ? '–'
+      : `${num(t.measured, 1)} MB`
+    : t.info
+      ? t.value == null
+        ? '–'
+        : `${num(t.value, 2)} µs/row`
+      : ratioFmt(t.measured);
 
 // ---- markdown ----------------------------------------------------------------------
 
 function primaryText(w, c) {
   if (c.primary == null) return '–';
-  if (w.metric === 'ops') return `${num(c.primary, 0)} ops/s`;
+  if (w.metric === 'ops') return `${num(c.primary, 0)} ${metricLabel(w)}`;
   return `${num(c.primary)} ms`;
 }
 
@@ -227,9 +291,17 @@ function headerLines(results) {
   return lines;
 }
 
+const cell = (text) => String(text).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+/** Clients of a workload to list in the tables: those that ran, and n/a where the workload says why. */
+function rowsFor(w, e, results) {
+  const ran = results.meta?.clients || CLIENTS;
+  return CLIENTS.filter((c) => e.clients[c] || (w.na?.[c] && ran.includes(c)));
+}
+
 function markdown(results, s) {
   const L = [];
-  L.push('# napi-mysql-pool benchmark: ours vs mysql2 vs mariadb');
+  L.push('# napi-mysql-pool benchmark: ours vs mysql2, mariadb, Bun.SQL and a pure-Rust ceiling');
   L.push('');
   L.push('Generated by `npm run bench` (bench/run.js). See bench/README.md for what each column means.');
   L.push('');
@@ -241,57 +313,68 @@ function markdown(results, s) {
   L.push('');
   L.push('![ratio vs mysql2](chart.svg)');
   L.push('');
-  L.push('## Targets (issue 6), ours vs mysql2');
+  L.push('## Targets (issue 14), ours vs mysql2 / the pure-Rust ceiling / mariadb');
   L.push('');
   L.push('| Target | Goal | Measured | Detail | Status |');
   L.push('|---|---|---|---|---|');
-  for (const t of s.targets) {
-    const measured = t.id === 'rss-flat' ? (t.measured == null ? '–' : `${num(t.measured, 1)} MB`) : ratioFmt(t.measured);
-    L.push(`| ${t.label} | ${t.goal ?? ''} | ${measured} | ${t.detail} | ${verdict(t.met)} |`);
-  }
+  for (const t of s.targets) L.push(`| ${t.label} | ${t.goal ?? ''} | ${measuredText(t)} | ${cell(t.detail)} | ${verdict(t.met, t)} |`);
   L.push('');
   L.push('## Results');
   L.push('');
-  L.push('Result: ops/s (higher is better), or ms per burst (p95) / per operation (p50) (lower is better). ');
+  L.push('Result: ops/s (higher is better; requests/s for http-*), or ms per burst (p95) / per operation (p50) (lower is better). ');
   L.push(
-    'CPU = process CPU (all threads) per unit; main = event-loop active time per unit; ELU = event-loop utilization; RSS = peak resident set (kernel high-water mark of the child process). ',
+    'CPU = process CPU (all threads) per unit (http-*: the app server process); main = event-loop active time per unit (– where there is none: the Rust ceiling; or none measured: bun); ELU = event-loop utilization; RSS = peak resident set (kernel high-water mark of the process). ',
   );
-  L.push('Ratios are client ÷ mysql2 for the same metric.');
+  L.push('Ratios are client ÷ mysql2 and client ÷ the pure-Rust ceiling (mysql_async) for the same metric.');
   L.push('');
   L.push(
-    '| Workload (unit) | Client | Result | p50 ms | p95 ms | p99 ms | CPU ms/unit | main ms/unit | ELU | peak RSS MB | vs mysql2 | CPU vs mysql2 | main vs mysql2 | RSS vs mysql2 | Target |',
+    '| Workload (unit) | Client | Result | p50 ms | p95 ms | p99 ms | CPU ms/unit | main ms/unit | ELU | peak RSS MB | vs mysql2 | vs rust | CPU vs mysql2 | CPU vs rust | main vs mysql2 | RSS vs mysql2 | Target |',
   );
-  L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  const blank = ' | | | | | | | | | | | | | | |';
   for (const w of WORKLOADS) {
     const e = s.workloads[w.name];
     if (!e) continue;
     let firstRow = true;
-    for (const client of CLIENTS) {
+    for (const client of rowsFor(w, e, results)) {
       const label = firstRow ? `**${w.name}** (${w.unit.label})<br>${w.title}` : '';
-      if (!clientsFor(w).includes(client)) {
-        L.push(`| ${label} | ${CLIENT_LABELS[client]} | n/a (no Drizzle driver) | | | | | | | | | | | | |`);
-        firstRow = false;
+      firstRow = false;
+      const c = e.clients[client];
+      if (!c) {
+        L.push(`| ${label} | ${CLIENT_LABELS[client]} | n/a (${w.na[client]})${blank}`);
         continue;
       }
-      const c = e.clients[client];
-      if (!c) continue;
-      firstRow = false;
       if (c.primary == null) {
-        L.push(`| ${label} | ${CLIENT_LABELS[client]} | error: ${(c.errors[0] || '').replace(/\|/g, '\\|').slice(0, 120)} | | | | | | | | | | | | |`);
+        const why = c.errors[0] ? `error: ${c.errors[0]}` : c.skipped[0] || 'no result';
+        L.push(`| ${label} | ${CLIENT_LABELS[client]} | ${cell(why).slice(0, 160)}${blank}`);
         continue;
       }
       const v = c.vsMysql2 || {};
+      const r = c.vsRust || {};
       const targets =
         client === 'ours'
           ? s.targets
-              .filter((t) => TARGETS.find((x) => x.id === t.id).workload === w.name)
-              .map((t) => `${t.short}: ${verdict(t.met)}`)
+              .filter((t) => {
+                const wl = TARGETS.find((x) => x.id === t.id).workload;
+                return Array.isArray(wl) ? wl.includes(w.name) : wl === w.name;
+              })
+              .map((t) => `${t.short}: ${verdict(t.met, t)}`)
               .join('<br>')
           : '';
+      const m2 = client === 'mysql2';
+      const rs = client === 'rust';
       L.push(
-        `| ${label} | ${CLIENT_LABELS[client]} | ${primaryText(w, c)} | ${num(c.p50)} | ${num(c.p95)} | ${num(c.p99)} | ${num(c.cpuPerUnit)} | ${num(c.mainPerUnit)} | ${num(c.elu, 2)} | ${num(c.peakRssMB, 0)} | ${client === 'mysql2' ? '1.00×' : ratioFmt(v.primary)} | ${client === 'mysql2' ? '' : ratioFmt(v.cpuPerUnit)} | ${client === 'mysql2' ? '' : ratioFmt(v.mainPerUnit)} | ${client === 'mysql2' ? '' : ratioFmt(v.peakRss)} | ${targets} |`,
+        `| ${label} | ${CLIENT_LABELS[client]} | ${primaryText(w, c)} | ${num(c.p50)} | ${num(c.p95)} | ${num(c.p99)} | ${num(c.cpuPerUnit)} | ${num(c.mainPerUnit)} | ${num(c.elu, 2)} | ${num(c.peakRssMB, 0)} | ${m2 ? '1.00×' : ratioFmt(v.primary)} | ${rs ? '1.00×' : ratioFmt(r.primary)} | ${m2 ? '' : ratioFmt(v.cpuPerUnit)} | ${rs ? '' : ratioFmt(r.cpuPerUnit)} | ${m2 ? '' : ratioFmt(v.mainPerUnit)} | ${m2 ? '' : ratioFmt(v.peakRss)} | ${targets} |`,
       );
     }
+  }
+  const notes = new Set();
+  for (const r of results.runs) if (r.stats?.note) notes.add(`${CLIENT_LABELS[r.client]}, ${r.workload}: ${r.stats.note}`);
+  if (notes.size) {
+    L.push('');
+    L.push('What the pure-Rust ceiling does with the rows:');
+    L.push('');
+    for (const n of notes) L.push(`- ${n}`);
   }
   L.push('');
   L.push('## Server side (diagnostics)');
@@ -308,6 +391,7 @@ function markdown(results, s) {
     const e = s.workloads[w.name];
     if (!e) continue;
     for (const [client, c] of Object.entries(e.clients)) {
+      if (c.rounds === 0 && c.errors.length === 0) continue; // skipped
       L.push(
         `| ${w.name} | ${CLIENT_LABELS[client]} | ${num(c.serverCpuPerUnit)} | ${num(c.stmtsPerQuery, 2)} | ${num(c.adminPerQuery, 3)} | ${num(c.preparesPer1k, 1)} | ${num(c.bytesPerQuery, 0)} | ${num(c.newConnsPerUnit, 1)} | ${num(c.setupStmtsPerConn, 2)} | ${num(c.endMs)} | ${c.rounds}${c.errors.length ? ` (${c.errors.length} failed)` : ''} |`,
       );
@@ -338,6 +422,27 @@ function markdown(results, s) {
         );
     }
   }
+  const skipped = new Map();
+  for (const r of results.runs) {
+    if (!r.error?.startsWith('skipped')) continue;
+    const key = `${r.client}: ${r.error.split('\n')[0]}`;
+    if (!skipped.has(key)) skipped.set(key, { r, workloads: new Set() });
+    skipped.get(key).workloads.add(r.workload);
+  }
+  if (skipped.size) {
+    L.push('');
+    L.push('## Skipped');
+    L.push('');
+    L.push('Runs that did not happen, and runs that failed under bun (reported here, not counted as failures of the bench):');
+    L.push('');
+    for (const { r, workloads } of skipped.values()) {
+      L.push(`- ${CLIENT_LABELS[r.client]} (${[...workloads].join(', ')}):`);
+      L.push('');
+      L.push('  ```');
+      for (const line of r.error.split('\n').slice(0, 8)) L.push(`  ${line}`);
+      L.push('  ```');
+    }
+  }
   const failed = results.runs.filter((r) => r.error && !r.error.startsWith('skipped'));
   if (failed.length) {
     L.push('');
@@ -364,17 +469,23 @@ function esc(s) {
 const METRIC_NOTE = { ops: 'ops/s', burst: 'p95 burst time', time: 'median time' };
 
 function svg(results, s) {
-  const series = [
+  const allSeries = [
     { client: 'ours', label: 'napi-mysql-pool', color: '#2563eb' },
     { client: 'mariadb', label: 'mariadb', color: '#f59e0b' },
+    { client: 'rust', label: 'mysql_async (pure Rust)', color: '#7c3aed' },
+    { client: 'bun', label: 'Bun.SQL (bun)', color: '#10b981' },
   ];
   const rows = WORKLOADS.filter((w) => s.workloads[w.name]);
+  // Only the clients this run had.
+  const ran = results.meta?.clients || CLIENTS;
+  const series = allSeries.filter((se) => ran.includes(se.client) && rows.some((w) => s.workloads[w.name].clients[se.client]));
+  if (series.length === 0) series.push(allSeries[0]);
   const width = 920;
   const left = 300;
   const right = 70;
   const top = 78;
   const barH = 11;
-  const groupH = 2 * barH + 14;
+  const groupH = series.length * (barH + 2) + 12;
   const plotW = width - left - right;
   const height = top + rows.length * groupH + 46;
   let maxV = 1;
@@ -388,14 +499,12 @@ function svg(results, s) {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="-apple-system, 'Segoe UI', Helvetica, Arial, sans-serif" font-size="12">`,
   );
   o.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
-  o.push(
-    `<text x="20" y="22" font-size="15" font-weight="600" fill="#111827">napi-mysql-pool and mariadb relative to mysql2 (mysql2 = 1×, higher is better)</text>`,
-  );
+  o.push(`<text x="20" y="22" font-size="15" font-weight="600" fill="#111827">Relative to mysql2 (mysql2 = 1×, higher is better)</text>`);
   o.push(
     `<text x="20" y="40" fill="#6b7280">${esc(`${m.machine.cpu}, ${m.machine.cores} cores · Node ${m.machine.node} · ${m.server.version} · ${m.date.slice(0, 10)} · ${m.mode} mode`)}</text>`,
   );
   series.forEach((se, i) => {
-    const lx = 20 + i * 170;
+    const lx = 20 + i * 200;
     o.push(`<rect x="${lx}" y="52" width="12" height="12" fill="${se.color}"/><text x="${lx + 18}" y="62" fill="#111827">${esc(se.label)}</text>`);
   });
   // grid + axis
@@ -412,8 +521,9 @@ function svg(results, s) {
   o.push(`<text x="${lx}" y="${top + rows.length * groupH + 32}" text-anchor="middle" fill="#dc2626">mysql2</text>`);
   rows.forEach((w, i) => {
     const gy = top + i * groupH;
-    o.push(`<text x="${left - 10}" y="${gy + barH + 2}" text-anchor="end" fill="#111827">${esc(w.name)}</text>`);
-    o.push(`<text x="${left - 10}" y="${gy + 2 * barH + 5}" text-anchor="end" fill="#9ca3af" font-size="10">${esc(METRIC_NOTE[w.metric])}</text>`);
+    const mid = gy + (series.length * (barH + 2)) / 2;
+    o.push(`<text x="${left - 10}" y="${mid - 1}" text-anchor="end" fill="#111827">${esc(w.name)}</text>`);
+    o.push(`<text x="${left - 10}" y="${mid + 11}" text-anchor="end" fill="#9ca3af" font-size="10">${esc(w.rate || METRIC_NOTE[w.metric])}</text>`);
     series.forEach((se, k) => {
       const by = gy + k * (barH + 2);
       const c = s.workloads[w.name].clients[se.client];
@@ -422,7 +532,8 @@ function svg(results, s) {
         return;
       }
       if (!c || c.speedup == null) {
-        o.push(`<text x="${left + 4}" y="${by + barH - 2}" fill="#b91c1c" font-size="10">${c ? 'error' : 'not run'}</text>`);
+        const why = !c ? 'not run' : c.errors.length ? 'error' : c.skipped.length ? 'skipped' : 'no mysql2 result';
+        o.push(`<text x="${left + 4}" y="${by + barH - 2}" fill="${why === 'error' ? '#b91c1c' : '#9ca3af'}" font-size="10">${why}</text>`);
         return;
       }
       const bw = Math.max(1, x(c.speedup) - left);
@@ -453,40 +564,46 @@ function table(rows) {
 }
 
 function stdoutTable(results, s) {
-  const rows = [['workload', 'metric', 'ours', 'mysql2', 'mariadb', 'ours/mysql2', 'mariadb/mysql2', 'CPU o/m', 'main o/m', 'RSS o/m']];
-  for (const w of WORKLOADS) {
+  const shown = WORKLOADS.filter((w) => s.workloads[w.name]);
+  const present = CLIENTS.filter((c) => shown.some((w) => s.workloads[w.name].clients[c]));
+  const val = (w, c) => {
+    const x = s.workloads[w.name].clients[c];
+    if (!clientsFor(w).includes(c)) return 'n/a';
+    if (!x) return '';
+    if (x.primary == null) return x.errors.length ? 'error' : 'skipped';
+    return w.metric === 'ops' ? num(x.primary, 0) : num(x.primary);
+  };
+  const rows = [['workload', 'metric', ...present]];
+  for (const w of shown) rows.push([w.name, metricLabel(w), ...present.map((c) => val(w, c))]);
+  // Ratios: each client ÷ mysql2 and ÷ the Rust ceiling (primary metric), and ours' CPU / main / RSS ÷ mysql2.
+  const others = present.filter((c) => c !== 'mysql2');
+  const rr = [['workload', ...others.map((c) => (c === 'rust' ? 'rust /m2' : `${c} /m2 /rust`)), 'CPU o/m', 'CPU o/rust', 'main o/m', 'RSS o/m']];
+  for (const w of shown) {
     const e = s.workloads[w.name];
-    if (!e) continue;
-    const val = (c) => {
-      const x = e.clients[c];
-      if (!clientsFor(w).includes(c)) return 'n/a';
-      if (!x) return '';
-      return x.primary == null ? 'error' : w.metric === 'ops' ? num(x.primary, 0) : num(x.primary);
-    };
-    const o = e.clients.ours?.vsMysql2 || {};
-    rows.push([
+    const o = e.clients.ours || {};
+    rr.push([
       w.name,
-      METRIC[w.metric].label,
-      val('ours'),
-      val('mysql2'),
-      val('mariadb'),
-      ratioFmt(o.primary),
-      ratioFmt(e.clients.mariadb?.vsMysql2?.primary),
-      ratioFmt(o.cpuPerUnit),
-      ratioFmt(o.mainPerUnit),
-      ratioFmt(o.peakRss),
+      ...others.map((c) => {
+        const x = e.clients[c];
+        if (!x) return '';
+        const a = ratioFmt(x.vsMysql2?.primary);
+        return c === 'rust' ? a : `${a} ${ratioFmt(x.vsRust?.primary)}`;
+      }),
+      ratioFmt(o.vsMysql2?.cpuPerUnit),
+      ratioFmt(o.vsRust?.cpuPerUnit),
+      ratioFmt(o.vsMysql2?.mainPerUnit),
+      ratioFmt(o.vsMysql2?.peakRss),
     ]);
   }
   const t = [['target', 'goal', 'measured', 'status']];
-  for (const x of s.targets)
-    t.push([x.label, x.goal ?? '', x.id === 'rss-flat' ? (x.measured == null ? '–' : `${num(x.measured, 1)} MB`) : ratioFmt(x.measured), verdict(x.met)]);
-  return `\n${headerLines(results).join('\n')}\n\n${table(rows)}\n\n${table(t)}`;
+  for (const x of s.targets) t.push([x.label, x.goal ?? '', measuredText(x), verdict(x.met, x)]);
+  return `\n${headerLines(results).join('\n')}\n\n${table(rows)}\n\nRatios (primary metric: client ÷ mysql2, then ÷ the pure-Rust ceiling; time metrics: lower is better):\n\n${table(rr)}\n\n${table(t)}`;
 }
 
 function progressLine(w, st) {
   const p = METRIC[w.metric].primary(st);
-  const main = w.metric === 'ops' ? `${num(p, 0)} ops/s` : `${METRIC[w.metric].label.split(' ')[0]} ${num(p)} ms`;
-  return `${main.padStart(16)}  p50 ${num(st.lat.p50)} p99 ${num(st.lat.p99)} ms  cpu ${num((st.cpuMs / st.ops) * w.unit.ops)} ms/${w.unit.label}  elu ${num(st.elu, 2)}  rss ${num(st.maxRSS / MB, 0)} MB`;
+  const main = w.metric === 'ops' ? `${num(p, 0)} ${metricLabel(w)}` : `${METRIC[w.metric].label.split(' ')[0]} ${num(p)} ms`;
+  return `${main.padStart(16)}  p50 ${num(st.lat.p50)} p99 ${num(st.lat.p99)} ms  cpu ${num(perUnit(st.cpuMs, st.ops, w.unit.ops))} ms/${w.unit.label}  elu ${num(st.elu, 2)}  rss ${num(st.maxRSS / MB, 0)} MB`;
 }
 
 module.exports = { summarize, markdown, svg, stdoutTable, progressLine, median };

@@ -1,19 +1,23 @@
 #!/usr/bin/env node
-// npm run bench [-- --quick] [--only=name,...] [--clients=a,b] [--rounds=N] [--soak[=N]]
+// npm run bench [-- --quick] [--only=name,...] [--clients=a,b] [--rounds=N] [--soak[=N]] [--delay=MS]
 //
-// Compares napi-mysql-pool, mysql2 and the mariadb connector on one server,
-// interleaved round-robin, each (client, workload, round) in its own child
-// process (bench/worker.js). Writes bench/results/latest.{md,json} and
+// Compares napi-mysql-pool, mysql2 and the mariadb connector (under node),
+// the pure-Rust ceiling (bench/ceiling: stock mysql_async), Bun's MySQL
+// client and this pool under bun, on one server, interleaved round-robin,
+// each (client, workload, round) in its own child process (bench/worker.js,
+// the ceiling's binary, or an HTTP server driven by autocannon for the http-*
+// workloads: bench/http). Writes bench/results/latest.{md,json} and
 // bench/results/chart.svg, and prints a summary. See bench/README.md.
 'use strict';
-const { fork, execFileSync } = require('node:child_process');
+const { fork, spawn, spawnSync, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
 const mysql = require('mysql2/promise');
-const { CLIENTS, WORKLOADS, POINT_ROWS, WIDE_ROWS, clientsFor } = require('./workloads');
+const { CLIENTS, RUNTIME, WORKLOADS, SQL, POOL_SIZE, POINT_ROWS, WIDE_ROWS, COLD_QUERIES, clientsFor } = require('./workloads');
 const report = require('./report');
+const { runHttp, startDelayProxy } = require('./http/drive');
 
 const ROOT = path.join(__dirname, '..');
 const RESULTS = path.join(__dirname, 'results');
@@ -21,7 +25,7 @@ const RESULTS = path.join(__dirname, 'results');
 // ---- options ---------------------------------------------------------------------
 
 function parseArgs(argv) {
-  const a = { quick: false, rounds: null, only: null, clients: null, soak: 0, warmupMs: null, durationMs: null, out: RESULTS, prof: false };
+  const a = { quick: false, rounds: null, only: null, clients: null, soak: 0, warmupMs: null, durationMs: null, out: RESULTS, prof: false, delayMs: 0 };
   for (const arg of argv) {
     const [k, v] = arg.replace(/^--/, '').split(/=(.*)/s);
     switch (k) {
@@ -57,6 +61,10 @@ function parseArgs(argv) {
         break;
       case 'prof':
         a.prof = true;
+        break;
+      case 'delay':
+        a.delayMs = Number(v);
+        if (!(a.delayMs >= 0)) throw new Error(`--delay=${v}: milliseconds, e.g. --delay=1.5`);
         break;
       case 'render':
         a.render = true;
@@ -210,22 +218,57 @@ function rssMB(pid) {
   }
 }
 
-function runChild(msg, db, pid, timeoutMs, profDir) {
-  const execArgv = ['--expose-gc'];
-  if (profDir) {
-    const name = `${msg.workload}-${msg.client}-${msg.opts.seed.toString(16)}.cpuprofile`;
-    execArgv.push('--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${name}`);
+// Node clients: bench/worker.js under node, over IPC. Bun clients: the same
+// worker under the bun binary, and the Rust ceiling: its binary; both speak
+// one JSON document a line on stdin/stdout ('@@bench ' before the child's).
+function spawnChild(msg, tools, profDir) {
+  const runtime = RUNTIME[msg.client];
+  if (runtime === 'node') {
+    const execArgv = ['--expose-gc'];
+    if (profDir) {
+      const name = `${msg.workload}-${msg.client}-${msg.opts.seed.toString(16)}.cpuprofile`;
+      execArgv.push('--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${name}`);
+    }
+    const child = fork(path.join(__dirname, 'worker.js'), [], { execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    return { child, ipc: true, send: (m) => child.send(m) };
   }
+  const [cmd, args] = runtime === 'bun' ? [tools.bun.bin, [path.join(__dirname, 'worker.js')]] : [tools.rust.bin, []];
+  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, BENCH_STDIO: '1' } });
+  child.stdin.on('error', () => {}); // a child that died is reported by 'close'
+  return { child, ipc: false, send: (m) => child.stdin.write(`${JSON.stringify(m)}\n`) };
+}
+
+function runChild(msg, db, pid, timeoutMs, profDir, tools) {
   return new Promise((resolve) => {
-    const child = fork(path.join(__dirname, 'worker.js'), [], {
-      execArgv,
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
+    const { child, ipc, send } = spawnChild(msg, tools, profDir);
     let output = '';
     const keep = (d) => {
       output = (output + d).slice(-4000);
     };
-    child.stdout.on('data', keep);
+    let lineBuf = '';
+    child.stdout.on(
+      'data',
+      ipc
+        ? keep
+        : (d) => {
+            lineBuf += d;
+            for (let i = lineBuf.indexOf('\n'); i >= 0; i = lineBuf.indexOf('\n')) {
+              const line = lineBuf.slice(0, i);
+              lineBuf = lineBuf.slice(i + 1);
+              if (!line.startsWith('@@bench ')) keep(`${line}\n`);
+              else {
+                let m;
+                try {
+                  m = JSON.parse(line.slice(8));
+                } catch (e) {
+                  keep(`(bad protocol line: ${e.message})\n`);
+                  continue;
+                }
+                onMessage(m);
+              }
+            }
+          },
+    );
     child.stderr.on('data', keep);
     let settled = false;
     let before = null;
@@ -251,7 +294,7 @@ function runChild(msg, db, pid, timeoutMs, profDir) {
       peakMB = Math.max(peakMB, mb);
       if (mb > MAX_CHILD_RSS_MB) kill(`killed by the bench: RSS ${mb} MB > ${MAX_CHILD_RSS_MB} MB (runaway memory)`);
     }, 100);
-    child.on('message', async (m) => {
+    async function onMessage(m) {
       if (m.type === 'mark') {
         try {
           const snap = await snapshot(db, pid);
@@ -260,20 +303,117 @@ function runChild(msg, db, pid, timeoutMs, profDir) {
         } catch (e) {
           output += `\n(snapshot failed: ${e.message})`;
         }
-        child.send({ type: 'ack' });
+        send({ type: 'ack' });
       } else if (m.type === 'result') {
         finish({ stats: m.stats });
       } else if (m.type === 'error') {
         finish({ error: `${m.message}\n${output}`.trim() });
       }
-    });
-    child.on('exit', (code, signal) =>
+    }
+    if (ipc) child.on('message', onMessage);
+    child.on('error', (e) => finish({ error: `could not start the child: ${e.message}` }));
+    // 'close' (stdio drained), not 'exit': the last protocol line may still be in the pipe.
+    child.on('close', (code, signal) =>
       finish({
         error: `child exited (${code ?? signal}) without a result; its RSS was last seen at ${peakMB} MB${signal === 'SIGKILL' ? ' (SIGKILL from outside the bench: OOM killer?)' : ''}\n${output}`,
       }),
     );
-    child.send(msg);
+    const w = WORKLOADS.find((x) => x.name === msg.workload);
+    // The ceiling has no copy of workloads.js: it gets the workload, the SQL and the constants.
+    send(RUNTIME[msg.client] === 'rust' ? { ...msg, spec: w, sql: SQL, consts: { POOL_SIZE, POINT_ROWS, COLD_QUERIES } } : msg);
   });
+}
+
+// ---- tools: the Rust ceiling's binary and the bun binary, built / installed on demand ----
+
+const CEILING_TARGET = path.join(ROOT, 'target', 'bench-ceiling');
+
+function lastLines(text, n = 12) {
+  return String(text || '')
+    .trimEnd()
+    .split('\n')
+    .slice(-n)
+    .join('\n');
+}
+
+/** cargo build of bench/ceiling (a no-op when up to date); { bin } or { error }. */
+function buildCeiling() {
+  const args = ['build', '--release', '--manifest-path', path.join(__dirname, 'ceiling', 'Cargo.toml')];
+  const env = { ...process.env, CARGO_TARGET_DIR: CEILING_TARGET };
+  // nice: a first build takes minutes on a small machine; let other work go first.
+  let r = spawnSync('nice', ['-n', '10', 'cargo', ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 30 * 60_000 });
+  if (r.error?.code === 'ENOENT' && /nice/.test(r.error.path || '')) r = spawnSync('cargo', args, { cwd: ROOT, env, encoding: 'utf8', timeout: 30 * 60_000 });
+  if (r.error) return { error: `cargo could not run (${r.error.code || r.error.message})` };
+  if (r.status !== 0) {
+    const why = r.status === 127 ? 'cargo not found' : lastLines(r.stderr, 1);
+    return { error: `cargo build of bench/ceiling failed (exit ${r.status}): ${why}\n${lastLines(r.stderr)}` };
+  }
+  const bin = path.join(CEILING_TARGET, 'release', process.platform === 'win32' ? 'bench-ceiling.exe' : 'bench-ceiling');
+  if (!fs.existsSync(bin)) return { error: `cargo build succeeded but ${path.relative(ROOT, bin)} is missing` };
+  return { bin, version: 'mysql_async 0.37 (crates.io), tokio 2 workers' };
+}
+
+const BUN_TOOLS = path.join(ROOT, 'target', 'bench-tools');
+
+function bunCandidates() {
+  const nm = path.join(BUN_TOOLS, 'node_modules');
+  const c = [];
+  if (process.env.BUN_BIN) c.push(process.env.BUN_BIN);
+  c.push('bun');
+  // The npm package 'bun' puts the binary in bin/bun.exe (its postinstall), or
+  // it is still in the platform package @oven/bun-<os>-<arch>[-variant].
+  c.push(path.join(nm, 'bun', 'bin', 'bun.exe'));
+  try {
+    for (const d of fs.readdirSync(path.join(nm, '@oven'))) c.push(path.join(nm, '@oven', d, 'bin', 'bun'));
+  } catch {}
+  return c;
+}
+
+function probeBun() {
+  for (const bin of bunCandidates()) {
+    const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 20_000 });
+    if (!r.error && r.status === 0 && /^\d+\.\d+/.test(r.stdout.trim())) return { bin, version: r.stdout.trim() };
+  }
+  return null;
+}
+
+/** The bun binary: BUN_BIN, on PATH, or installed into target/bench-tools (npm, not a devDependency). */
+function findBun() {
+  const found = probeBun();
+  if (found) return found;
+  process.stderr.write('Installing bun into target/bench-tools (npm install --no-save bun)… ');
+  fs.mkdirSync(BUN_TOOLS, { recursive: true });
+  const r = spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--no-package-lock', '--prefix', BUN_TOOLS, 'bun'], {
+    encoding: 'utf8',
+    timeout: 5 * 60_000,
+  });
+  const after = probeBun();
+  process.stderr.write(after ? `bun ${after.version}\n` : 'failed\n');
+  if (after) return after;
+  return {
+    error: `bun is not installed and 'npm install bun' did not give a working binary (${r.error ? r.error.message : `npm exit ${r.status}`}): ${lastLines(r.stderr, 4)}`,
+  };
+}
+
+function prepareTools(clients) {
+  const tools = {};
+  if (clients.some((c) => RUNTIME[c] === 'rust')) {
+    process.stderr.write('Building the Rust ceiling (bench/ceiling, cargo build --release)… ');
+    tools.rust = buildCeiling();
+    process.stderr.write(tools.rust.error ? `failed: the rust client is skipped\n${tools.rust.error}\n` : 'ok\n');
+  }
+  if (clients.some((c) => RUNTIME[c] === 'bun')) {
+    tools.bun = findBun();
+    if (tools.bun.error) process.stderr.write(`${tools.bun.error}\nThe bun clients are skipped.\n`);
+  }
+  return tools;
+}
+
+function toolError(tools, client) {
+  const rt = RUNTIME[client];
+  if (rt === 'rust') return tools.rust?.error ? `skipped: the Rust ceiling could not be built: ${tools.rust.error}` : null;
+  if (rt === 'bun') return tools.bun?.error ? `skipped: ${tools.bun.error}` : null;
+  return null;
 }
 
 // ---- machine --------------------------------------------------------------------
@@ -313,6 +453,9 @@ function machine() {
       mysql2: pkgVersion('mysql2'),
       mariadb: pkgVersion('mariadb'),
       'drizzle-orm': pkgVersion('drizzle-orm'),
+      express: pkgVersion('express'),
+      '@trpc/server': pkgVersion('@trpc/server'),
+      autocannon: pkgVersion('autocannon'),
     },
   };
 }
@@ -338,6 +481,8 @@ async function main() {
   const server = await startServer();
   process.stderr.write(`up on ${server.conn.host}:${server.conn.port}\n`);
   let db = null;
+  let delayProxy = null;
+  const versionsExtra = {};
   const results = { meta: null, runs: [], soak: [] };
   try {
     db = await mysql.createConnection({
@@ -370,7 +515,22 @@ async function main() {
     }
     if (!tlsAvailable) notes.push('No CA for MYSQL_URL (set MYSQL_CA=path): TLS workloads skipped.');
 
+    const tools = prepareTools([...new Set(plan.map((p) => p.client))]);
+    if (tools.rust?.error) notes.push(`rust (the pure-Rust ceiling) skipped: ${tools.rust.error.split('\n')[0]}`);
+    if (tools.rust?.bin) versionsExtra.rust = tools.rust.version;
+    if (tools.bun?.error) notes.push(`bun and ours-bun skipped: ${tools.bun.error.split('\n')[0]}`);
+    if (tools.bun?.bin) versionsExtra.bun = tools.bun.version;
+
     const opts = { conn: server.conn, warmupMs: args.warmupMs, durationMs: args.durationMs };
+    // The HTTP workloads' app servers reach the database through the delay proxy (--delay).
+    let httpConn = server.conn;
+    if (args.delayMs > 0 && plan.some((p) => p.w.kind === 'http')) {
+      delayProxy = await startDelayProxy(server.conn, args.delayMs);
+      httpConn = { ...server.conn, host: '127.0.0.1', port: delayProxy.port };
+      notes.push(
+        `--delay=${args.delayMs}: the HTTP workloads reach the database through bench/http/delay-proxy.js, +${args.delayMs} ms each way per packet burst.`,
+      );
+    }
     const profDir = args.prof ? path.join(args.out, 'prof') : null;
     if (profDir)
       notes.push(`--prof: V8 CPU profiles of every child in ${path.relative(ROOT, profDir)} (profiling slows every client; do not compare these numbers).`);
@@ -378,20 +538,44 @@ async function main() {
     for (const { round, w, client } of plan) {
       i++;
       const tag = `[${String(i).padStart(3)}/${plan.length}] r${round + 1} ${w.name.padEnd(19)} ${client.padEnd(8)}`;
-      if (w.tls && !tlsAvailable) {
+      if ((w.tls || w.kind === 'http') && !tlsAvailable) {
         results.runs.push({ round, workload: w.name, client, error: 'skipped: no TLS CA' });
         continue;
       }
+      const skip = toolError(tools, client);
+      if (skip) {
+        results.runs.push({ round, workload: w.name, client, error: skip });
+        process.stderr.write(`${tag} ${skip.split('\n')[0]}\n`);
+        continue;
+      }
       const seed = 0x5eed + round * 7919 + WORKLOADS.indexOf(w) * 104729;
-      const r = await runChild(
-        { type: 'run', client, workload: w.name, opts: { ...opts, seed } },
-        db,
-        server.pid,
-        args.warmupMs + args.durationMs * 4 + 60_000,
-        profDir,
-      );
+      let r;
+      if (w.kind === 'http') {
+        let before = null;
+        let serverStats = null;
+        const mark = async (phase) => {
+          const snap = await snapshot(db, server.pid);
+          if (phase === 'start') before = snap;
+          else serverStats = serverDelta(before, snap);
+        };
+        r = await runHttp(w, client, { ...opts, conn: { ...httpConn, ca: server.conn.ca }, seed }, mark);
+        r.server = serverStats;
+      } else {
+        r = await runChild(
+          { type: 'run', client, workload: w.name, opts: { ...opts, seed } },
+          db,
+          server.pid,
+          args.warmupMs + args.durationMs * 4 + 60_000,
+          profDir,
+          tools,
+        );
+      }
+      // A workload that fails under bun is reported, not counted as a failure of the bench.
+      if (r.error && RUNTIME[client] === 'bun') r.error = `skipped: failed under bun: ${r.error}`;
       results.runs.push({ round, workload: w.name, client, ...r });
-      process.stderr.write(`${tag} ${r.error ? `ERROR ${r.error.split('\n')[0]}` : report.progressLine(w, r.stats)}\n`);
+      process.stderr.write(
+        `${tag} ${r.error ? `${r.error.startsWith('skipped') ? '' : 'ERROR '}${r.error.split('\n')[0]}` : report.progressLine(w, r.stats)}\n`,
+      );
     }
 
     if (args.soak > 0) {
@@ -422,11 +606,16 @@ async function main() {
         version: serverVersion,
         where: server.throwaway ? 'throwaway MariaDB from __test__/harness (same machine)' : `MYSQL_URL ${server.conn.host}:${server.conn.port}`,
       },
-      machine: { ...machine(), loadavgStart, loadavgEnd: os.loadavg() },
+      delayMs: args.delayMs,
+      machine: (() => {
+        const m = machine();
+        return { ...m, versions: { ...m.versions, ...versionsExtra }, loadavgStart, loadavgEnd: os.loadavg() };
+      })(),
       elapsedMs: Date.now() - t0,
       notes,
     };
   } finally {
+    if (delayProxy) await delayProxy.stop();
     if (db) await db.end().catch(() => {});
     await server.stop();
   }
@@ -445,7 +634,11 @@ function writeOutputs(out, results) {
   console.log(`\nWrote ${path.relative(process.cwd(), path.join(out, 'latest.md'))}, latest.json, chart.svg (run took ${fmtS(results.meta.elapsedMs)}).`);
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
+
+module.exports = { startServer, setupTables };

@@ -1,17 +1,52 @@
 'use strict';
 // Child process: runs ONE workload on ONE client and reports its numbers to
-// the parent (bench/run.js) over IPC. A fresh process per run keeps one
-// client's heap, JIT state and threads from affecting another's numbers.
+// the parent (bench/run.js). A fresh process per run keeps one client's heap,
+// JIT state and threads from affecting another's numbers.
 //
 // Protocol: parent sends {type:'run', ...}; the child sends {type:'mark'}
 // right before and right after its measured window (the parent snapshots
 // the server's counters and CPU then, and answers {type:'ack'}), and
 // finally {type:'result', stats} or {type:'error', message}.
+// Transport: node's IPC under node (fork); under bun (BENCH_STDIO=1) one JSON
+// document a line, the child's lines on stdout prefixed with '@@bench ' (the
+// same as the Rust ceiling, bench/ceiling).
 const { performance } = require('node:perf_hooks');
 const { makeClient } = require('./clients');
 const { WORKLOADS, SQL, POINT_ROWS, POOL_SIZE, COLD_QUERIES } = require('./workloads');
 
 const now = () => performance.now();
+const IS_BUN = typeof globalThis.Bun !== 'undefined';
+const STDIO = process.env.BENCH_STDIO === '1';
+
+function send(m, cb) {
+  if (STDIO) process.stdout.write(`@@bench ${JSON.stringify(m)}\n`, cb);
+  else process.send(m, cb);
+}
+
+function onMessage(handler) {
+  if (!STDIO) {
+    process.on('disconnect', () => process.exit(1));
+    process.on('message', handler);
+    return;
+  }
+  let buf = '';
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (d) => {
+    buf += d;
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      const line = buf.slice(0, i).trim();
+      buf = buf.slice(i + 1);
+      if (line) handler(JSON.parse(line));
+    }
+  });
+  process.stdin.on('end', () => process.exit(1));
+}
+
+// Bun has no event-loop utilization (its perf_hooks returns zeros): main-thread
+// time and ELU are then reported as not measured.
+const HAS_ELU = !IS_BUN && typeof performance.eventLoopUtilization === 'function';
+const elu = (prev) => (HAS_ELU ? performance.eventLoopUtilization(prev) : null);
+const fullGc = () => (IS_BUN ? globalThis.Bun.gc(true) : global.gc?.());
 
 // ---- small utilities --------------------------------------------------------
 
@@ -62,7 +97,7 @@ let ackResolve = null;
 function mark(phase) {
   return new Promise((resolve) => {
     ackResolve = resolve;
-    process.send({ type: 'mark', phase });
+    send({ type: 'mark', phase });
   });
 }
 
@@ -108,6 +143,7 @@ function makeOp(w, c, pool, rng) {
         return verify
           ? p.then((rows) => {
               check(rows.length === 1 && rows[0].id === k && rows[0].name === `point-${k}`, `point row ${k}`);
+              check(Object.keys(rows[0]).length === 5, 'five columns');
               check(rows[0].created instanceof Date, 'DATETIME as Date');
             })
           : p;
@@ -120,7 +156,9 @@ function makeOp(w, c, pool, rng) {
           if (verify) {
             const r = rows.find((x) => x.id === 7);
             check(Object.keys(r).length === 10, 'ten columns');
-            check(typeof r.big === 'number' && typeof r.price === 'string' && r.at instanceof Date && Buffer.isBuffer(r.tag), 'wide types');
+            // (Bun.SQL returns a BIGINT outside the int32 range as a string: c.types)
+            const bigType = typeof r.big;
+            check(bigType === (c.types?.big || 'number') && typeof r.price === 'string' && r.at instanceof Date && Buffer.isBuffer(r.tag), 'wide types');
           }
         });
     case 'wideArrays':
@@ -133,9 +171,15 @@ function makeOp(w, c, pool, rng) {
       return (verify) => {
         const k = id();
         const p = c.query(pool, SQL.insert, [k, `insert-${k}`, k / 7, CREATED]);
-        return verify ? p.then((r) => check(r.affectedRows === 1 && typeof r.insertId === 'number' && r.insertId > 0, 'insert header')) : p;
+        return verify
+          ? p.then((res) => {
+              const r = c.header ? c.header(res) : res;
+              check(r.affectedRows === 1 && typeof r.insertId === 'number' && r.insertId > 0, 'insert header');
+            })
+          : p;
       };
     case 'batch': {
+      if (!c.batch) throw new Error('no batch API for this client');
       // w.rows rows of bench_insert per call: pool.batch() for ours and
       // mariadb, an execute() loop in a transaction for mysql2 (clients.js).
       const n = w.rows;
@@ -199,16 +243,16 @@ async function prime(c, pool) {
 }
 
 async function measured(body) {
-  if (global.gc) global.gc();
+  fullGc();
   await mark('start');
   rss.windowPeak = 0;
   sampleRss();
   const cpu0 = process.cpuUsage();
-  const elu0 = performance.eventLoopUtilization();
+  const elu0 = elu();
   const t0 = now();
   const r = await body();
   const wallMs = now() - t0;
-  const elu = performance.eventLoopUtilization(elu0);
+  const e = elu0 && elu(elu0);
   const cpu = process.cpuUsage(cpu0);
   sampleRss();
   await mark('end');
@@ -218,8 +262,8 @@ async function measured(body) {
     cpuUserMs: cpu.user / 1000,
     cpuSysMs: cpu.system / 1000,
     cpuMs: (cpu.user + cpu.system) / 1000,
-    eluActiveMs: elu.active,
-    elu: elu.utilization,
+    eluActiveMs: e ? e.active : null,
+    elu: e ? e.utilization : null,
     rssWindowPeak: rss.windowPeak,
   };
 }
@@ -357,11 +401,11 @@ async function run(msg) {
   sampleRss();
   stats.rssPeakSampled = rss.peak;
   stats.maxRSS = process.resourceUsage().maxRSS * 1024; // kernel high-water mark, KiB -> bytes
+  stats.runtime = IS_BUN ? `bun ${globalThis.Bun.version}` : `node ${process.version}`;
   return stats;
 }
 
-process.on('disconnect', () => process.exit(1));
-process.on('message', (msg) => {
+onMessage((msg) => {
   if (msg.type === 'ack') {
     const r = ackResolve;
     ackResolve = null;
@@ -370,7 +414,7 @@ process.on('message', (msg) => {
   }
   if (msg.type !== 'run') return;
   run(msg).then(
-    (stats) => process.send({ type: 'result', stats }, () => process.exit(0)),
-    (err) => process.send({ type: 'error', message: String((err && err.stack) || err) }, () => process.exit(0)),
+    (stats) => send({ type: 'result', stats }, () => process.exit(0)),
+    (err) => send({ type: 'error', message: String((err && err.stack) || err) }, () => process.exit(0)),
   );
 });
