@@ -39,18 +39,12 @@ function stateChanges(records) {
   return out;
 }
 
-/** A submitted command, in src/wire.rs SUB_* order. */
+/** A command waiting for the next submit(). */
 function entry(op, id, connId, sql, flags, timeout, params) {
-  const e = new Array(7);
-  e[SUB.OP] = op;
-  e[SUB.ID] = id;
-  e[SUB.CONN] = connId;
-  e[SUB.SQL] = sql;
-  e[SUB.FLAGS] = flags;
-  e[SUB.TIMEOUT] = timeout;
-  e[SUB.PARAMS] = params;
-  return e;
+  return { op, id, connId, sql, flags, timeout, params };
 }
+
+const WIDTH = SUB.WIDTH;
 
 class Transport {
   /**
@@ -74,6 +68,10 @@ class Transport {
     this._unsent = [];
     this._flushScheduled = false;
     this._flush = () => this.flush();
+    // submit()'s numbers, reused (SUB.WIDTH per command), and the SQL texts
+    // native code keeps by number: a repeated statement crosses as a number.
+    this._subNums = new Float64Array(64 * WIDTH);
+    this._sqlSlots = new Map();
     // Result shapes by the number native code files them under (each crosses
     // once; native code reuses numbers past its bounded cache, src/shapes.rs).
     this.shapes = [];
@@ -88,18 +86,59 @@ class Transport {
   flush() {
     this._flushScheduled = false;
     const batch = this._unsent;
-    if (batch.length === 0) return;
+    const n = batch.length;
+    if (n === 0) return;
     this._unsent = [];
+    let nums = this._subNums;
+    if (nums.length < n * WIDTH) {
+      nums = new Float64Array(Math.max(n * WIDTH, nums.length * 2));
+      this._subNums = nums;
+    }
+    const texts = [];
+    const params = [];
+    for (let i = 0; i < n; i++) {
+      const e = batch[i];
+      const b = i * WIDTH;
+      nums[b + SUB.OP] = e.op;
+      nums[b + SUB.ID] = e.id;
+      nums[b + SUB.CONN] = e.connId;
+      nums[b + SUB.FLAGS] = e.flags;
+      nums[b + SUB.TIMEOUT] = e.timeout;
+      nums[b + SUB.SQL_NEW] = 0;
+      if (e.op === OP.QUERY || e.op === OP.EXECUTE || e.op === OP.PREPARE) this._sql(e.sql, nums, b, texts);
+      if (e.op === OP.EXECUTE) params.push(e.params);
+    }
     try {
-      this.native.submit(batch);
+      this.native.submit(nums, n, texts, params);
     } catch (err) {
       // Only a malformed entry can get here; fail that batch, not the process.
+      // Native code may not have kept this batch's texts: number them afresh.
+      this._sqlSlots.clear();
       for (const e of batch) {
-        const p = this._pending.get(e[SUB.ID]);
-        this._pending.delete(e[SUB.ID]);
+        const p = this._pending.get(e.id);
+        this._pending.delete(e.id);
         if (p) p.reject(errors.make('ERR_INVALID_PARAMETER', err.message, TypeError));
       }
     }
+  }
+
+  /** Names `sql` by number; its text crosses only when new or too long to keep. */
+  _sql(sql, nums, b, texts) {
+    const slots = this._sqlSlots;
+    let slot = slots.get(sql);
+    if (slot === undefined) {
+      if (typeof sql === 'string' && sql.length <= SUB.SQL_KEEP_MAX) {
+        // Full: number again from 0; each reused number carries its new text.
+        if (slots.size >= SUB.SQL_SLOTS) slots.clear();
+        slot = slots.size;
+        slots.set(sql, slot);
+      } else {
+        slot = -1;
+      }
+      nums[b + SUB.SQL_NEW] = 1;
+      texts.push(sql);
+    }
+    nums[b + SUB.SQL] = slot;
   }
 
   _enqueue(e) {
@@ -192,7 +231,7 @@ class Transport {
     const id = this._streamable.get(promise);
     const p = id === undefined ? undefined : this._pending.get(id);
     if (p === undefined || !this._unsent.includes(p.entry)) return null;
-    p.entry[SUB.FLAGS] |= FLAG.STREAM;
+    p.entry.flags |= FLAG.STREAM;
     p.onChunk = onChunk;
     return {
       ack: () => this.native.streamAck(id, false),

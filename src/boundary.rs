@@ -8,6 +8,7 @@ use crate::wire;
 use napi::bindgen_prelude::*;
 use napi::sys;
 use std::ptr;
+use std::sync::Arc;
 
 pub enum Payload {
     Results(Vec<ResultSet>),
@@ -437,8 +438,8 @@ fn date_param(ms: f64) -> Result<Param> {
     ))
 }
 
-/// One entry of `submit()`: [op, id, connId, sql, flags, timeoutMs, params].
-/// A bad entry becomes an error for that id alone, never for the batch.
+/// One command of `submit()`. A bad entry becomes an error for that id
+/// alone, never for the batch.
 pub struct Submission {
     pub id: u32,
     pub conn_id: u32,
@@ -447,12 +448,9 @@ pub struct Submission {
     pub error: Option<ErrInfo>,
 }
 
-impl TypeName for Submission {
-    fn type_name() -> &'static str {
-        "[number, number, number, string, number, number, unknown[] | undefined]"
-    }
-    fn value_type() -> ValueType {
-        ValueType::Object
+impl FromNapiValue for Raw {
+    unsafe fn from_napi_value(_env: sys::napi_env, v: sys::napi_value) -> Result<Self> {
+        Ok(Raw(v))
     }
 }
 
@@ -462,57 +460,142 @@ unsafe fn element(env: sys::napi_env, arr: sys::napi_value, i: u32) -> Result<sy
     Ok(v)
 }
 
-unsafe fn number(env: sys::napi_env, v: sys::napi_value) -> Result<f64> {
-    let mut d = 0f64;
-    check(sys::napi_get_value_double(env, v, &mut d), "number")?;
-    Ok(d)
+/// SQL texts by the number JS gave them (wire::SUB_SQL): a repeated
+/// statement crosses as one number instead of a string converted each time.
+/// JS decides the numbers (lib/transport.js) and reuses them when full;
+/// submit() runs on the JS thread, so both sides see the same order.
+#[derive(Default)]
+pub struct SqlTexts(Vec<Option<Arc<str>>>);
+
+impl SqlTexts {
+    fn text(&self, slot: f64) -> Option<Arc<str>> {
+        if slot >= 0.0 && slot < f64::from(wire::SUB_SQL_SLOTS) {
+            self.0.get(slot as usize).cloned().flatten()
+        } else {
+            None
+        }
+    }
+
+    fn keep(&mut self, slot: f64, text: &Arc<str>) {
+        if slot >= 0.0 && slot < f64::from(wire::SUB_SQL_SLOTS) {
+            let i = slot as usize;
+            if self.0.len() <= i {
+                self.0.resize(i + 1, None);
+            }
+            self.0[i] = Some(text.clone());
+        }
+    }
 }
 
-impl FromNapiValue for Submission {
-    unsafe fn from_napi_value(env: sys::napi_env, v: sys::napi_value) -> Result<Self> {
-        let op = number(env, element(env, v, wire::SUB_OP)?)? as u32;
-        let id = number(env, element(env, v, wire::SUB_ID)?)? as u32;
-        let conn_id = number(env, element(env, v, wire::SUB_CONN)?)? as u32;
-        let timeout_ms = number(env, element(env, v, wire::SUB_TIMEOUT)?)?;
-        let mut sub = Submission { id, conn_id, op: Op::Ping, timeout_ms, error: None };
+/// Reads one `submit(nums, count, texts, params)`: `count` commands of
+/// wire::SUB_WIDTH numbers each in the Float64Array `nums`; `texts`, the SQL
+/// texts that cross this time, in command order; `params`, one array per
+/// execute, in command order.
+///
+/// # Safety
+/// `env` and the values are the current call's.
+pub unsafe fn read_submissions(
+    env: sys::napi_env,
+    nums: sys::napi_value,
+    count: u32,
+    texts: sys::napi_value,
+    params: sys::napi_value,
+    sql: &mut SqlTexts,
+) -> Result<Vec<Submission>> {
+    let mut kind = sys::TypedarrayType::int8_array;
+    let mut len = 0usize;
+    let mut data: *mut std::ffi::c_void = ptr::null_mut();
+    let mut ab = ptr::null_mut();
+    let mut offset = 0usize;
+    check(
+        sys::napi_get_typedarray_info(env, nums, &mut kind, &mut len, &mut data, &mut ab, &mut offset),
+        "typedarray_info",
+    )?;
+    let width = wire::SUB_WIDTH as usize;
+    let n = count as usize;
+    if kind != sys::TypedarrayType::float64_array
+        || n.checked_mul(width).is_none_or(|need| need > len)
+        || data.is_null()
+    {
+        return Err(Error::new(Status::InvalidArg, "malformed submit() batch"));
+    }
+    // napi_get_typedarray_info's data already points at the first element.
+    let nums = std::slice::from_raw_parts(data.cast::<f64>(), n * width);
+    let (mut next_text, mut next_params) = (0u32, 0u32);
+    let mut out = Vec::with_capacity(n);
+    for e in nums.chunks_exact(width) {
+        let at = |i: u32| e.get(i as usize).copied().unwrap_or(0.0);
+        let op = at(wire::SUB_OP) as u32;
+        let mut sub = Submission {
+            id: at(wire::SUB_ID) as u32,
+            conn_id: at(wire::SUB_CONN) as u32,
+            op: Op::Ping,
+            timeout_ms: at(wire::SUB_TIMEOUT),
+            error: None,
+        };
         match op {
-            wire::OP_PING => return Ok(sub),
+            wire::OP_PING => {
+                out.push(sub);
+                continue;
+            }
             wire::OP_HAND_BACK => {
                 sub.op = Op::HandBack;
-                return Ok(sub);
+                out.push(sub);
+                continue;
             }
             wire::OP_QUERY | wire::OP_EXECUTE | wire::OP_PREPARE => {}
             other => return Err(Error::new(Status::InvalidArg, format!("unknown op {other}"))),
         }
-        let sql = String::from_napi_value(env, element(env, v, wire::SUB_SQL)?)?;
-        let flags = number(env, element(env, v, wire::SUB_FLAGS)?)? as u32;
-        if op == wire::OP_QUERY {
-            sub.op = Op::Query(sql, flags);
-            return Ok(sub);
-        }
-        if op == wire::OP_PREPARE {
-            sub.op = Op::Prepare(sql);
-            return Ok(sub);
-        }
-        let params_v = element(env, v, wire::SUB_PARAMS)?;
-        let mut len = 0u32;
-        if sys::napi_get_array_length(env, params_v, &mut len) != sys::Status::napi_ok {
-            len = 0;
-        }
-        let mut params = Vec::with_capacity(len as usize);
-        for i in 0..len {
-            match ParamIn::from_napi_value(env, element(env, params_v, i)?) {
-                Ok(p) => params.push(p.0),
-                Err(e) => {
-                    sub.error =
-                        Some(ErrInfo::new("ERR_INVALID_PARAMETER", format!("Bind parameter {}: {}", i + 1, e.reason)));
-                    return Ok(sub);
+        let slot = at(wire::SUB_SQL);
+        let text = if at(wire::SUB_SQL_NEW) == 1.0 {
+            let t: Arc<str> = String::from_napi_value(env, element(env, texts, next_text)?)?.into();
+            next_text += 1;
+            sql.keep(slot, &t);
+            t
+        } else {
+            match sql.text(slot) {
+                Some(t) => t,
+                None => return Err(Error::new(Status::InvalidArg, "submit() names an SQL text it never sent")),
+            }
+        };
+        let flags = at(wire::SUB_FLAGS) as u32;
+        sub.op = match op {
+            wire::OP_QUERY => Op::Query(text, flags),
+            wire::OP_PREPARE => Op::Prepare(text),
+            _ => {
+                let params_v = element(env, params, next_params)?;
+                next_params += 1;
+                match read_params(env, params_v) {
+                    Ok(p) => Op::Execute(text, p, flags),
+                    Err(e) => {
+                        sub.error = Some(e);
+                        Op::Ping
+                    }
                 }
             }
-        }
-        sub.op = Op::Execute(sql, params, flags);
-        Ok(sub)
+        };
+        out.push(sub);
     }
+    Ok(out)
+}
+
+/// execute()'s values; an unsupported one is that command's error.
+unsafe fn read_params(env: sys::napi_env, params_v: sys::napi_value) -> std::result::Result<Vec<Param>, ErrInfo> {
+    let mut len = 0u32;
+    if sys::napi_get_array_length(env, params_v, &mut len) != sys::Status::napi_ok {
+        len = 0;
+    }
+    let mut params = Vec::with_capacity(len.min(65_535) as usize);
+    for i in 0..len {
+        let p = element(env, params_v, i).and_then(|v| ParamIn::from_napi_value(env, v));
+        match p {
+            Ok(p) => params.push(p.0),
+            Err(e) => {
+                return Err(ErrInfo::new("ERR_INVALID_PARAMETER", format!("Bind parameter {}: {}", i + 1, e.reason)));
+            }
+        }
+    }
+    Ok(params)
 }
 
 #[cfg(test)]

@@ -70,7 +70,7 @@ pub(crate) async fn run_op(at: &Attachment, c: &mut PooledConn, op: &Op, timeout
             }
             Op::Prepare(sql) => {
                 use mysql_async::prelude::Queryable;
-                c.conn.prep(sql.as_str()).await.map(|_| Vec::new())
+                c.conn.prep(&**sql).await.map(|_| Vec::new())
             }
             // Only meaningful to conn_worker; nothing to run.
             Op::HandBack => Ok(Vec::new()),

@@ -34,7 +34,7 @@ mod tls;
 mod wire;
 
 use attachment::Attachment;
-use boundary::{Batch, Payload, Raw, Submission};
+use boundary::{Batch, Payload, Raw};
 use completions::{Completions, Queue, Wake};
 use config::PoolConfig;
 use credentials::Credentials;
@@ -79,6 +79,8 @@ pub struct NativePool {
     inflight: Cell<u32>,
     /// Result shapes already sent to this thread's JS (see boundary::Batch).
     shapes: RefCell<shapes::Shapes>,
+    /// SQL texts JS refers to by number (boundary::SqlTexts).
+    sql_texts: RefCell<boundary::SqlTexts>,
     /// Hands commands to the router task, which decides each acquisition in
     /// the order JS made the requests (FIFO across batches and threads).
     router: tokio::sync::mpsc::UnboundedSender<Routed>,
@@ -179,6 +181,7 @@ impl NativePool {
             completions,
             inflight: Cell::new(0),
             shapes: RefCell::new(shapes::Shapes::default()),
+            sql_texts: RefCell::new(boundary::SqlTexts::default()),
         })
     }
 
@@ -202,7 +205,10 @@ impl NativePool {
     /// src/wire.rs SUB_*, OP_*). One hand-over to the runtime per batch, so
     /// one thread wake-up.
     #[napi]
-    pub fn submit(&self, env: Env, batch: Vec<Submission>) {
+    pub fn submit(&self, env: Env, nums: Raw, count: u32, texts: Raw, params: Raw) -> Result<()> {
+        let batch = unsafe {
+            boundary::read_submissions(env.raw(), nums.0, count, texts.0, params.0, &mut self.sql_texts.borrow_mut())
+        }?;
         self.begin(&env, batch.len() as u32);
         // Decided here, synchronously: the connection a caller's previous
         // answer freed is the one its next command gets (mysql2's LIFO), and
@@ -215,6 +221,7 @@ impl NativePool {
             })
             .collect();
         let _ = self.router.send(Routed::Batch(batch));
+        Ok(())
     }
 
     /// Lends a connection; completes with [connId, threadId].

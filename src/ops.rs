@@ -5,6 +5,7 @@ use crate::json_columns::JsonColumns;
 use mysql_async::prelude::{Protocol, Queryable};
 use mysql_async::{Conn, Params, QueryResult, Value};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
@@ -39,20 +40,21 @@ impl Op {
     /// (sql, params) to run again after a session reset; None for other ops.
     pub fn replay(&self) -> Option<(String, Vec<Value>)> {
         match self {
-            Op::Query(sql, _) => Some((sql.clone(), Vec::new())),
-            Op::Execute(sql, params, _) => Some((sql.clone(), params.iter().cloned().map(Value::from).collect())),
+            Op::Query(sql, _) => Some((sql.to_string(), Vec::new())),
+            Op::Execute(sql, params, _) => Some((sql.to_string(), params.iter().cloned().map(Value::from).collect())),
             _ => None,
         }
     }
 }
 
 pub enum Op {
-    Query(String, u32),
-    Execute(String, Vec<Param>, u32),
+    /// SQL texts are shared with the table of kept texts (boundary::SqlTexts).
+    Query(Arc<str>, u32),
+    Execute(Arc<str>, Vec<Param>, u32),
     Ping,
     /// conn.prepare(sql): prepares (and caches) the statement now, so its
     /// errors surface here, as in mysql2; execute(sql) then reuses it.
-    Prepare(String),
+    Prepare(Arc<str>),
     /// JS is done with a new connection it was shown ('connection' event):
     /// it goes to the command that was waiting for it.
     HandBack,

@@ -3,7 +3,7 @@
 //! that each one exists, so the two sides cannot drift. Adding a flag, a
 //! column kind or a directory field means one edit here and one use there.
 
-// A submitted command: [op, id, connId, sql, flags, timeoutMs, params].
+// A submitted command: SUB_WIDTH numbers of submit()'s Float64Array.
 #[napi]
 pub const SUB_OP: u32 = 0;
 #[napi]
@@ -11,13 +11,25 @@ pub const SUB_ID: u32 = 1;
 #[napi]
 pub const SUB_CONN: u32 = 2;
 #[napi]
-pub const SUB_SQL: u32 = 3;
+pub const SUB_FLAGS: u32 = 3;
 #[napi]
-pub const SUB_FLAGS: u32 = 4;
+pub const SUB_TIMEOUT: u32 = 4;
+/// The SQL text's number (kept per pool and thread, see boundary::SqlTexts),
+/// or -1 for a text not kept (too long to keep).
 #[napi]
-pub const SUB_TIMEOUT: u32 = 5;
+pub const SUB_SQL: u32 = 5;
+/// 1: this command's SQL text is the next string of submit()'s `texts`
+/// (and becomes the text of number SUB_SQL); 0: number SUB_SQL as before.
 #[napi]
-pub const SUB_PARAMS: u32 = 6;
+pub const SUB_SQL_NEW: u32 = 6;
+#[napi]
+pub const SUB_WIDTH: u32 = 7;
+/// SQL texts kept by number; JS starts numbering again when full.
+#[napi]
+pub const SUB_SQL_SLOTS: u32 = 512;
+/// Longer SQL texts cross every time (a bulk INSERT's text is used once).
+#[napi]
+pub const SUB_SQL_KEEP_MAX: u32 = 4096;
 
 // Ops (SUB_OP).
 #[napi]
