@@ -7,7 +7,7 @@
 // Direction: `_unsent` goes JS -> native; completions come native -> JS.
 const errors = require('./errors');
 const { decodeRows, parseMeta, ResultSetHeader } = require('./rows');
-const { SUB, OP, DONE, SET, ROWS, HEAD, FLAG } = require('./wire');
+const { SUB, OP, DONE, SET, ROWS, HEAD, FLAG, DRAIN } = require('./wire');
 
 /**
  * Hands rows to a streaming command's consumer. A throwing 'result' listener
@@ -45,6 +45,9 @@ function entry(op, id, connId, sql, flags, timeout, params) {
 }
 
 const WIDTH = SUB.WIDTH;
+const NO_EXTRA = Object.freeze([]);
+// Buffer cells of a scratch drain are empty (native code sends no bytes then).
+const NO_BIN = Buffer.alloc(0);
 
 class Transport {
   /**
@@ -68,10 +71,15 @@ class Transport {
     this._unsent = [];
     this._flushScheduled = false;
     this._flush = () => this.flush();
-    // submit()'s numbers, reused (SUB.WIDTH per command), and the SQL texts
-    // native code keeps by number: a repeated statement crosses as a number.
+    // submit()'s numbers, reused (SUB.WIDTH per command), and the execute()
+    // SQL texts native code keeps by number: a repeated statement crosses
+    // as a number.
     this._subNums = new Float64Array(64 * WIDTH);
     this._sqlSlots = new Map();
+    // drain() writes the common batch here instead of making new arrays
+    // (layout: src/wire.rs DRAIN_*); read before onWake returns, never kept.
+    this._scratch = new Float64Array(DRAIN.DIR_CAP + DRAIN.TAGS_CAP / 8);
+    this._scratchTags = new Uint8Array(this._scratch.buffer, DRAIN.DIR_CAP * 8, DRAIN.TAGS_CAP);
     // Result shapes by the number native code files them under (each crosses
     // once; native code reuses numbers past its bounded cache, src/shapes.rs).
     this.shapes = [];
@@ -105,7 +113,14 @@ class Transport {
       nums[b + SUB.FLAGS] = e.flags;
       nums[b + SUB.TIMEOUT] = e.timeout;
       nums[b + SUB.SQL_NEW] = 0;
-      if (e.op === OP.QUERY || e.op === OP.EXECUTE || e.op === OP.PREPARE) this._sql(e.sql, nums, b, texts);
+      if (e.op === OP.EXECUTE || e.op === OP.PREPARE) this._sql(e.sql, nums, b, texts);
+      else if (e.op === OP.QUERY) {
+        // query() texts usually carry their values (formatted in JS), so
+        // they rarely repeat: keeping them would only churn the table.
+        nums[b + SUB.SQL] = -1;
+        nums[b + SUB.SQL_NEW] = 1;
+        texts.push(e.sql);
+      }
       if (e.op === OP.EXECUTE) params.push(e.params);
     }
     try {
@@ -245,11 +260,26 @@ class Transport {
    * shifts the ones after it.
    */
   onWake() {
-    const [dir, text, bytes, extra] = this.native.drain();
-    const tags = bytes === null ? null : new Uint8Array(bytes);
-    const bin = bytes === null ? null : Buffer.from(bytes);
-    const n = dir.length;
-    let k = 0;
+    const r = this.native.drain(this._scratch);
+    let dir, text, tags, bin, extra, k, n;
+    if (typeof r === 'string') {
+      dir = this._scratch;
+      text = r;
+      tags = this._scratchTags;
+      bin = NO_BIN;
+      extra = NO_EXTRA;
+      k = 1;
+      n = 1 + dir[0];
+    } else {
+      const bytes = r[2];
+      dir = r[0];
+      text = r[1];
+      tags = bytes === null ? null : new Uint8Array(bytes);
+      bin = bytes === null ? null : Buffer.from(bytes);
+      extra = r[3];
+      k = 0;
+      n = dir.length;
+    }
     let tp = 0;
     while (k < n) {
       const id = dir[k];

@@ -103,6 +103,8 @@ fn check(status: sys::napi_status, what: &str) -> Result<()> {
 ///   kind 4 (chunk): setIndex, then one rows set as above (the command's
 ///     final completion follows; JS puts these rows before that set's rows)
 pub struct Batch {
+    /// Some cell is a Buffer (or the batch holds binary bytes at all).
+    has_bin: bool,
     dir: Vec<f64>,
     text: Vec<u8>,
     ascii: bool,
@@ -117,7 +119,14 @@ enum Extra {
 
 impl Batch {
     pub fn build(list: Vec<Completion>, shapes: &mut Shapes) -> Batch {
-        let mut b = Batch { dir: Vec::new(), text: Vec::new(), ascii: true, bytes: Vec::new(), extra: Vec::new() };
+        let mut b = Batch {
+            has_bin: false,
+            dir: Vec::new(),
+            text: Vec::new(),
+            ascii: true,
+            bytes: Vec::new(),
+            extra: Vec::new(),
+        };
         for c in list {
             b.dir.push(c.id as f64);
             match c.payload {
@@ -166,6 +175,7 @@ impl Batch {
         let tags_at = self.bytes.len();
         self.bytes.extend_from_slice(&r.tags);
         let bin_at = self.bytes.len();
+        self.has_bin |= !r.bin.is_empty();
         self.bytes.extend_from_slice(&r.bin);
         self.ascii &= r.ascii;
         self.text.extend_from_slice(&r.text);
@@ -212,6 +222,43 @@ impl Batch {
             big_rows,
             state,
         ]);
+    }
+
+    /// The text alone, with the directory and tags written into JS's scratch
+    /// Float64Array (layout: wire::DRAIN_*), when they fit and nothing else
+    /// is needed: no new values but one string for the common drain.
+    /// Otherwise `into_js`.
+    ///
+    /// # Safety
+    /// `scratch` is a value of the current call.
+    pub unsafe fn into_js_scratch(self, env: sys::napi_env, scratch: sys::napi_value) -> Result<sys::napi_value> {
+        if !self.extra.is_empty() || self.has_bin {
+            return self.into_js(env);
+        }
+        let mut kind = sys::TypedarrayType::int8_array;
+        let mut len = 0usize;
+        let mut data: *mut std::ffi::c_void = ptr::null_mut();
+        let mut ab = ptr::null_mut();
+        let mut offset = 0usize;
+        let info = sys::napi_get_typedarray_info(env, scratch, &mut kind, &mut len, &mut data, &mut ab, &mut offset);
+        let dir_cap = wire::DRAIN_DIR_CAP as usize;
+        let tags_cap = wire::DRAIN_TAGS_CAP as usize;
+        let fits = info == sys::Status::napi_ok
+            && kind == sys::TypedarrayType::float64_array
+            && !data.is_null()
+            && len * 8 >= dir_cap * 8 + tags_cap
+            && self.dir.len() < dir_cap
+            && self.bytes.len() <= tags_cap;
+        if !fits {
+            return self.into_js(env);
+        }
+        let nums = data.cast::<f64>();
+        *nums = self.dir.len() as f64;
+        ptr::copy_nonoverlapping(self.dir.as_ptr(), nums.add(1), self.dir.len());
+        if !self.bytes.is_empty() {
+            ptr::copy_nonoverlapping(self.bytes.as_ptr(), data.cast::<u8>().add(dir_cap * 8), self.bytes.len());
+        }
+        Js { env }.text(&self.text, self.ascii)
     }
 
     /// [dir, text, bytes|null, extra]

@@ -327,10 +327,10 @@ impl NativePool {
         }
     }
 
-    /// Everything finished since the last call, as
-    /// [[id, kind, ...payload], ...] (see boundary.rs).
+    /// Everything finished since the last call: its text, with the directory
+    /// in `scratch`, or [dir, text, bytes, extra] (see boundary::Batch).
     #[napi]
-    pub fn drain(&self, env: Env) -> Result<Raw> {
+    pub fn drain(&self, env: Env, scratch: Raw) -> Result<Raw> {
         let (list, conns) = self.completions.take();
         // Their callers' next commands come in this order: hand each its own
         // connection back first, as mysql2's synchronous release does.
@@ -345,7 +345,8 @@ impl NativePool {
                 !matches!(c.payload, Payload::Chunk(..) | Payload::NewConn { .. } | Payload::NeedCredentials(_))
             })
             .count() as u32;
-        let v = Batch::build(list, &mut self.shapes.borrow_mut()).into_js(env.raw())?;
+        let batch = Batch::build(list, &mut self.shapes.borrow_mut());
+        let v = unsafe { batch.into_js_scratch(env.raw(), scratch.0) }?;
         let left = self.inflight.get().saturating_sub(n);
         self.inflight.set(left);
         if left == 0 && n > 0 {

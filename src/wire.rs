@@ -31,6 +31,15 @@ pub const SUB_SQL_SLOTS: u32 = 512;
 #[napi]
 pub const SUB_SQL_KEEP_MAX: u32 = 4096;
 
+// drain()'s scratch Float64Array, reused: [dirLen, ...directory] in its
+// first DRAIN_DIR_CAP numbers, then the cell tags (bytes). Used when a drain
+// fits and carries no binary cells and no rare values; otherwise drain()
+// returns [dir, text, bytes, extra] as new values.
+#[napi]
+pub const DRAIN_DIR_CAP: u32 = 16_384;
+#[napi]
+pub const DRAIN_TAGS_CAP: u32 = 65_536;
+
 // Ops (SUB_OP).
 #[napi]
 pub const OP_QUERY: u32 = 0;

@@ -1,5 +1,6 @@
-// SQL texts cross the boundary by number once native code has seen them
-// (lib/transport.js _sql, src/boundary.rs SqlTexts): repeated statements,
+// execute() SQL texts cross the boundary by number once native code has seen
+// them (lib/transport.js _sql, src/boundary.rs SqlTexts; query() texts always
+// cross whole, they usually carry their values): repeated statements,
 // renumbering when the table is full (also in the middle of one batch),
 // texts too long to keep, and a malformed batch must all still run the SQL
 // the caller wrote.
@@ -30,17 +31,18 @@ describe('SQL texts by number', () => {
     for (let i = 0; i < n; i++) {
       const v = i % 7 === 6 ? i - 5 : i
       jobs.push(
-        pool.query(`SELECT ${v} AS v`).then(([rows]) => [v, rows[0].v]),
         pool.execute(`SELECT ? + ${v} AS v`, [1]).then(([rows]) => [v + 1, rows[0].v]),
+        pool.query(`SELECT ${v} AS v`).then(([rows]) => [v, rows[0].v]),
+        pool.execute(`SELECT ? - ${v} AS v`, [1]).then(([rows]) => [1 - v, rows[0].v]),
       )
     }
     const got = await Promise.all(jobs)
-    expect(got.length).toBe(2 * n)
+    expect(got.length).toBe(3 * n)
     expect(got.filter(([want, have]) => want !== have)).toEqual([])
     // And again, now that the numbers have wrapped.
     for (const v of [0, 1, 511, 512, 1000, n - 1]) {
-      const [[row]] = await pool.query(`SELECT ${v} AS v`)
-      expect(row.v).toBe(v)
+      const [[row]] = await pool.execute(`SELECT ? + ${v} AS v`, [2])
+      expect(row.v).toBe(v + 2)
     }
   })
 
