@@ -16,7 +16,7 @@ export declare class NativePool {
    * src/wire.rs SUB_*, OP_*). One hand-over to the runtime per batch, so
    * one thread wake-up.
    */
-  submit(batch: Array<Submission>): void
+  submit(nums: Raw, count: number, texts: Raw, params: Raw): void
   /** Lends a connection; completes with [connId, threadId]. */
   getConnection(id: number): void
   /**
@@ -52,10 +52,10 @@ export declare class NativePool {
    */
   streamAck(id: number, done: boolean): void
   /**
-   * Everything finished since the last call, as
-   * [[id, kind, ...payload], ...] (see boundary.rs).
+   * Everything finished since the last call: its text, with the directory
+   * in `scratch`, or [dir, text, bytes, extra] (see boundary::Batch).
    */
-  drain(): Raw
+  drain(scratch: Raw): Raw
   counts(): PoolCounts
   /** Lifetime counters and the acquire-wait, query-time and connect-time histograms. */
   metrics(): PoolMetrics
@@ -92,6 +92,10 @@ export declare const DONE_ERROR: number
 export declare const DONE_OK: number
 
 export declare const DONE_RESULTS: number
+
+export declare const DRAIN_DIR_CAP: number
+
+export declare const DRAIN_TAGS_CAP: number
 
 export interface ErrorCount {
   code: string
@@ -309,11 +313,27 @@ export declare const SUB_ID: number
 
 export declare const SUB_OP: number
 
-export declare const SUB_PARAMS: number
-
+/**
+ * The SQL text's number (kept per pool and thread, see boundary::SqlTexts),
+ * or -1 for a text not kept (too long to keep).
+ */
 export declare const SUB_SQL: number
 
+/** Longer SQL texts cross every time (a bulk INSERT's text is used once). */
+export declare const SUB_SQL_KEEP_MAX: number
+
+/**
+ * 1: this command's SQL text is the next string of submit()'s `texts`
+ * (and becomes the text of number SUB_SQL); 0: number SUB_SQL as before.
+ */
+export declare const SUB_SQL_NEW: number
+
+/** SQL texts kept by number; JS starts numbering again when full. */
+export declare const SUB_SQL_SLOTS: number
+
 export declare const SUB_TIMEOUT: number
+
+export declare const SUB_WIDTH: number
 
 export declare const TAG_BUFFER: number
 
