@@ -524,7 +524,10 @@ impl SqlTexts {
     }
 
     fn keep(&mut self, slot: f64, text: &Arc<str>) {
-        if slot >= 0.0 && slot < f64::from(wire::SUB_SQL_SLOTS) {
+        // JS numbers only texts of at most SUB_SQL_KEEP_MAX UTF-16 units (3
+        // UTF-8 bytes each at most): the table's memory stays bounded.
+        let short = text.len() <= 3 * wire::SUB_SQL_KEEP_MAX as usize;
+        if short && slot >= 0.0 && slot < f64::from(wire::SUB_SQL_SLOTS) {
             let i = slot as usize;
             if self.0.len() <= i {
                 self.0.resize(i + 1, None);
