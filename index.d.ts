@@ -93,6 +93,12 @@ export declare const DONE_OK: number
 
 export declare const DONE_RESULTS: number
 
+/**
+ * How long a traced pool.query()/execute() waited for its connection:
+ * [id, kind, microseconds], before the command's own completion.
+ */
+export declare const DONE_WAIT: number
+
 export declare const DRAIN_DIR_CAP: number
 
 export declare const DRAIN_TAGS_CAP: number
@@ -122,6 +128,12 @@ export declare const FLAG_DDL: number
 export declare const FLAG_DECIMAL_NUMBERS: number
 
 export declare const FLAG_JSON_STRINGS: number
+
+/**
+ * Report the wait for a pooled connection (DONE_WAIT): set only on traced
+ * commands (lib/otel.js shows it as an attribute).
+ */
+export declare const FLAG_POOL_WAIT: number
 
 /** A JS typeCast function runs per cell: every cell travels as text/bytes. */
 export declare const FLAG_RAW: number

@@ -25,9 +25,10 @@
 // Pool wait: getConnection() gets its own span, "mysql pool acquire", whose
 // duration is the time from the call until a connection was handed out
 // (also as napi_mysql_pool.wait_ms). pool.query()/execute() acquire their
-// connection natively, fused with the command (lib/transport.js); the native
-// side reports no per-command acquisition time, so their spans cover wait and
-// round trip together. README "Tracing and metrics integrations".
+// connection natively, fused with the command: for traced ones the native
+// pool reports the wait (src/wire.rs FLAG_POOL_WAIT, DONE_WAIT), shown as
+// napi_mysql_pool.wait_ms on the query's span. README "Tracing and metrics
+// integrations".
 //
 // @opentelemetry/api is required when an instrumentation is created, never
 // by the package itself: it stays an optional dependency. Nothing is
@@ -361,6 +362,9 @@ class NapiMysqlPoolInstrumentation {
       st.span.setAttribute('napi_mysql_pool.wait_ms', Math.round((now() - st.t0) * 1000) / 1000);
       const threadId = ctx.result && ctx.result.threadId;
       if (typeof threadId === 'number') st.span.setAttribute('napi_mysql_pool.connection.thread_id', threadId);
+    } else {
+      const info = ctx[tracing.POOL_INFO];
+      if (info !== undefined && info.waitMs !== undefined) st.span.setAttribute('napi_mysql_pool.wait_ms', Math.round(info.waitMs * 1000) / 1000);
     }
     st.span.end();
   }

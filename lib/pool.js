@@ -15,6 +15,7 @@ const { prepare } = require('./command');
 const { Transport } = require('./transport');
 const batch = require('./batch');
 const tracing = require('./tracing');
+const { FLAG } = require('./wire');
 
 const rowsOf = (r) => r[0];
 const coreOf = (conn) => conn.connection;
@@ -119,9 +120,15 @@ class Pool extends EventEmitter {
     // formatted in), `values` what the caller passed.
     const given = values === undefined && sql !== null && typeof sql === 'object' ? sql.values : values;
     const text = sql !== null && typeof sql === 'object' ? sql.sql : sql;
-    return this._sendNow(connId, sql, values, forExecute, (q, go) =>
-      tracing.trace(ch, tracing.commandContext(this.config, q ? q.sql : text, given, text), go, rowsOf),
-    );
+    return this._sendNow(connId, sql, values, forExecute, (q, go) => {
+      const ctx = tracing.commandContext(this.config, q ? q.sql : text, given, text);
+      if (q && connId === 0) {
+        // The native pool reports this command's wait for a connection.
+        q.flags |= FLAG.POOL_WAIT;
+        q.traceInfo = ctx[tracing.POOL_INFO];
+      }
+      return tracing.trace(ch, ctx, go, rowsOf);
+    });
   }
 
   /** `traced(q, go)`, when tracing: runs go() (the send) inside the trace. */

@@ -286,6 +286,13 @@ class Transport {
       const kind = dir[k + 1];
       k += 2;
       const p = this._pending.get(id);
+      if (kind === DONE.WAIT) {
+        // A traced command's wait for its connection (lib/otel.js reads it).
+        const info = p !== undefined && p.q !== null ? p.q.traceInfo : undefined;
+        if (info !== undefined) info.waitMs = dir[k] / 1000;
+        k++;
+        continue;
+      }
       if (kind === DONE.CREDENTIALS) {
         this._onCredentials(dir[k++]);
         continue;

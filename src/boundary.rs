@@ -28,6 +28,9 @@ pub enum Payload {
     /// Unrequested (completion id 0): a new connection needs the user's
     /// credential functions called (see credentials.rs); the request id.
     NeedCredentials(u32),
+    /// A traced command's wait for its pooled connection, in µs; its own
+    /// completion follows.
+    Waited(f64),
     Done,
 }
 
@@ -149,6 +152,9 @@ impl Batch {
                     b.dir.extend_from_slice(&[f64::from(wire::DONE_CONN), conn_id as f64, thread_id as f64]);
                 }
                 Payload::Done => b.dir.push(f64::from(wire::DONE_OK)),
+                Payload::Waited(us) => {
+                    b.dir.extend_from_slice(&[f64::from(wire::DONE_WAIT), us]);
+                }
                 Payload::NeedCredentials(req) => {
                     b.dir.extend_from_slice(&[f64::from(wire::DONE_CREDENTIALS), f64::from(req)]);
                 }

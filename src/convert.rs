@@ -30,6 +30,7 @@ pub mod flags {
     pub const DATE_STRINGS_TIMESTAMP: u32 = wire::FLAG_DATE_STRINGS_TIMESTAMP;
     pub const STREAM: u32 = wire::FLAG_STREAM;
     pub const DDL: u32 = wire::FLAG_DDL;
+    pub const POOL_WAIT: u32 = wire::FLAG_POOL_WAIT;
 }
 
 /// Column kinds (src/wire.rs KIND_*), as bytes.

@@ -6,6 +6,7 @@ use crate::attachment::Attachment;
 use crate::boundary::{Completion, Payload, Submission};
 use crate::command::run_op;
 use crate::completions::Completions;
+use crate::convert;
 use crate::error::{self, ErrInfo};
 use crate::lending::{conn_worker, first_use, ConnJob};
 use crate::metrics::Metrics;
@@ -101,6 +102,7 @@ pub(crate) async fn route(at: Arc<Attachment>, mut rx: tokio::sync::mpsc::Unboun
                         tokio::spawn(guarded(completions.clone(), id, async move {
                             let pool = &at.pool;
                             let mut ticket = ticket;
+                            let asked = (op.flags() & convert::flags::POOL_WAIT != 0).then(|| ticket.asked_at());
                             // At most one retry, and only of a command that was
                             // certainly never written (see `retry_safe`).
                             for attempt in 0..2 {
@@ -112,6 +114,10 @@ pub(crate) async fn route(at: Arc<Attachment>, mut rx: tokio::sync::mpsc::Unboun
                                     Ok(c) => c,
                                     Err(e) => return Some(Payload::Error(e)),
                                 };
+                                if let (0, Some(asked)) = (attempt, asked) {
+                                    let us = asked.elapsed().as_secs_f64() * 1e6;
+                                    at.completions.push(Completion { id, payload: Payload::Waited(us) });
+                                }
                                 let payload = run_op(&at, &mut c, &op, timeout_ms, id).await;
                                 let may_retry = attempt == 0 && retry_safe(&payload);
                                 // As mysql2: the connection is back in the idle set (LIFO)

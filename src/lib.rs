@@ -342,7 +342,10 @@ impl NativePool {
         let n = list
             .iter()
             .filter(|c| {
-                !matches!(c.payload, Payload::Chunk(..) | Payload::NewConn { .. } | Payload::NeedCredentials(_))
+                !matches!(
+                    c.payload,
+                    Payload::Chunk(..) | Payload::NewConn { .. } | Payload::NeedCredentials(_) | Payload::Waited(_)
+                )
             })
             .count() as u32;
         let batch = Batch::build(list, &mut self.shapes.borrow_mut());

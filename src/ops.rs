@@ -37,6 +37,14 @@ impl From<Param> for Value {
 
 /// One command for a connection.
 impl Op {
+    /// Its conversion flags (query and execute only).
+    pub fn flags(&self) -> u32 {
+        match self {
+            Op::Query(_, fl) | Op::Execute(_, _, fl) => *fl,
+            _ => 0,
+        }
+    }
+
     /// (sql, params) to run again after a session reset; None for other ops.
     pub fn replay(&self) -> Option<(String, Vec<Value>)> {
         match self {

@@ -37,6 +37,13 @@ pub struct Ticket {
     start: Instant,
 }
 
+impl Ticket {
+    /// When the request was made (on the JS thread, in submit()).
+    pub fn asked_at(&self) -> Instant {
+        self.start
+    }
+}
+
 struct Waiter {
     id: u64,
     tx: oneshot::Sender<Result<PooledConn, ErrInfo>>,

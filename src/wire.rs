@@ -67,6 +67,10 @@ pub const DONE_CHUNK: u32 = 4;
 /// The pool needs credentials for a new connection: [0, kind, requestId].
 #[napi]
 pub const DONE_CREDENTIALS: u32 = 5;
+/// How long a traced pool.query()/execute() waited for its connection:
+/// [id, kind, microseconds], before the command's own completion.
+#[napi]
+pub const DONE_WAIT: u32 = 6;
 
 // One result set in the directory starts with its kind.
 #[napi]
@@ -143,6 +147,10 @@ pub const FLAG_STREAM: u32 = 512;
 /// one SQL tokenizer (lib/sql.js isDdl).
 #[napi]
 pub const FLAG_DDL: u32 = 1024;
+/// Report the wait for a pooled connection (DONE_WAIT): set only on traced
+/// commands (lib/otel.js shows it as an attribute).
+#[napi]
+pub const FLAG_POOL_WAIT: u32 = 2048;
 
 // Column kinds, in each shape's metadata.
 #[napi]

@@ -155,10 +155,18 @@ describe('spans under an instrumented HTTP server', () => {
     expect(db.map((s) => s.name)).toEqual([`SELECT ${DB}`, `SELECT ${DB}`, `SELECT ${DB}`])
     expect(db.map((s) => s.kind)).toEqual([SpanKind.CLIENT, SpanKind.CLIENT, SpanKind.CLIENT])
     expectChildOf(db, serverSpan)
+    // The native pool's wait for a connection (pool.query/execute only).
+    const attrs = db.map((s) => {
+      const { 'napi_mysql_pool.wait_ms': wait, ...rest } = s.attributes
+      expect(typeof wait).toBe('number')
+      expect(wait).toBeGreaterThanOrEqual(0)
+      expect(wait).toBeLessThanOrEqual(ms(s.duration) + 1)
+      return rest
+    })
     // Placeholders as written, never the values; no values: literals masked.
-    expect(db[0].attributes).toEqual({ ...common('otel-main'), 'db.operation.name': 'SELECT', 'db.query.text': 'SELECT ? AS a, ? AS b' })
-    expect(db[1].attributes).toEqual({ ...common('otel-main'), 'db.operation.name': 'SELECT', 'db.query.text': 'SELECT ? AS n' })
-    expect(db[2].attributes).toEqual({ ...common('otel-main'), 'db.operation.name': 'SELECT', 'db.query.text': 'select ? AS answer' })
+    expect(attrs[0]).toEqual({ ...common('otel-main'), 'db.operation.name': 'SELECT', 'db.query.text': 'SELECT ? AS a, ? AS b' })
+    expect(attrs[1]).toEqual({ ...common('otel-main'), 'db.operation.name': 'SELECT', 'db.query.text': 'SELECT ? AS n' })
+    expect(attrs[2]).toEqual({ ...common('otel-main'), 'db.operation.name': 'SELECT', 'db.query.text': 'select ? AS answer' })
     for (const s of db) expect(s.status.code).toBe(SpanStatusCode.UNSET)
     expect(JSON.stringify(db.map((s) => [s.attributes, s.events]))).not.toContain('secret-value')
     // The handler's continuation still runs in the HTTP span's context.
@@ -178,6 +186,8 @@ describe('spans under an instrumented HTTP server', () => {
     expect(wait).toBeLessThanOrEqual(ms(acquire.duration) + 1)
     expect(Number.isInteger(threadId) && threadId > 0).toBe(true)
     expect(select.attributes['db.query.text']).toBe('SELECT ? AS v')
+    // A lent connection's commands wait for nothing: the acquire span has it.
+    expect(select.attributes['napi_mysql_pool.wait_ms']).toBeUndefined()
     expect(update.attributes).toMatchObject({ 'db.operation.name': 'UPDATE', 'db.query.text': 'UPDATE no_such_table_otel SET a = ?', 'error.type': '1146' })
     expect(update.status.code).toBe(SpanStatusCode.ERROR)
     expect(seen['/conn']).toBe(serverSpan.spanContext().spanId)
@@ -190,7 +200,9 @@ describe('spans under an instrumented HTTP server', () => {
     const [s] = db
     expect(s.name).toBe(`SELECT ${DB}`)
     expect(parentId(s)).toBe(serverSpan.spanContext().spanId)
-    expect(s.attributes).toEqual({
+    const { 'napi_mysql_pool.wait_ms': wait, ...attrs } = s.attributes
+    expect(wait).toBeGreaterThanOrEqual(0)
+    expect(attrs).toEqual({
       ...common('otel-main'),
       'db.operation.name': 'SELECT',
       'db.query.text': 'SELECT * FROM no_such_table_otel',
@@ -204,7 +216,7 @@ describe('spans under an instrumented HTTP server', () => {
     expect(seen['/bad']).toBe(serverSpan.spanContext().spanId)
   })
 
-  it('exhausted pool (connectionLimit 1): the acquire span shows the wait; fused pool.query spans include it', async () => {
+  it('exhausted pool (connectionLimit 1): the acquire span and the pool.query spans show the wait', async () => {
     expect(await get('/wait')).toBe(200)
     const { serverSpan, db } = await spansOf('/wait')
     expectChildOf(db, serverSpan)
@@ -217,8 +229,14 @@ describe('spans under an instrumented HTTP server', () => {
     expect(Math.abs(acquire.attributes['napi_mysql_pool.wait_ms'] - ms(acquire.duration))).toBeLessThan(20)
     const queries = db.filter((s) => s.name === `SELECT ${DB}`)
     expect(queries.map((s) => s.attributes['db.query.text'])).toEqual(['SELECT SLEEP(?) AS s', 'SELECT ? AS one'])
-    // `fast` waited for the connection SLEEP held: its span covers that wait.
+    // `fast` waited for the connection SLEEP held: its span covers that wait,
+    // and the native pool reports it (SLEEP got the idle connection at once).
     expect(ms(queries[1].duration)).toBeGreaterThan(300)
+    const waits = queries.map((s) => s.attributes['napi_mysql_pool.wait_ms'])
+    expect(waits[0]).toBeGreaterThanOrEqual(0)
+    expect(waits[0]).toBeLessThan(100)
+    expect(waits[1]).toBeGreaterThan(300)
+    expect(waits[1]).toBeLessThanOrEqual(ms(queries[1].duration) + 1)
   })
 })
 
