@@ -12,7 +12,7 @@
 // same as the Rust ceiling, bench/ceiling).
 const { performance } = require('node:perf_hooks');
 const { makeClient } = require('./clients');
-const { WORKLOADS, SQL, POINT_ROWS, POOL_SIZE, COLD_QUERIES } = require('./workloads');
+const { WORKLOADS, SQL, POINT_ROWS, POOL_SIZE, COLD_QUERIES, xorshift } = require('./workloads');
 
 const now = () => performance.now();
 const IS_BUN = typeof globalThis.Bun !== 'undefined';
@@ -49,18 +49,6 @@ const elu = (prev) => (HAS_ELU ? performance.eventLoopUtilization(prev) : null);
 const fullGc = () => (IS_BUN ? globalThis.Bun.gc(true) : global.gc?.());
 
 // ---- small utilities --------------------------------------------------------
-
-function xorshift(seed) {
-  let x = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
 
 class Samples {
   constructor() {

@@ -104,4 +104,17 @@ function clientsFor(w) {
   return w.clients || CLIENTS;
 }
 
-module.exports = { CLIENTS, CLIENT_LABELS, RUNTIME, POOL_SIZE, POINT_ROWS, WIDE_ROWS, COLD_QUERIES, SQL, WORKLOADS, METRIC, TARGETS, clientsFor };
+/** The seeded id generator every client shares (bench/ceiling ports it): same ids for all. */
+function xorshift(seed) {
+  let x = seed >>> 0 || 0x9e3779b9;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+}
+
+module.exports = { xorshift, CLIENTS, CLIENT_LABELS, RUNTIME, POOL_SIZE, POINT_ROWS, WIDE_ROWS, COLD_QUERIES, SQL, WORKLOADS, METRIC, TARGETS, clientsFor };

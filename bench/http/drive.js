@@ -8,19 +8,7 @@
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 const autocannon = require('autocannon');
-const { POINT_ROWS, POOL_SIZE } = require('../workloads');
-
-function xorshift(seed) {
-  let x = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
+const { POINT_ROWS, POOL_SIZE, xorshift } = require('../workloads');
 
 /** Starts a child whose stdout speaks '@@bench {json}' lines; resolves on its 'ready'. */
 function startChild(cmd, args, env, what, timeoutMs = 30_000) {
