@@ -75,6 +75,24 @@ impl Completions {
         (list, conns)
     }
 
+    /// Runs `give_back` (which may hand the answering connection to the next
+    /// waiter) and queues `c`, both under the queue's lock: an answer of a
+    /// command that got the connection after this one cannot be queued
+    /// first (answers settle in the order the server gave them, as in
+    /// mysql2), and JS never sees this answer before the connection is back.
+    pub(crate) fn push_with(&self, c: Completion, conn: u64, give_back: impl FnOnce()) {
+        let first = {
+            let mut q = lock(&self.queue);
+            give_back();
+            q.list.push(c);
+            q.conns.push(conn);
+            q.list.len() == 1
+        };
+        if first {
+            self.wake.call(0, ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    }
+
     /// `conn`: the pooled connection that answered (already back in the pool).
     pub(crate) fn push_from(&self, c: Completion, conn: Option<u64>) {
         let first = {

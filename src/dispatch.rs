@@ -51,6 +51,77 @@ fn retry_safe(payload: &Option<Payload>) -> bool {
     matches!(payload, Some(Payload::Error(e)) if e.never_sent)
 }
 
+/// One pool.query()/execute(): finish its acquisition (decided on the JS
+/// thread in submit()), run it, put the connection back before the answer is
+/// queued. Its place among other commands was settled by its ticket, on the JS
+/// thread.
+pub(crate) async fn pool_command(at: Arc<Attachment>, id: u32, op: Op, timeout_ms: f64, ticket: Ticket) {
+    let completions = at.completions.clone();
+    guarded(completions, id, async move {
+        let pool = &at.pool;
+        let mut ticket = ticket;
+        let asked = (op.flags() & convert::flags::POOL_WAIT != 0).then(|| ticket.asked_at());
+        // At most one retry, and only of a command that was certainly never
+        // written (see `retry_safe`).
+        for attempt in 0..2 {
+            let got = match pool.finish_acquire(ticket).await {
+                Ok(c) => first_use(c, &at).await,
+                Err(e) => Err(e),
+            };
+            let mut c = match got {
+                Ok(c) => c,
+                Err(e) => return Some(Payload::Error(e)),
+            };
+            if let (0, Some(asked)) = (attempt, asked) {
+                let us = asked.elapsed().as_secs_f64() * 1e6;
+                at.completions.push(Completion { id, payload: Payload::Waited(us) });
+            }
+            let payload = run_op(&at, &mut c, &op, timeout_ms, id).await;
+            let may_retry = attempt == 0 && retry_safe(&payload);
+            // As mysql2: the connection is back in the idle set (LIFO) before
+            // the promise resolves, so the caller's next query finds it. A
+            // reset due on release (opt-in) comes first, while nobody else can
+            // have the connection.
+            let conn = c.id;
+            c.undelivered = payload.is_some() && !may_retry;
+            let settled = if pool.needs_settling(&c, false) {
+                pool.settle_release(c, false, false).await.map(|c| (c, true))
+            } else {
+                Some((c, false))
+            };
+            let give_back = || match settled {
+                Some((c, true)) => pool.put_back_settled(c, false),
+                Some((c, false)) => pool.release_settled(c, false),
+                None => {}
+            };
+            match payload {
+                Some(payload) if !may_retry => {
+                    at.completions.push_with(Completion { id, payload }, conn, give_back);
+                    return None;
+                }
+                payload => {
+                    give_back();
+                    // Only with a connection at hand or one to open: never by
+                    // joining the queue (an outage would hold the caller until
+                    // acquireTimeout instead of failing fast).
+                    let next = may_retry.then(|| pool.begin_acquire_now()).flatten();
+                    if let Some(next) = next {
+                        Metrics::inc(&pool.metrics.retried);
+                        ticket = next;
+                        continue;
+                    }
+                    if let Some(payload) = payload {
+                        at.completions.push_from(Completion { id, payload }, Some(conn));
+                    }
+                    return None;
+                }
+            }
+        }
+        None
+    })
+    .await
+}
+
 /// One per NativePool: takes each request's place in the pool's queue in
 /// the order JS made them, then lets the rest run concurrently.
 pub(crate) async fn route(at: Arc<Attachment>, mut rx: tokio::sync::mpsc::UnboundedReceiver<Routed>) {
@@ -98,52 +169,7 @@ pub(crate) async fn route(at: Arc<Attachment>, mut rx: tokio::sync::mpsc::Unboun
                         continue;
                     }
                     if let Some(ticket) = ticket {
-                        let at = at.clone();
-                        tokio::spawn(guarded(completions.clone(), id, async move {
-                            let pool = &at.pool;
-                            let mut ticket = ticket;
-                            let asked = (op.flags() & convert::flags::POOL_WAIT != 0).then(|| ticket.asked_at());
-                            // At most one retry, and only of a command that was
-                            // certainly never written (see `retry_safe`).
-                            for attempt in 0..2 {
-                                let got = match pool.finish_acquire(ticket).await {
-                                    Ok(c) => first_use(c, &at).await,
-                                    Err(e) => Err(e),
-                                };
-                                let mut c = match got {
-                                    Ok(c) => c,
-                                    Err(e) => return Some(Payload::Error(e)),
-                                };
-                                if let (0, Some(asked)) = (attempt, asked) {
-                                    let us = asked.elapsed().as_secs_f64() * 1e6;
-                                    at.completions.push(Completion { id, payload: Payload::Waited(us) });
-                                }
-                                let payload = run_op(&at, &mut c, &op, timeout_ms, id).await;
-                                let may_retry = attempt == 0 && retry_safe(&payload);
-                                // As mysql2: the connection is back in the idle set (LIFO)
-                                // before the promise resolves, so the caller's next query
-                                // finds it. A reset due on release (opt-in) comes first too.
-                                let conn = c.id;
-                                c.undelivered = payload.is_some() && !may_retry;
-                                if let Some(c) = pool.release_now(c, false, false) {
-                                    pool.finish_release(c, false, false).await;
-                                }
-                                // Only with a connection at hand or one to open: never
-                                // by joining the queue (an outage would hold the caller
-                                // until acquireTimeout instead of failing fast).
-                                let next = may_retry.then(|| pool.begin_acquire_now()).flatten();
-                                if let Some(next) = next {
-                                    Metrics::inc(&pool.metrics.retried);
-                                    ticket = next;
-                                    continue;
-                                }
-                                if let Some(payload) = payload {
-                                    at.completions.push_from(Completion { id, payload }, Some(conn));
-                                }
-                                return None;
-                            }
-                            None
-                        }));
+                        tokio::spawn(pool_command(at.clone(), id, op, timeout_ms, ticket));
                         continue;
                     }
                     // HandBack ends JS's use of a connection it was shown.

@@ -484,6 +484,24 @@ impl Pool {
     /// before this returns None. Some(c): a session reset or rollback is due
     /// first (`finish_release`).
     pub fn release_now(self: &Arc<Self>, c: PooledConn, borrowed: bool, returning: bool) -> Option<PooledConn> {
+        if self.needs_settling(&c, borrowed) {
+            return Some(c);
+        }
+        self.release_settled(c, returning);
+        None
+    }
+
+    /// Whether releasing `c` takes a round trip first (a reset or rollback
+    /// due, see `settle_release`); an unusable connection is closed instead.
+    pub fn needs_settling(&self, c: &PooledConn, borrowed: bool) -> bool {
+        let expired = matches!(c.expires, Some(t) if t <= Instant::now());
+        let doomed = lock(&self.state).doomed.contains(&c.thread_id());
+        !(self.is_closed() || c.broken || expired || doomed) && self.cleanup_due(c, borrowed)
+    }
+
+    /// Releases a connection whose round trip, if any, is done: closed when
+    /// unusable, else to the oldest waiter or the idle set.
+    pub fn release_settled(self: &Arc<Self>, c: PooledConn, returning: bool) {
         let expired = matches!(c.expires, Some(t) if t <= Instant::now());
         let doomed = {
             let mut st = lock(&self.state);
@@ -501,13 +519,9 @@ impl Pool {
                 Metrics::inc(&self.metrics.released);
             }
             self.close_lent(c, returning);
-            return None;
-        }
-        if self.cleanup_due(&c, borrowed) {
-            return Some(c);
+            return;
         }
         self.put_back_lent(c, true, returning);
-        None
     }
 
     /// Releases a lent connection, resetting its session first if due.
@@ -528,7 +542,25 @@ impl Pool {
     /// The round trip `release_now` left: a full session reset (policy
     /// 'always', or 'auto' for getConnection()), else a ROLLBACK of an open
     /// transaction ('auto' for pool.query).
-    pub async fn finish_release(self: &Arc<Self>, mut c: PooledConn, borrowed: bool, returning: bool) {
+    pub async fn finish_release(self: &Arc<Self>, c: PooledConn, borrowed: bool, returning: bool) {
+        if let Some(c) = self.settle_release(c, borrowed, returning).await {
+            self.put_back_settled(c, returning);
+        }
+    }
+
+    /// Back to the oldest waiter or the idle set after `settle_release`.
+    pub fn put_back_settled(self: &Arc<Self>, c: PooledConn, returning: bool) {
+        self.put_back_lent(c, true, returning);
+    }
+
+    /// The reset or rollback `release_now` left. Some(c): healthy, for
+    /// `put_back_settled`; None: it was closed.
+    pub async fn settle_release(
+        self: &Arc<Self>,
+        mut c: PooledConn,
+        borrowed: bool,
+        returning: bool,
+    ) -> Option<PooledConn> {
         let full_reset = match self.settings.reset {
             ResetPolicy::Always => true,
             ResetPolicy::Never => false,
@@ -547,9 +579,10 @@ impl Pool {
             if !returning {
                 Metrics::inc(&self.metrics.released);
             }
-            return self.close_lent(c, returning);
+            self.close_lent(c, returning);
+            return None;
         }
-        self.put_back_lent(c, true, returning);
+        Some(c)
     }
 
     /// Hands a healthy connection to the oldest live waiter, else to idle.
