@@ -73,6 +73,13 @@ export interface CacheStats {
   jsonTables: number
   jsonTablesCapacity: number
   jsonTablesEvicted: number
+  /** execute() SQL texts native code keeps by number (this pool and thread). */
+  sqlTexts: number
+  sqlTextsCapacity: number
+  /** Result templates (process-wide: every pool's column lists). */
+  templates: number
+  templatesCapacity: number
+  templatesEvicted: number
 }
 
 export interface ConnectError {

@@ -777,8 +777,28 @@ describe('real pool', () => {
     expect(s.closed).toBe(false)
     // The bounded caches of the native pool: the capacities are fixed, and
     // the few statements above cannot have evicted anything.
-    expect(s.caches).toMatchObject({ shapesCapacity: 4096, shapesEvicted: 0, jsonTablesCapacity: 2048, jsonTablesEvicted: 0 })
-    expect(Object.keys(s.caches).sort()).toEqual(['jsonTables', 'jsonTablesCapacity', 'jsonTablesEvicted', 'shapes', 'shapesCapacity', 'shapesEvicted'])
+    expect(s.caches).toMatchObject({
+      shapesCapacity: 4096,
+      shapesEvicted: 0,
+      jsonTablesCapacity: 2048,
+      jsonTablesEvicted: 0,
+      sqlTextsCapacity: 512,
+      templatesCapacity: 1024,
+    })
+    expect(Object.keys(s.caches).sort()).toEqual([
+      'jsonTables',
+      'jsonTablesCapacity',
+      'jsonTablesEvicted',
+      'shapes',
+      'shapesCapacity',
+      'shapesEvicted',
+      'sqlTexts',
+      'sqlTextsCapacity',
+      'templates',
+      'templatesCapacity',
+      'templatesEvicted',
+    ])
+    expect(s.caches.templates).toBeGreaterThanOrEqual(1)
     expect(s.caches.shapes).toBeGreaterThanOrEqual(1)
     expect(s.uptimeSeconds).toBeGreaterThan(0)
   })

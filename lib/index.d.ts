@@ -218,7 +218,10 @@ export interface PoolStats {
   closed: boolean;
   circuitBreakerOpen: boolean;
   lastConnectError: { code: string; message: string } | null;
-  /** Sizes of the bounded caches (result shapes, MariaDB JSON tables) and their evictions. */
+  /**
+   * Sizes of the bounded caches (result shapes, MariaDB JSON tables, execute() SQL texts kept by
+   * number, result templates: process-wide) and their evictions.
+   */
   caches: {
     shapes: number;
     shapesCapacity: number;
@@ -226,6 +229,11 @@ export interface PoolStats {
     jsonTables: number;
     jsonTablesCapacity: number;
     jsonTablesEvicted: number;
+    sqlTexts: number;
+    sqlTextsCapacity: number;
+    templates: number;
+    templatesCapacity: number;
+    templatesEvicted: number;
   };
   [key: string]: unknown;
 }

@@ -521,6 +521,11 @@ unsafe fn element(env: sys::napi_env, arr: sys::napi_value, i: u32) -> Result<sy
 pub struct SqlTexts(Vec<Option<Arc<str>>>);
 
 impl SqlTexts {
+    /// Texts kept now.
+    pub fn len(&self) -> usize {
+        self.0.iter().filter(|t| t.is_some()).count()
+    }
+
     fn text(&self, slot: f64) -> Option<Arc<str>> {
         if slot >= 0.0 && slot < f64::from(wire::SUB_SQL_SLOTS) {
             self.0.get(slot as usize).cloned().flatten()

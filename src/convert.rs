@@ -301,6 +301,14 @@ impl Template {
     }
 }
 
+static TEMPLATES_EVICTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// (kept, capacity, evicted so far) of the process-wide template cache, for stats().caches.
+pub fn template_sizes() -> (usize, usize, u64) {
+    let kept = lock(&TEMPLATES).len();
+    (kept, TEMPLATES_CAPACITY, TEMPLATES_EVICTED.load(std::sync::atomic::Ordering::Relaxed))
+}
+
 /// Number of templates kept, for tests.
 #[cfg(test)]
 fn templates_len() -> usize {
@@ -337,7 +345,11 @@ impl Encoder {
             Some(t) => t,
             None => {
                 let t = Arc::new(Template::build(cols, fl, binary, json, names)?);
-                lock(&TEMPLATES).put(key, t.clone());
+                let mut cache = lock(&TEMPLATES);
+                if cache.len() >= TEMPLATES_CAPACITY && !cache.contains(&key) {
+                    TEMPLATES_EVICTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                cache.put(key, t.clone());
                 t
             }
         };

@@ -61,6 +61,13 @@ pub struct CacheStats {
     pub json_tables: f64,
     pub json_tables_capacity: f64,
     pub json_tables_evicted: f64,
+    /// execute() SQL texts native code keeps by number (this pool and thread).
+    pub sql_texts: f64,
+    pub sql_texts_capacity: f64,
+    /// Result templates (process-wide: every pool's column lists).
+    pub templates: f64,
+    pub templates_capacity: f64,
+    pub templates_evicted: f64,
 }
 
 #[napi(object)]
@@ -374,6 +381,7 @@ impl NativePool {
     pub fn cache_stats(&self) -> CacheStats {
         let shapes = self.shapes.borrow();
         let (json_tables, json_evicted) = self.at.json.sizes();
+        let (templates, templates_capacity, templates_evicted) = convert::template_sizes();
         CacheStats {
             shapes: shapes.len() as f64,
             shapes_capacity: shapes::CAPACITY as f64,
@@ -381,6 +389,11 @@ impl NativePool {
             json_tables: json_tables as f64,
             json_tables_capacity: json_columns::CAPACITY as f64,
             json_tables_evicted: json_evicted as f64,
+            sql_texts: self.sql_texts.borrow().len() as f64,
+            sql_texts_capacity: f64::from(wire::SUB_SQL_SLOTS),
+            templates: templates as f64,
+            templates_capacity: templates_capacity as f64,
+            templates_evicted: templates_evicted as f64,
         }
     }
 

@@ -17,10 +17,17 @@ describe('SQL texts by number', () => {
   })
   afterAll(() => pool.end())
 
-  it('uses the limits src/wire.rs defines', () => {
+  it('uses the limits src/wire.rs defines, and stats() counts the texts kept', async () => {
     expect(wire.SUB.SQL_SLOTS).toBe(512)
     expect(wire.SUB.SQL_KEEP_MAX).toBe(4096)
     expect(wire.SUB.WIDTH).toBe(7)
+    expect(pool.stats().caches).toMatchObject({ sqlTexts: 0, sqlTextsCapacity: 512 })
+    await pool.execute('SELECT ? AS a', [1])
+    await pool.execute('SELECT ? AS a', [2])
+    await pool.execute('SELECT ? AS b', [3])
+    await pool.query('SELECT 4 AS c')
+    // Two execute() texts; query() texts are never kept.
+    expect(pool.stats().caches.sqlTexts).toBe(2)
   })
 
   it('renumbers when full, in one batch, and every query runs its own text', async () => {
@@ -39,6 +46,10 @@ describe('SQL texts by number', () => {
     const got = await Promise.all(jobs)
     expect(got.length).toBe(3 * n)
     expect(got.filter(([want, have]) => want !== have)).toEqual([])
+    // Bounded: renumbering reuses the numbers (and drops what they held).
+    const kept = pool.stats().caches.sqlTexts
+    expect(kept).toBeGreaterThan(0)
+    expect(kept).toBeLessThanOrEqual(512)
     // And again, now that the numbers have wrapped.
     for (const v of [0, 1, 511, 512, 1000, n - 1]) {
       const [[row]] = await pool.execute(`SELECT ? + ${v} AS v`, [2])
