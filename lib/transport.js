@@ -113,14 +113,10 @@ class Transport {
       nums[b + SUB.FLAGS] = e.flags;
       nums[b + SUB.TIMEOUT] = e.timeout;
       nums[b + SUB.SQL_NEW] = 0;
-      if (e.op === OP.EXECUTE || e.op === OP.PREPARE) this._sql(e.sql, nums, b, texts);
-      else if (e.op === OP.QUERY) {
-        // query() texts usually carry their values (formatted in JS), so
-        // they rarely repeat: keeping them would only churn the table.
-        nums[b + SUB.SQL] = -1;
-        nums[b + SUB.SQL_NEW] = 1;
-        texts.push(e.sql);
-      }
+      // query() texts usually carry their values (formatted in JS), so they
+      // rarely repeat: keeping them would only churn the table.
+      if (e.op === OP.EXECUTE || e.op === OP.PREPARE) this._sql(e.sql, true, nums, b, texts);
+      else if (e.op === OP.QUERY) this._sql(e.sql, false, nums, b, texts);
       if (e.op === OP.EXECUTE) params.push(e.params);
     }
     try {
@@ -137,12 +133,12 @@ class Transport {
     }
   }
 
-  /** Names `sql` by number; its text crosses only when new or too long to keep. */
-  _sql(sql, nums, b, texts) {
+  /** Names `sql` by number when `keep`; its text crosses only when new or not kept. */
+  _sql(sql, keep, nums, b, texts) {
     const slots = this._sqlSlots;
-    let slot = slots.get(sql);
+    let slot = keep ? slots.get(sql) : undefined;
     if (slot === undefined) {
-      if (typeof sql === 'string' && sql.length <= SUB.SQL_KEEP_MAX) {
+      if (keep && typeof sql === 'string' && sql.length <= SUB.SQL_KEEP_MAX) {
         // Full: number again from 0; each reused number carries its new text.
         if (slots.size >= SUB.SQL_SLOTS) slots.clear();
         slot = slots.size;

@@ -241,28 +241,23 @@ impl Batch {
         if !self.extra.is_empty() || self.has_bin {
             return self.into_js(env);
         }
-        let mut kind = sys::TypedarrayType::int8_array;
-        let mut len = 0usize;
-        let mut data: *mut std::ffi::c_void = ptr::null_mut();
-        let mut ab = ptr::null_mut();
-        let mut offset = 0usize;
-        let info = sys::napi_get_typedarray_info(env, scratch, &mut kind, &mut len, &mut data, &mut ab, &mut offset);
         let dir_cap = wire::DRAIN_DIR_CAP as usize;
         let tags_cap = wire::DRAIN_TAGS_CAP as usize;
-        let fits = info == sys::Status::napi_ok
-            && kind == sys::TypedarrayType::float64_array
-            && !data.is_null()
-            && len * 8 >= dir_cap * 8 + tags_cap
-            && self.dir.len() < dir_cap
-            && self.bytes.len() <= tags_cap;
-        if !fits {
-            return self.into_js(env);
-        }
-        let nums = data.cast::<f64>();
+        let nums = match f64_elements(env, scratch) {
+            Some((nums, len))
+                if len.saturating_mul(8) >= dir_cap * 8 + tags_cap
+                    && self.dir.len() < dir_cap
+                    && self.bytes.len() <= tags_cap =>
+            {
+                nums
+            }
+            _ => return self.into_js(env),
+        };
+        let data = nums.cast::<u8>();
         *nums = self.dir.len() as f64;
         ptr::copy_nonoverlapping(self.dir.as_ptr(), nums.add(1), self.dir.len());
         if !self.bytes.is_empty() {
-            ptr::copy_nonoverlapping(self.bytes.as_ptr(), data.cast::<u8>().add(dir_cap * 8), self.bytes.len());
+            ptr::copy_nonoverlapping(self.bytes.as_ptr(), data.add(dir_cap * 8), self.bytes.len());
         }
         Js { env }.text(&self.text, self.ascii)
     }
@@ -513,6 +508,22 @@ unsafe fn element(env: sys::napi_env, arr: sys::napi_value, i: u32) -> Result<sy
     Ok(v)
 }
 
+/// A Float64Array's first element and length; None for anything else.
+/// (napi_get_typedarray_info's data already points at the first element.)
+///
+/// # Safety
+/// `v` is a value of the current call.
+unsafe fn f64_elements(env: sys::napi_env, v: sys::napi_value) -> Option<(*mut f64, usize)> {
+    let mut kind = sys::TypedarrayType::int8_array;
+    let mut len = 0usize;
+    let mut data: *mut std::ffi::c_void = ptr::null_mut();
+    let mut ab = ptr::null_mut();
+    let mut offset = 0usize;
+    let status = sys::napi_get_typedarray_info(env, v, &mut kind, &mut len, &mut data, &mut ab, &mut offset);
+    (status == sys::Status::napi_ok && kind == sys::TypedarrayType::float64_array && !data.is_null())
+        .then_some((data.cast::<f64>(), len))
+}
+
 /// SQL texts by the number JS gave them (wire::SUB_SQL): a repeated
 /// statement crosses as one number instead of a string converted each time.
 /// JS decides the numbers (lib/transport.js) and reuses them when full;
@@ -563,25 +574,14 @@ pub unsafe fn read_submissions(
     params: sys::napi_value,
     sql: &mut SqlTexts,
 ) -> Result<Vec<Submission>> {
-    let mut kind = sys::TypedarrayType::int8_array;
-    let mut len = 0usize;
-    let mut data: *mut std::ffi::c_void = ptr::null_mut();
-    let mut ab = ptr::null_mut();
-    let mut offset = 0usize;
-    check(
-        sys::napi_get_typedarray_info(env, nums, &mut kind, &mut len, &mut data, &mut ab, &mut offset),
-        "typedarray_info",
-    )?;
     let width = wire::SUB_WIDTH as usize;
     let n = count as usize;
-    if kind != sys::TypedarrayType::float64_array
-        || n.checked_mul(width).is_none_or(|need| need > len)
-        || data.is_null()
-    {
-        return Err(Error::new(Status::InvalidArg, "malformed submit() batch"));
-    }
-    // napi_get_typedarray_info's data already points at the first element.
-    let nums = std::slice::from_raw_parts(data.cast::<f64>(), n * width);
+    let nums = match f64_elements(env, nums) {
+        Some((data, len)) if n.checked_mul(width).is_some_and(|need| need <= len) => {
+            std::slice::from_raw_parts(data, n * width)
+        }
+        _ => return Err(Error::new(Status::InvalidArg, "malformed submit() batch")),
+    };
     let (mut next_text, mut next_params) = (0u32, 0u32);
     let mut out = Vec::with_capacity(n);
     for e in nums.chunks_exact(width) {

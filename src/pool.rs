@@ -494,9 +494,12 @@ impl Pool {
     /// Whether releasing `c` takes a round trip first (a reset or rollback
     /// due, see `settle_release`); an unusable connection is closed instead.
     pub fn needs_settling(&self, c: &PooledConn, borrowed: bool) -> bool {
+        // The policy first: with no reset (the default) this takes no lock.
+        if !self.cleanup_due(c, borrowed) || self.is_closed() || c.broken {
+            return false;
+        }
         let expired = matches!(c.expires, Some(t) if t <= Instant::now());
-        let doomed = lock(&self.state).doomed.contains(&c.thread_id());
-        !(self.is_closed() || c.broken || expired || doomed) && self.cleanup_due(c, borrowed)
+        !expired && !lock(&self.state).doomed.contains(&c.thread_id())
     }
 
     /// Releases a connection whose round trip, if any, is done: closed when

@@ -8,12 +8,12 @@
 import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import http from 'node:http'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { createRequire } from 'node:module'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import parsePrometheus from 'parse-prometheus-text-format'
+import { freePort } from '../harness/mariadb.mjs'
 
 const require = createRequire(import.meta.url)
 const client = require('prom-client')
@@ -39,17 +39,6 @@ function findPrometheus() {
 }
 const PROMETHEUS = findPrometheus()
 if (!PROMETHEUS) console.warn('prometheus.test.mjs: the real-Prometheus test is SKIPPED: no prometheus binary (apt-get install prometheus)')
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 describe('registerPoolMetrics with a prom-client registry', () => {
   let pool

@@ -39,7 +39,8 @@ function run(cmd, args, opts = {}) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
-async function freePort() {
+/** A loopback port nobody listens on now (for throwaway servers the tests start). */
+export async function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer()
     srv.unref()
