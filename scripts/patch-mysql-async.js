@@ -10,6 +10,7 @@
 // catch_unwind can stop), and it writes a new command on a socket that still
 // holds bytes of an earlier answer (trailing data is then read as the next
 // command's result: wrong rows). Both are fixed where the bytes are read.
+// One edit is for speed (handle_packet: no failed parses per row packet).
 'use strict';
 const { execFileSync } = require('node:child_process');
 const crypto = require('node:crypto');
@@ -139,6 +140,25 @@ const EDITS = [
         }
         Ok(row.into())`,
   ]),
+  // Speed, not safety: every row and column packet went through an OK parse
+  // and an ERR parse that could not match (their first byte says so), and
+  // each failure built a boxed io::Error: three allocations per point
+  // select (callgrind). Skip the parses whose header byte does not match;
+  // what they accept is unchanged.
+  [
+    'src/conn/mod.rs',
+    `    fn handle_packet(&mut self, packet: &PooledBuf) -> Result<bool> {
+        let ok_packet = if self.has_pending_result() {`,
+    `    fn handle_packet(&mut self, packet: &PooledBuf) -> Result<bool> {
+        let first = packet.first().copied();
+        let ok_header = if self.has_pending_result() { 0xFE } else { 0x00 };
+        if first != Some(ok_header) && first != Some(0xFF) {
+            return Ok(false);
+        }
+        let ok_packet = if first != Some(ok_header) {
+            Err(std::io::Error::from(std::io::ErrorKind::InvalidData))
+        } else if self.has_pending_result() {`,
+  ],
   // Session tracking, as mysql2 asks for it: the server then reports
   // character_set_client changes (SET NAMES inside a session), which decide
   // how SQL text and string parameters are encoded (src/lib.rs run_op).

@@ -1,7 +1,8 @@
-//! Where a command goes: the router task takes each batch from JS in order
-//! and starts one task per pool-path command (its place in the pool's queue
-//! already decided on the JS thread) or hands it to its lent connection's
-//! worker (lending.rs), behind what that connection already queued.
+//! Where a command goes: a pool command runs as its own task
+//! (`pool_command`, started by submit() with its place in the pool's queue
+//! already decided on the JS thread); the router task takes everything that
+//! concerns lent connections in JS's order and hands each command to its
+//! connection's worker (lending.rs), behind what that connection queued.
 use crate::attachment::Attachment;
 use crate::boundary::{Completion, Payload, Submission};
 use crate::command::run_op;
@@ -19,9 +20,9 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 pub(crate) enum Routed {
-    /// Commands, each pool-path one with its place in the pool's queue
-    /// already decided on the JS thread (in call order, as mysql2 decides).
-    Batch(Vec<(Submission, Option<Ticket>)>),
+    /// Commands on lent connections (and commands JS sent malformed), in
+    /// call order. Pool commands do not come here: submit() starts them.
+    Batch(Vec<Submission>),
     GetConnection(u32, u32, Ticket),
     /// release()/destroy() of a lent connection: through the router, so
     /// commands JS sent before it reach the connection first.
@@ -162,14 +163,10 @@ pub(crate) async fn route(at: Arc<Attachment>, mut rx: tokio::sync::mpsc::Unboun
                 }));
             }
             Routed::Batch(batch) => {
-                for (job, ticket) in batch {
+                for job in batch {
                     let Submission { id, conn_id, op, timeout_ms, error } = job;
                     if let Some(e) = error {
                         completions.push(Completion { id, payload: Payload::Error(e) });
-                        continue;
-                    }
-                    if let Some(ticket) = ticket {
-                        tokio::spawn(pool_command(at.clone(), id, op, timeout_ms, ticket));
                         continue;
                     }
                     // HandBack ends JS's use of a connection it was shown.

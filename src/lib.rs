@@ -34,11 +34,11 @@ mod tls;
 mod wire;
 
 use attachment::Attachment;
-use boundary::{Batch, Payload, Raw};
+use boundary::{Batch, Payload, Raw, Submission};
 use completions::{Completions, Queue, Wake};
 use config::PoolConfig;
 use credentials::Credentials;
-use dispatch::{guarded, route, Routed};
+use dispatch::{guarded, pool_command, route, Routed};
 use error::ErrInfo;
 use json_columns::JsonColumns;
 use lending::Lending;
@@ -88,8 +88,8 @@ pub struct NativePool {
     shapes: RefCell<shapes::Shapes>,
     /// SQL texts JS refers to by number (boundary::SqlTexts).
     sql_texts: RefCell<boundary::SqlTexts>,
-    /// Hands commands to the router task, which decides each acquisition in
-    /// the order JS made the requests (FIFO across batches and threads).
+    /// Hands commands on lent connections, lending and giving back to the
+    /// router task, in the order JS made them.
     router: tokio::sync::mpsc::UnboundedSender<Routed>,
 }
 
@@ -217,17 +217,27 @@ impl NativePool {
             boundary::read_submissions(env.raw(), nums.0, count, texts.0, params.0, &mut self.sql_texts.borrow_mut())
         }?;
         self.begin(&env, batch.len() as u32);
-        // Decided here, synchronously: the connection a caller's previous
-        // answer freed is the one its next command gets (mysql2's LIFO), and
-        // nothing that happens on the runtime meanwhile can take it first.
-        let batch = batch
-            .into_iter()
-            .map(|job| {
-                let ticket = (job.conn_id == 0 && job.error.is_none()).then(|| self.pool.begin_acquire());
-                (job, ticket)
-            })
-            .collect();
-        let _ = self.router.send(Routed::Batch(batch));
+        // Each pool command's place is decided here, synchronously: the
+        // connection a caller's previous answer freed is the one its next
+        // command gets (mysql2's LIFO), and nothing that happens on the
+        // runtime meanwhile can take it first. With its place fixed, a pool
+        // command needs nothing from the router: it starts straight away
+        // (one task hop less per batch; answer order is kept by
+        // Completions::push_with). Commands on lent connections still go
+        // through the router, in order with release()/destroy().
+        let mut routed = Vec::new();
+        for job in batch {
+            if job.conn_id == 0 && job.error.is_none() {
+                let ticket = self.pool.begin_acquire();
+                let Submission { id, op, timeout_ms, .. } = job;
+                runtime::spawn(pool_command(self.at.clone(), id, op, timeout_ms, ticket));
+            } else {
+                routed.push(job);
+            }
+        }
+        if !routed.is_empty() {
+            let _ = self.router.send(Routed::Batch(routed));
+        }
         Ok(())
     }
 
