@@ -130,7 +130,7 @@ const TABLE = {
   shared: { kind: 'bool', default: false, native: false, from: 'ours' },
   // An argument of the native constructor, not a PoolConfig field; unset
   // means NAPI_MYSQL_POOL_THREADS or 2 (src/runtime.rs).
-  workerThreads: { kind: 'count', default: undefined, effectiveDefault: 2, native: false, from: 'ours' },
+  workerThreads: { kind: 'count', default: undefined, effectiveDefault: 1, native: false, from: 'ours' },
   // Missing thresholds are lib/observability.js's DEFAULT_THRESHOLDS.
   healthThresholds: {
     kind: 'object',

@@ -154,7 +154,7 @@ export interface PoolOptions extends Omit<mysql.PoolOptions, 'resetOnRelease' | 
   name?: string;
   /** Share one native pool across worker_threads by `name` (default false). */
   shared?: boolean;
-  /** tokio worker threads for the whole process (first pool wins; default 2). */
+  /** tokio worker threads for the whole process (first pool wins; default 1). */
   workerThreads?: number;
   healthThresholds?: HealthThresholds;
   /** SQL run on every new connection. */

@@ -131,7 +131,7 @@ describe('(a) the native side: src/config.rs', () => {
     }
   })
 
-  it('workerThreads unset means 2 natively (src/runtime.rs), as the table documents', () => {
+  it('workerThreads unset means 1 natively (src/runtime.rs), as the table documents', () => {
     const m = /\.or_else\(\|\| std::env::var\("NAPI_MYSQL_POOL_THREADS"\)[^\n]*\n\s*\.unwrap_or\((\d+)\)/.exec(read('src/runtime.rs'))
     expect(m, 'the default in src/runtime.rs').not.toBeNull()
     expect(Number(m[1])).toBe(TABLE.workerThreads.effectiveDefault)
