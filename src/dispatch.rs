@@ -1,6 +1,6 @@
 //! Where a command goes: a pool command runs as its own task
-//! (`pool_command`, started by submit() with its place in the pool's queue
-//! already decided on the JS thread); the router task takes everything that
+//! (`pool_command`, started by `start_pool_commands` with its place in the
+//! pool's queue already decided on the JS thread in submit()); the router task takes everything that
 //! concerns lent connections in JS's order and hands each command to its
 //! connection's worker (lending.rs), behind what that connection queued.
 use crate::attachment::Attachment;
@@ -121,6 +121,17 @@ pub(crate) async fn pool_command(at: Arc<Attachment>, id: u32, op: Op, timeout_m
         None
     })
     .await
+}
+
+/// Starts one submit()'s pool commands, a task each, their places in the
+/// pool already decided. Boxed: a command's future is ~7.5 KB (mysql_async's
+/// state machines), and tokio moves a task's future by value when it is
+/// spawned and when it finishes; behind a Box those moves copy a pointer.
+pub(crate) async fn start_pool_commands(at: Arc<Attachment>, batch: Vec<(Submission, Ticket)>) {
+    for (job, ticket) in batch {
+        let Submission { id, op, timeout_ms, .. } = job;
+        tokio::spawn(Box::pin(pool_command(at.clone(), id, op, timeout_ms, ticket)));
+    }
 }
 
 /// One per NativePool: takes each request's place in the pool's queue in

@@ -34,11 +34,11 @@ mod tls;
 mod wire;
 
 use attachment::Attachment;
-use boundary::{Batch, Payload, Raw, Submission};
+use boundary::{Batch, Payload, Raw};
 use completions::{Completions, Queue, Wake};
 use config::PoolConfig;
 use credentials::Credentials;
-use dispatch::{guarded, pool_command, route, Routed};
+use dispatch::{guarded, route, start_pool_commands, Routed};
 use error::ErrInfo;
 use json_columns::JsonColumns;
 use lending::Lending;
@@ -220,20 +220,24 @@ impl NativePool {
         // Each pool command's place is decided here, synchronously: the
         // connection a caller's previous answer freed is the one its next
         // command gets (mysql2's LIFO), and nothing that happens on the
-        // runtime meanwhile can take it first. With its place fixed, a pool
-        // command needs nothing from the router: it starts straight away
-        // (one task hop less per batch; answer order is kept by
+        // runtime meanwhile can take it first. With their places fixed, pool
+        // commands need nothing from the router: one task per batch starts
+        // them on the runtime (spawning there, not here, keeps the JS thread
+        // out of tokio's shared queue; answer order is kept by
         // Completions::push_with). Commands on lent connections still go
         // through the router, in order with release()/destroy().
+        let mut pooled = Vec::new();
         let mut routed = Vec::new();
         for job in batch {
             if job.conn_id == 0 && job.error.is_none() {
                 let ticket = self.pool.begin_acquire();
-                let Submission { id, op, timeout_ms, .. } = job;
-                runtime::spawn(pool_command(self.at.clone(), id, op, timeout_ms, ticket));
+                pooled.push((job, ticket));
             } else {
                 routed.push(job);
             }
+        }
+        if !pooled.is_empty() {
+            runtime::spawn(start_pool_commands(self.at.clone(), pooled));
         }
         if !routed.is_empty() {
             let _ = self.router.send(Routed::Batch(routed));
