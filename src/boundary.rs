@@ -128,6 +128,7 @@ impl Batch {
         let (mut dir, mut text, mut bytes) = (0, 0, 0);
         let rows = |r: &RowBatch| (wire::ROWS_LEN as usize + r.nums.len(), r.text.len(), r.tags.len() + r.bin.len());
         for c in &list {
+            // id, kind and at most two more numbers (DONE_CONN's), before any set.
             dir += 4;
             let mut add = |(d, t, b): (usize, usize, usize)| {
                 dir += d;

@@ -222,8 +222,9 @@ impl NativePool {
         // command gets (mysql2's LIFO), and nothing that happens on the
         // runtime meanwhile can take it first. With their places fixed, pool
         // commands need nothing from the router: one task per batch starts
-        // them on the runtime (spawning there, not here, keeps the JS thread
-        // out of tokio's shared queue; answer order is kept by
+        // them on the runtime (spawning each there, not here, costs the JS
+        // thread one trip through tokio's shared queue per batch, not per
+        // command; answer order is kept by
         // Completions::push_with). Commands on lent connections still go
         // through the router, in order with release()/destroy().
         let mut pooled = Vec::new();
