@@ -21,11 +21,23 @@ function toPositional(sql, values) {
 // queries on the compiled fast path instead of a JS call per cell.
 const DRIZZLE_TYPECAST = 'function(field,next){if(field.type==="TIMESTAMP"||field.type==="DATETIME"||field.type==="DATE"){returnfield.string();}returnnext();}';
 const typeCastKinds = new WeakMap();
+// Drizzle makes a new typeCast closure per query, so the WeakMap misses;
+// its source text repeats, and a Map lookup costs less than normalising it
+// again (two regex passes were 4% of a Drizzle select's CPU). Bounded:
+// arbitrary user functions must not grow it.
+const typeCastSources = new Map();
+const TYPECAST_SOURCES_MAX = 64;
 function isDateStringsTypeCast(fn) {
   let known = typeCastKinds.get(fn);
   if (known === undefined) {
-    const src = Function.prototype.toString.call(fn).replace(/\s+/g, '').replace(/'/g, '"');
-    known = src === DRIZZLE_TYPECAST || src === DRIZZLE_TYPECAST.replace('function(', '(').replace('){if', ')=>{if');
+    const raw = Function.prototype.toString.call(fn);
+    known = typeCastSources.get(raw);
+    if (known === undefined) {
+      const src = raw.replace(/\s+/g, '').replace(/'/g, '"');
+      known = src === DRIZZLE_TYPECAST || src === DRIZZLE_TYPECAST.replace('function(', '(').replace('){if', ')=>{if');
+      if (typeCastSources.size >= TYPECAST_SOURCES_MAX) typeCastSources.clear();
+      typeCastSources.set(raw, known);
+    }
     typeCastKinds.set(fn, known);
   }
   return known;

@@ -6,8 +6,10 @@ use crate::boundary::{self, Completion};
 use crate::sync::lock;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub(crate) type Wake = ThreadsafeFunction<u32, (), u32, Status, false>;
 
@@ -43,7 +45,7 @@ impl Completions {
         }
     }
 
-    pub(crate) fn push(&self, c: Completion) {
+    pub(crate) fn push(self: &Arc<Self>, c: Completion) {
         self.push_from(c, None)
     }
 
@@ -80,32 +82,122 @@ impl Completions {
     /// command that got the connection after this one cannot be queued
     /// first (answers settle in the order the server gave them, as in
     /// mysql2), and JS never sees this answer before the connection is back.
-    pub(crate) fn push_with(&self, c: Completion, conn: u64, give_back: impl FnOnce()) {
-        let first = {
+    pub(crate) fn push_with(self: &Arc<Self>, c: Completion, conn: u64, give_back: impl FnOnce()) {
+        let len = {
             let mut q = lock(&self.queue);
             give_back();
             q.list.push(c);
             q.conns.push(conn);
-            q.list.len() == 1
+            q.list.len()
         };
-        if first {
-            self.wake.call(0, ThreadsafeFunctionCallMode::NonBlocking);
-        }
+        self.pushed(len);
     }
 
     /// `conn`: the pooled connection that answered (already back in the pool).
-    pub(crate) fn push_from(&self, c: Completion, conn: Option<u64>) {
-        let first = {
+    pub(crate) fn push_from(self: &Arc<Self>, c: Completion, conn: Option<u64>) {
+        let len = {
             let mut q = lock(&self.queue);
             q.list.push(c);
             if let Some(conn) = conn {
                 q.conns.push(conn);
             }
-            q.list.len() == 1
+            q.list.len()
         };
-        // One wake-up per empty->non-empty transition; JS drains everything.
-        if first {
-            self.wake.call(0, ThreadsafeFunctionCallMode::NonBlocking);
+        self.pushed(len);
+    }
+
+    /// One wake-up per empty->non-empty transition; JS drains everything.
+    /// On a runtime worker that wake-up waits until the worker runs out of
+    /// work (see `Deferred`), DEFER_MAX answers queue, or DEFER_MAX_AGE passes.
+    fn pushed(self: &Arc<Self>, len: usize) {
+        if len == 1 {
+            if !defer(self) {
+                self.wake.call(0, ThreadsafeFunctionCallMode::NonBlocking);
+            }
+        } else if len >= DEFER_MAX {
+            flush_deferred();
+        } else {
+            flush_stale();
         }
     }
+}
+
+// ---- wake-ups put off until the worker runs out of work ---------------------
+//
+// Waking JS the moment an answer is queued makes the two threads take turns
+// per answer: on a small machine the woken JS thread preempts the worker (or
+// takes an inter-processor interrupt to start elsewhere), drains one answer,
+// sleeps, and the worker resumes. Waking it once the worker has nothing
+// ready (tokio's before-park hook) hands JS every answer of that burst in one
+// drain. Bounds keep a busy worker from holding answers back: DEFER_MAX
+// queued answers, or DEFER_MAX_AGE since the first (checked on every later
+// push and after every poll of this crate's tasks, runtime::spawn).
+
+/// Queued answers that wake JS at once, deferred or not.
+const DEFER_MAX: usize = 32;
+/// The longest a deferred wake-up waits while the worker stays busy.
+const DEFER_MAX_AGE: Duration = Duration::from_micros(200);
+
+thread_local! {
+    /// Set on a runtime worker by its first park (blocking-pool threads and
+    /// the JS thread never park there, so they always wake at once).
+    static WORKER: Cell<bool> = const { Cell::new(false) };
+    static DEFERRED: RefCell<Deferred> = RefCell::new(Deferred::default());
+}
+
+/// This thread's put-off wake-ups: one per pool, and when the first was put off.
+#[derive(Default)]
+struct Deferred {
+    wakes: Vec<Arc<Completions>>,
+    since: Option<Instant>,
+}
+
+/// Puts `c`'s wake-up off when on a runtime worker; false = wake now.
+fn defer(c: &Arc<Completions>) -> bool {
+    if !WORKER.with(Cell::get) {
+        return false;
+    }
+    let stale = DEFERRED.with(|d| {
+        let mut d = d.borrow_mut();
+        if !d.wakes.iter().any(|w| Arc::ptr_eq(w, c)) {
+            d.wakes.push(c.clone());
+        }
+        match d.since {
+            None => {
+                d.since = Some(Instant::now());
+                false
+            }
+            Some(t) => t.elapsed() >= DEFER_MAX_AGE,
+        }
+    });
+    if stale {
+        flush_deferred();
+    }
+    true
+}
+
+/// Wakes JS for every pool whose wake-up this thread put off.
+pub(crate) fn flush_deferred() {
+    let wakes = DEFERRED.with(|d| {
+        let mut d = d.borrow_mut();
+        d.since = None;
+        std::mem::take(&mut d.wakes)
+    });
+    for c in wakes {
+        c.wake.call(0, ThreadsafeFunctionCallMode::NonBlocking);
+    }
+}
+
+/// flush_deferred() once the oldest put-off wake-up is DEFER_MAX_AGE old.
+pub(crate) fn flush_stale() {
+    let stale = DEFERRED.with(|d| matches!(d.borrow().since, Some(t) if t.elapsed() >= DEFER_MAX_AGE));
+    if stale {
+        flush_deferred();
+    }
+}
+
+/// tokio's before-park hook: this worker has nothing ready; JS gets its answers.
+pub(crate) fn worker_parking() {
+    WORKER.with(|w| w.set(true));
+    flush_deferred();
 }

@@ -7,6 +7,7 @@ use crate::command::run_op;
 use crate::error::{self, ErrInfo};
 use crate::ops::Op;
 use crate::pool::PooledConn;
+use crate::runtime;
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -55,7 +56,7 @@ pub(crate) async fn first_use(mut c: PooledConn, at: &Arc<Attachment>) -> std::r
         at.pool.release(c, false, false).await;
         return Err(ErrInfo::closed());
     }
-    tokio::spawn(conn_worker(at.clone(), c, rx, Some(back_tx)));
+    tokio::spawn(runtime::checked(conn_worker(at.clone(), c, rx, Some(back_tx))));
     at.completions.push(Completion { id: 0, payload: Payload::NewConn { conn_id, thread_id } });
     match back_rx.await {
         Ok(c) if !c.broken => Ok(c),

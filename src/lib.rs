@@ -104,7 +104,12 @@ impl NativePool {
         share: Option<Vec<String>>,
         dynamic_credentials: Option<bool>,
     ) -> Result<Self> {
-        let rt = runtime::start(worker_threads).map_err(|e| Error::new(Status::GenericFailure, e))?;
+        let hooks = runtime::Hooks {
+            park: completions::worker_parking,
+            stop: completions::flush_deferred,
+            after_poll: completions::flush_stale,
+        };
+        let rt = runtime::start(worker_threads, hooks).map_err(|e| Error::new(Status::GenericFailure, e))?;
         tls::install_crypto_provider();
         let opts =
             config.mysql_opts().map_err(|e| Error::new(Status::InvalidArg, format!("{}: {}", e.code, e.message)))?;

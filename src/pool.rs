@@ -121,7 +121,7 @@ impl Pool {
             drained: Notify::new(),
             killed: tokio::sync::watch::channel(false).0,
         });
-        tokio::spawn(crate::maintain::maintain(Arc::downgrade(&pool)));
+        tokio::spawn(crate::runtime::checked(crate::maintain::maintain(Arc::downgrade(&pool))));
         pool.replenish();
         pool
     }

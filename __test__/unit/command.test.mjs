@@ -44,6 +44,22 @@ describe('prepare()', () => {
     expect(q.typeCast).toBe(true)
   })
 
+  it("recognises each new closure of Drizzle's typeCast, and no other function, past the bounded source cache", () => {
+    // Drizzle builds a new closure per query: the same source, a new function.
+    const make = vm.runInThisContext(
+      "(() => function(field, next) { if (field.type === 'TIMESTAMP' || field.type === 'DATETIME' || field.type === 'DATE') { return field.string(); } return next(); })",
+    )
+    const DS = FLAG.DATE_STRINGS_DATE | FLAG.DATE_STRINGS_DATETIME | FLAG.DATE_STRINGS_TIMESTAMP
+    for (let i = 0; i < 200; i++) {
+      // 200 distinct other sources between Drizzle's (more than the cache holds).
+      const other = vm.runInThisContext(`(function(field, next) { return field.type === 'DATE${i}' ? field.string() : next(); })`)
+      expect(prepare(cfg(), { sql: 'SELECT 1', typeCast: other }, undefined, false).flags).toBe(FLAG.RAW)
+      const q = prepare(cfg(), { sql: 'SELECT 1', typeCast: make() }, undefined, false)
+      expect(q.flags).toBe(DS)
+      expect(q.typeCast).toBe(true)
+    }
+  })
+
   it('flags DDL (the JSON-column cache is cleared natively) and nothing else', () => {
     expect(prepare(cfg(), 'ALTER TABLE t ADD j JSON', undefined, false).flags & FLAG.DDL).toBe(FLAG.DDL)
     expect(prepare(cfg(), '  create table x (a int)', undefined, true).flags & FLAG.DDL).toBe(FLAG.DDL)
