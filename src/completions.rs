@@ -130,8 +130,8 @@ impl Completions {
 // sleeps, and the worker resumes. Waking it once the worker has nothing
 // ready (tokio's before-park hook) hands JS every answer of that burst in one
 // drain. Bounds keep a busy worker from holding answers back: DEFER_MAX
-// queued answers, or DEFER_MAX_AGE since the first (checked on every later
-// push and after every poll of this crate's tasks, runtime::spawn).
+// queued answers, or DEFER_MAX_AGE since the first (looked at on every later
+// push and after every poll of this crate's tasks, runtime::checked).
 
 /// Queued answers that wake JS at once, deferred or not.
 const DEFER_MAX: usize = 32;
@@ -152,6 +152,13 @@ struct Deferred {
     since: Option<Instant>,
 }
 
+impl Deferred {
+    /// The oldest put-off wake-up has waited DEFER_MAX_AGE.
+    fn is_stale(&self) -> bool {
+        matches!(self.since, Some(t) if t.elapsed() >= DEFER_MAX_AGE)
+    }
+}
+
 /// Puts `c`'s wake-up off when on a runtime worker; false = wake now.
 fn defer(c: &Arc<Completions>) -> bool {
     if !WORKER.with(Cell::get) {
@@ -162,13 +169,11 @@ fn defer(c: &Arc<Completions>) -> bool {
         if !d.wakes.iter().any(|w| Arc::ptr_eq(w, c)) {
             d.wakes.push(c.clone());
         }
-        match d.since {
-            None => {
-                d.since = Some(Instant::now());
-                false
-            }
-            Some(t) => t.elapsed() >= DEFER_MAX_AGE,
+        if d.since.is_none() {
+            d.since = Some(Instant::now());
+            return false;
         }
+        d.is_stale()
     });
     if stale {
         flush_deferred();
@@ -178,19 +183,29 @@ fn defer(c: &Arc<Completions>) -> bool {
 
 /// Wakes JS for every pool whose wake-up this thread put off.
 pub(crate) fn flush_deferred() {
-    let wakes = DEFERRED.with(|d| {
+    let mut wakes = DEFERRED.with(|d| {
         let mut d = d.borrow_mut();
         d.since = None;
         std::mem::take(&mut d.wakes)
     });
-    for c in wakes {
+    if wakes.is_empty() {
+        return;
+    }
+    for c in wakes.drain(..) {
         c.wake.call(0, ThreadsafeFunctionCallMode::NonBlocking);
     }
+    // Keep the list's allocation for the next burst.
+    DEFERRED.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.wakes.is_empty() {
+            d.wakes = wakes;
+        }
+    });
 }
 
 /// flush_deferred() once the oldest put-off wake-up is DEFER_MAX_AGE old.
 pub(crate) fn flush_stale() {
-    let stale = DEFERRED.with(|d| matches!(d.borrow().since, Some(t) if t.elapsed() >= DEFER_MAX_AGE));
+    let stale = DEFERRED.with(|d| d.borrow().is_stale());
     if stale {
         flush_deferred();
     }
