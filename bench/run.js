@@ -25,7 +25,19 @@ const RESULTS = path.join(__dirname, 'results');
 // ---- options ---------------------------------------------------------------------
 
 function parseArgs(argv) {
-  const a = { quick: false, rounds: null, only: null, clients: null, soak: 0, warmupMs: null, durationMs: null, out: RESULTS, prof: false, delayMs: 0 };
+  const a = {
+    quick: false,
+    rounds: null,
+    only: null,
+    clients: null,
+    soak: 0,
+    warmupMs: null,
+    durationMs: null,
+    out: RESULTS,
+    prof: false,
+    delayMs: 0,
+    serverCpus: null,
+  };
   for (const arg of argv) {
     const [k, v] = arg.replace(/^--/, '').split(/=(.*)/s);
     switch (k) {
@@ -65,6 +77,10 @@ function parseArgs(argv) {
       case 'delay':
         a.delayMs = Number(v);
         if (!(a.delayMs >= 0)) throw new Error(`--delay=${v}: milliseconds, e.g. --delay=1.5`);
+        break;
+      case 'server-cpus':
+        if (!/^\d+([-,]\d+)*$/.test(v || '')) throw new Error(`--server-cpus=${v}: a CPU list as taskset takes it, e.g. --server-cpus=1`);
+        a.serverCpus = v;
         break;
       case 'render':
         a.render = true;
@@ -123,6 +139,16 @@ async function startServer() {
     throwaway: true,
     stop: () => server.stop(),
   };
+}
+
+// --server-cpus: the throwaway server's threads (and the connection threads
+// it starts later, which inherit the mask) run only on those CPUs; clients
+// stay free. On a small machine this keeps the server off the cores the
+// client's threads settle on, closer to a database on another host.
+function confineServer(server, cpus) {
+  if (!server.pid) throw new Error('--server-cpus needs the throwaway server (not MYSQL_URL)');
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(server.pid)], { stdio: 'ignore' });
+  return `Server confined to CPU ${cpus} (taskset); clients free on all CPUs.`;
 }
 
 async function setupTables(db) {
@@ -499,6 +525,7 @@ async function main() {
       await db.query('SET GLOBAL innodb_flush_log_at_trx_commit = 2');
       notes.push('innodb_flush_log_at_trx_commit = 2 on the throwaway server (inserts measure clients, not fsync).');
     }
+    if (args.serverCpus) notes.push(confineServer(server, args.serverCpus));
     const [[{ v: serverVersion }]] = await db.query('SELECT VERSION() AS v');
     process.stderr.write('Creating bench tables… ');
     await setupTables(db);
