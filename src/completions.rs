@@ -114,10 +114,8 @@ impl Completions {
             if !defer(self) {
                 self.wake.call(0, ThreadsafeFunctionCallMode::NonBlocking);
             }
-        } else if len >= DEFER_MAX {
+        } else if len == DEFER_MAX {
             flush_deferred();
-        } else {
-            flush_stale();
         }
     }
 }
@@ -130,8 +128,8 @@ impl Completions {
 // sleeps, and the worker resumes. Waking it once the worker has nothing
 // ready (tokio's before-park hook) hands JS every answer of that burst in one
 // drain. Bounds keep a busy worker from holding answers back: DEFER_MAX
-// queued answers, or DEFER_MAX_AGE since the first (looked at on every later
-// push and after every poll of this crate's tasks, runtime::checked).
+// queued answers, or DEFER_MAX_AGE since the first (looked at after every
+// poll of this crate's tasks, runtime::checked: every push happens inside one).
 
 /// Queued answers that wake JS at once, deferred or not.
 const DEFER_MAX: usize = 32;
@@ -160,34 +158,31 @@ impl Deferred {
 }
 
 /// Puts `c`'s wake-up off when on a runtime worker; false = wake now.
+/// (A thread being torn down has no thread-locals left: it wakes at once.)
 fn defer(c: &Arc<Completions>) -> bool {
-    if !WORKER.with(Cell::get) {
+    if !WORKER.try_with(Cell::get).unwrap_or(false) {
         return false;
     }
-    let stale = DEFERRED.with(|d| {
-        let mut d = d.borrow_mut();
-        if !d.wakes.iter().any(|w| Arc::ptr_eq(w, c)) {
-            d.wakes.push(c.clone());
-        }
-        if d.since.is_none() {
-            d.since = Some(Instant::now());
-            return false;
-        }
-        d.is_stale()
-    });
-    if stale {
-        flush_deferred();
-    }
-    true
+    DEFERRED
+        .try_with(|d| {
+            let mut d = d.borrow_mut();
+            if !d.wakes.iter().any(|w| Arc::ptr_eq(w, c)) {
+                d.wakes.push(c.clone());
+            }
+            d.since.get_or_insert_with(Instant::now);
+        })
+        .is_ok()
 }
 
 /// Wakes JS for every pool whose wake-up this thread put off.
 pub(crate) fn flush_deferred() {
-    let mut wakes = DEFERRED.with(|d| {
+    let Ok(mut wakes) = DEFERRED.try_with(|d| {
         let mut d = d.borrow_mut();
         d.since = None;
         std::mem::take(&mut d.wakes)
-    });
+    }) else {
+        return;
+    };
     if wakes.is_empty() {
         return;
     }
@@ -195,7 +190,7 @@ pub(crate) fn flush_deferred() {
         c.wake.call(0, ThreadsafeFunctionCallMode::NonBlocking);
     }
     // Keep the list's allocation for the next burst.
-    DEFERRED.with(|d| {
+    let _ = DEFERRED.try_with(|d| {
         let mut d = d.borrow_mut();
         if d.wakes.is_empty() {
             d.wakes = wakes;
@@ -205,7 +200,7 @@ pub(crate) fn flush_deferred() {
 
 /// flush_deferred() once the oldest put-off wake-up is DEFER_MAX_AGE old.
 pub(crate) fn flush_stale() {
-    let stale = DEFERRED.with(|d| d.borrow().is_stale());
+    let stale = DEFERRED.try_with(|d| d.borrow().is_stale()).unwrap_or(false);
     if stale {
         flush_deferred();
     }
@@ -213,6 +208,6 @@ pub(crate) fn flush_stale() {
 
 /// tokio's before-park hook: this worker has nothing ready; JS gets its answers.
 pub(crate) fn worker_parking() {
-    WORKER.with(|w| w.set(true));
+    let _ = WORKER.try_with(|w| w.set(true));
     flush_deferred();
 }

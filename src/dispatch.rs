@@ -131,7 +131,7 @@ pub(crate) async fn pool_command(at: Arc<Attachment>, id: u32, op: Op, timeout_m
 pub(crate) async fn start_pool_commands(at: Arc<Attachment>, batch: Vec<(Submission, Ticket)>) {
     for (job, ticket) in batch {
         let Submission { id, op, timeout_ms, .. } = job;
-        tokio::spawn(runtime::checked(Box::pin(pool_command(at.clone(), id, op, timeout_ms, ticket))));
+        runtime::spawn_here(Box::pin(pool_command(at.clone(), id, op, timeout_ms, ticket)));
     }
 }
 
@@ -154,7 +154,7 @@ pub(crate) async fn route(at: Arc<Attachment>, mut rx: tokio::sync::mpsc::Unboun
             }
             Routed::GetConnection(id, conn_id, ticket) => {
                 let at = at.clone();
-                tokio::spawn(runtime::checked(guarded(completions.clone(), id, async move {
+                runtime::spawn_here(guarded(completions.clone(), id, async move {
                     let got = match at.pool.finish_acquire(ticket).await {
                         Ok(c) => first_use(c, &at).await,
                         Err(e) => Err(e),
@@ -167,12 +167,12 @@ pub(crate) async fn route(at: Arc<Attachment>, mut rx: tokio::sync::mpsc::Unboun
                                 at.pool.release(c, true, false).await;
                                 return Some(Payload::Error(ErrInfo::closed()));
                             }
-                            tokio::spawn(runtime::checked(conn_worker(at, c, rx, None)));
+                            runtime::spawn_here(conn_worker(at, c, rx, None));
                             Some(Payload::Conn { conn_id, thread_id })
                         }
                         Err(e) => Some(Payload::Error(e)),
                     }
-                })));
+                }));
             }
             Routed::Batch(batch) => {
                 for job in batch {

@@ -320,9 +320,9 @@ impl JsonColumns {
         if let Ok(mut side) = self.side.try_lock() {
             if side.conn.is_some() && side.last_used.elapsed() >= SIDE_IDLE {
                 if let Some(c) = side.conn.take() {
-                    tokio::spawn(crate::runtime::checked(async move {
+                    crate::runtime::spawn_here(async move {
                         let _ = c.disconnect().await;
-                    }));
+                    });
                 }
             }
         }

@@ -56,7 +56,7 @@ pub(crate) async fn first_use(mut c: PooledConn, at: &Arc<Attachment>) -> std::r
         at.pool.release(c, false, false).await;
         return Err(ErrInfo::closed());
     }
-    tokio::spawn(runtime::checked(conn_worker(at.clone(), c, rx, Some(back_tx))));
+    runtime::spawn_here(conn_worker(at.clone(), c, rx, Some(back_tx)));
     at.completions.push(Completion { id: 0, payload: Payload::NewConn { conn_id, thread_id } });
     match back_rx.await {
         Ok(c) if !c.broken => Ok(c),

@@ -183,7 +183,7 @@ impl NativePool {
         let detached = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let abandon = Abandon { at: Arc::downgrade(&at), share: share.clone(), detached: detached.clone() };
         env.add_env_cleanup_hook(abandon, Abandon::run)?;
-        rt.spawn(route(at.clone(), rx));
+        rt.spawn(runtime::checked(route(at.clone(), rx)));
         Ok(NativePool {
             pool,
             at,

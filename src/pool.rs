@@ -121,7 +121,7 @@ impl Pool {
             drained: Notify::new(),
             killed: tokio::sync::watch::channel(false).0,
         });
-        tokio::spawn(crate::runtime::checked(crate::maintain::maintain(Arc::downgrade(&pool))));
+        crate::runtime::spawn_here(crate::maintain::maintain(Arc::downgrade(&pool)));
         pool.replenish();
         pool
     }

@@ -56,10 +56,21 @@ where
     }
 }
 
+/// Spawns `fut` on the runtime this code is running on (a task of it, or the
+/// crate's Rust tests' own runtime), through `checked`.
+pub fn spawn_here<F>(fut: F)
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    tokio::spawn(checked(fut));
+}
+
 /// `fut`, running `Hooks::after_poll` after each poll: there a wake-up of
 /// JS that this worker put off goes out once it has waited long enough
 /// (completions::flush_stale), so a task that keeps the worker busy cannot
-/// hold answers back. Every task this crate spawns goes through here.
+/// hold answers back. Every task this crate spawns goes through here
+/// (`spawn`, `spawn_here`).
 pub async fn checked<F: std::future::Future>(fut: F) -> F::Output {
     let after_poll = HOOKS.get().map(|h| h.after_poll);
     let mut fut = std::pin::pin!(fut);
