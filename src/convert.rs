@@ -353,7 +353,13 @@ impl Encoder {
                 t
             }
         };
-        let batch = empty_batch(t.meta.clone());
+        // Sized for one row (most results are short): growing each vector
+        // from empty cost several reallocations per result.
+        let n = t.kinds.len();
+        let mut batch = empty_batch(t.meta.clone());
+        batch.tags.reserve(n);
+        batch.nums.reserve(n);
+        batch.text.reserve(16 * n);
         Ok(Encoder { t, batch })
     }
 
@@ -397,6 +403,15 @@ impl Encoder {
             }
             _ => self.string(bytes),
         }
+    }
+
+    /// Text known to be ASCII (a date's digits): no UTF-8 check or scan.
+    fn ascii(&mut self, bytes: &[u8]) {
+        let b = &mut self.batch;
+        b.text.extend_from_slice(bytes);
+        b.text_units += bytes.len();
+        b.tags.push(TAG_STRING);
+        b.nums.push(bytes.len() as f64);
     }
 
     fn string(&mut self, bytes: &[u8]) {
@@ -443,7 +458,7 @@ impl Encoder {
             return if self.t.all_buffers || k == kind::BUFFER {
                 self.buffer(t.as_bytes())
             } else {
-                self.string(t.as_bytes())
+                self.ascii(t.as_bytes())
             };
         }
         if self.t.all_buffers {
@@ -584,26 +599,92 @@ pub fn text_of(v: &Value, decimals: u8) -> Vec<u8> {
 /// mysql2's text for a binary-protocol date (dateStrings, typeCast): the
 /// parts the server sent (it omits zero time / zero fraction), the fraction
 /// cut to the column's decimals, DATETIME/TIMESTAMP padded with 00:00:00.
+/// Written into a fixed buffer: one of these per date cell was a `format!`
+/// and a few heap allocations (1.5k instructions of a point select's ~48k).
 #[allow(clippy::too_many_arguments)]
-fn binary_date_text(y: u16, mo: u8, d: u8, h: u8, mi: u8, s: u8, us: u32, decimals: u8, pad_time: bool) -> String {
+fn binary_date_text(y: u16, mo: u8, d: u8, h: u8, mi: u8, s: u8, us: u32, decimals: u8, pad_time: bool) -> DateText {
     let has_date = y != 0 || mo != 0 || d != 0 || h != 0 || mi != 0 || s != 0 || us != 0;
     let has_time = h != 0 || mi != 0 || s != 0 || us != 0;
-    let mut out = if has_date { format!("{y:04}-{mo:02}-{d:02}") } else { "0000-00-00".to_string() };
+    let mut out = DateText::default();
+    if has_date {
+        out.num(u32::from(y), 4);
+        out.byte(b'-');
+        out.num(u32::from(mo), 2);
+        out.byte(b'-');
+        out.num(u32::from(d), 2);
+    } else {
+        out.bytes(b"0000-00-00");
+    }
     if has_time {
-        out.push_str(&format!(" {h:02}:{mi:02}:{s:02}"));
+        out.byte(b' ');
+        out.num(u32::from(h), 2);
+        out.byte(b':');
+        out.num(u32::from(mi), 2);
+        out.byte(b':');
+        out.num(u32::from(s), 2);
     } else if pad_time {
-        out.push_str(" 00:00:00");
+        out.bytes(b" 00:00:00");
     }
     if us != 0 {
-        out.push('.');
+        out.byte(b'.');
         if decimals > 0 && decimals != DATE_ONLY {
-            let frac = format!("{us:06}");
-            out.push_str(&frac[..(decimals as usize).min(6)]);
+            // The first `decimals` (at most 6) digits of the zero-padded microseconds.
+            let mut frac = DateText::default();
+            frac.num(us, 6);
+            out.bytes(&frac.as_bytes()[..(decimals as usize).min(6)]);
         } else {
-            out.push_str(&us.to_string());
+            out.num(us, 1);
         }
     }
     out
+}
+
+/// A date's text on the stack. The longest possible (every part at its
+/// type's maximum, as a hostile server could send) is 38 bytes.
+struct DateText {
+    buf: [u8; 48],
+    len: usize,
+}
+
+impl Default for DateText {
+    fn default() -> Self {
+        DateText { buf: [0; 48], len: 0 }
+    }
+}
+
+impl DateText {
+    fn byte(&mut self, b: u8) {
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
+    }
+
+    fn bytes(&mut self, bs: &[u8]) {
+        for &b in bs {
+            self.byte(b);
+        }
+    }
+
+    /// `n` in decimal, zero-padded to at least `width` digits (as `{n:0width$}`).
+    fn num(&mut self, mut n: u32, width: usize) {
+        let mut digits = [b'0'; 10];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 || i == 0 {
+                break;
+            }
+        }
+        let start = i.min(digits.len().saturating_sub(width));
+        self.bytes(&digits[start..]);
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len.min(self.buf.len())]
+    }
 }
 
 fn push_fraction(out: &mut String, us: u32, decimals: u8) {
@@ -675,5 +756,66 @@ mod tests {
         assert!(!Arc::ptr_eq(&a.t, &binary.t));
         assert_ne!(a.t.meta, c.t.meta);
         assert!(templates_len() >= 3);
+    }
+
+    /// The format!-based text this file used before DateText (the reference).
+    #[allow(clippy::too_many_arguments)]
+    fn reference_date_text(
+        y: u16,
+        mo: u8,
+        d: u8,
+        h: u8,
+        mi: u8,
+        s: u8,
+        us: u32,
+        decimals: u8,
+        pad_time: bool,
+    ) -> String {
+        let has_date = y != 0 || mo != 0 || d != 0 || h != 0 || mi != 0 || s != 0 || us != 0;
+        let has_time = h != 0 || mi != 0 || s != 0 || us != 0;
+        let mut out = if has_date { format!("{y:04}-{mo:02}-{d:02}") } else { "0000-00-00".to_string() };
+        if has_time {
+            out.push_str(&format!(" {h:02}:{mi:02}:{s:02}"));
+        } else if pad_time {
+            out.push_str(" 00:00:00");
+        }
+        if us != 0 {
+            out.push('.');
+            if decimals > 0 && decimals != DATE_ONLY {
+                let frac = format!("{us:06}");
+                out.push_str(&frac[..(decimals as usize).min(6)]);
+            } else {
+                out.push_str(&us.to_string());
+            }
+        }
+        out
+    }
+
+    /// The stack-buffer date text equals the format!-based one for every
+    /// part at its edges, including values only a hostile server sends.
+    #[test]
+    fn binary_date_text_matches_format() {
+        let years = [0u16, 1, 9, 10, 999, 1000, 2024, 9999, 10000, 65535];
+        let small = [0u8, 1, 9, 10, 59, 99, 100, 255];
+        let micros = [0u32, 1, 5, 10, 120, 999_999, 1_000_000, 123_456, u32::MAX];
+        let decimals = [0u8, 1, 3, 6, 7, 31, DATE_ONLY];
+        let mut n = 0;
+        for &y in &years {
+            for &a in &small {
+                for &b in &small {
+                    for &us in &micros {
+                        for &dec in &decimals {
+                            for pad in [false, true] {
+                                let got = binary_date_text(y, a, b, b, a, b, us, dec, pad);
+                                let want = reference_date_text(y, a, b, b, a, b, us, dec, pad);
+                                assert_eq!(got.as_bytes(), want.as_bytes(), "{y} {a} {b} {us} {dec} {pad}");
+                                n += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(n, years.len() * small.len() * small.len() * micros.len() * decimals.len() * 2);
     }
 }
