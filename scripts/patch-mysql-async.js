@@ -308,6 +308,28 @@ mod shared_columns {
 
 fn to_statement_move<'a, T: AsQuery + 'a>(`,
   ],
+  // The same for a prepared statement's result columns: every connection
+  // that prepares a statement then holds the one shared list, which lets
+  // src/convert.rs find its result template by identity.
+  [
+    'src/conn/routines/prepare.rs',
+    `                let columns = conn.read_column_defs(inner_stmt.num_columns()).await?;
+                inner_stmt = inner_stmt.with_columns(columns);`,
+    `                let columns = conn.read_column_defs_shared(usize::from(inner_stmt.num_columns())).await?;
+                inner_stmt = inner_stmt.with_shared_columns(columns);`,
+  ],
+  [
+    'src/queryable/stmt.rs',
+    `    pub(crate) fn with_columns(mut self, columns: Vec<Column>) -> Self {`,
+    `    /// napi-mysql-pool: as with_columns, keeping a shared list.
+    pub(crate) fn with_shared_columns(mut self, columns: Arc<[Column]>) -> Self {
+        self.columns = if columns.is_empty() { None } else { Some(columns) };
+        self
+    }
+
+    #[allow(dead_code)] // napi-mysql-pool: prepare uses with_shared_columns
+    pub(crate) fn with_columns(mut self, columns: Vec<Column>) -> Self {`,
+  ],
   // Session tracking, as mysql2 asks for it: the server then reports
   // character_set_client changes (SET NAMES inside a session), which decide
   // how SQL text and string parameters are encoded (src/lib.rs run_op).

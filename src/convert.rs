@@ -229,19 +229,42 @@ fn push_key_bytes(key: &mut Vec<u8>, b: &[u8]) {
     key.extend_from_slice(b);
 }
 
-fn template_key(cols: &[Column], fl: u32, binary: bool, json: Option<&[bool]>, names: Charset) -> Vec<u8> {
-    let mut key = Vec::with_capacity(16 + cols.len() * 64);
-    key.extend_from_slice(&fl.to_le_bytes());
-    key.push(binary as u8);
-    let names_tag: usize = match names {
+fn names_tag(names: Charset) -> usize {
+    match names {
         Charset::Utf8 => 0,
         Charset::Utf32 => 1,
         Charset::Cesu8 => 2,
         Charset::Latin1 => 3,
         Charset::Unsupported(_) => 4,
         Charset::Other(e) => e as *const _ as usize,
-    };
-    key.extend_from_slice(&names_tag.to_le_bytes());
+    }
+}
+
+/// Templates of recent column lists, found by identity.
+/// mysql_async hands out the same `Arc<[Column]>` for byte-identical
+/// definitions (its shared column cache, and a prepared statement's cached
+/// metadata), so a pointer comparison finds the template without building
+/// and hashing the byte key (~2k instructions a result). Each entry holds its
+/// Arc, so no other list can reuse that address while the entry is here.
+struct Recent {
+    cols: Arc<[Column]>,
+    fl: u32,
+    binary: bool,
+    json: Option<Vec<bool>>,
+    names: usize,
+    t: Arc<Template>,
+}
+
+/// Keyed by the list's address (one entry per list).
+const RECENT_CAPACITY: usize = 256;
+static RECENT: Lazy<Mutex<LruCache<usize, Recent>>> =
+    Lazy::new(|| Mutex::new(LruCache::new(NonZeroUsize::new(RECENT_CAPACITY).unwrap_or(NonZeroUsize::MIN))));
+
+fn template_key(cols: &[Column], fl: u32, binary: bool, json: Option<&[bool]>, names: Charset) -> Vec<u8> {
+    let mut key = Vec::with_capacity(16 + cols.len() * 64);
+    key.extend_from_slice(&fl.to_le_bytes());
+    key.push(binary as u8);
+    key.extend_from_slice(&names_tag(names).to_le_bytes());
     match json {
         Some(m) => {
             key.push(1);
@@ -338,7 +361,56 @@ impl Encoder {
     /// `json`: per column, whether MariaDB marks it JSON (see json_columns.rs).
     /// `names`: the connection's character set, which column names arrive in.
     /// Err: a text column in a character set this build cannot decode.
+    /// As `new`, first looking the list up by identity (see `Recent`).
+    pub fn for_columns(
+        cols: &Arc<[Column]>,
+        fl: u32,
+        binary: bool,
+        json: Option<&[bool]>,
+        names: Charset,
+    ) -> Result<Self, String> {
+        let tag = names_tag(names);
+        let same = |r: &Recent| {
+            Arc::ptr_eq(&r.cols, cols)
+                && r.fl == fl
+                && r.binary == binary
+                && r.names == tag
+                && r.json.as_deref() == json
+        };
+        let addr = cols.as_ptr() as usize;
+        let found = lock(&RECENT).get(&addr).filter(|r| same(r)).map(|r| r.t.clone());
+        let t = match found {
+            Some(t) => t,
+            None => {
+                let t = Self::template(cols, fl, binary, json, names)?;
+                let entry = Recent {
+                    cols: cols.clone(),
+                    fl,
+                    binary,
+                    json: json.map(<[bool]>::to_vec),
+                    names: tag,
+                    t: t.clone(),
+                };
+                lock(&RECENT).put(addr, entry);
+                t
+            }
+        };
+        Ok(Self::with_template(t))
+    }
+
+    #[cfg(test)]
     pub fn new(cols: &[Column], fl: u32, binary: bool, json: Option<&[bool]>, names: Charset) -> Result<Self, String> {
+        Ok(Self::with_template(Self::template(cols, fl, binary, json, names)?))
+    }
+
+    /// The template for this column list, from the byte-keyed cache or built.
+    fn template(
+        cols: &[Column],
+        fl: u32,
+        binary: bool,
+        json: Option<&[bool]>,
+        names: Charset,
+    ) -> Result<Arc<Template>, String> {
         let key = template_key(cols, fl, binary, json, names);
         let cached = lock(&TEMPLATES).get(&key).cloned();
         let t = match cached {
@@ -353,6 +425,10 @@ impl Encoder {
                 t
             }
         };
+        Ok(t)
+    }
+
+    fn with_template(t: Arc<Template>) -> Self {
         // Sized for one row (most results are short): growing each vector
         // from empty cost several reallocations per result.
         let n = t.kinds.len();
@@ -360,7 +436,7 @@ impl Encoder {
         batch.tags.reserve(n);
         batch.nums.reserve(n);
         batch.text.reserve(16 * n);
-        Ok(Encoder { t, batch })
+        Encoder { t, batch }
     }
 
     pub fn finish(self) -> RowBatch {
@@ -817,5 +893,55 @@ mod tests {
             }
         }
         assert_eq!(n, years.len() * small.len() * small.len() * micros.len() * decimals.len() * 2);
+    }
+
+    /// The identity lookup returns what the byte-keyed cache would: the same
+    /// list (the same Arc) finds its template; a copy of it finds the same
+    /// template through the byte key; a different JSON mask, flag or
+    /// protocol never shares one.
+    #[test]
+    fn templates_by_identity_match_the_byte_keyed_ones() {
+        let cols: Arc<[Column]> = Arc::from(vec![
+            Column::new(ColumnType::MYSQL_TYPE_LONG).with_name(b"id").with_table(b"ident").with_character_set(63),
+            Column::new(ColumnType::MYSQL_TYPE_BLOB).with_name(b"doc").with_table(b"ident").with_character_set(45),
+        ]);
+        let copy: Arc<[Column]> = Arc::from(cols.to_vec());
+        let enc = |c: &Arc<[Column]>, fl: u32, binary: bool, json: Option<&[bool]>| {
+            Encoder::for_columns(c, fl, binary, json, Charset::Utf8).map(|e| e.t).map_err(|e| e.to_string())
+        };
+        let (Ok(a), Ok(a2), Ok(b), Ok(j), Ok(j2), Ok(f), Ok(bin)) = (
+            enc(&cols, 0, false, None),
+            enc(&cols, 0, false, None),
+            enc(&copy, 0, false, None),
+            enc(&cols, 0, false, Some(&[false, true])),
+            enc(&cols, 0, false, Some(&[false, true])),
+            enc(&cols, flags::STREAM, false, None),
+            enc(&cols, 0, true, None),
+        ) else {
+            panic!("encoders")
+        };
+        assert!(Arc::ptr_eq(&a, &a2));
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(Arc::ptr_eq(&j, &j2));
+        assert!(!Arc::ptr_eq(&a, &j));
+        assert_ne!(a.kinds, j.kinds);
+        assert!(!Arc::ptr_eq(&a, &bin));
+        let direct =
+            Encoder::new(&cols, flags::STREAM, false, None, Charset::Utf8).map(|e| e.t).map_err(|e| e.to_string());
+        let Ok(direct) = direct else { panic!("encoder") };
+        assert!(Arc::ptr_eq(&f, &direct));
+        // More distinct lists than the identity list holds: each still
+        // gets the template its bytes decide.
+        for i in 0..(RECENT_CAPACITY * 2) {
+            let name = format!("c{i}");
+            let other: Arc<[Column]> = Arc::from(vec![Column::new(ColumnType::MYSQL_TYPE_LONG)
+                .with_name(name.as_bytes())
+                .with_table(b"ident")
+                .with_character_set(63)]);
+            let Ok(t) = enc(&other, 0, false, None) else { panic!("encoder") };
+            assert!(t.meta.contains(&name));
+        }
+        let Ok(again) = enc(&cols, 0, false, None) else { panic!("encoder") };
+        assert!(Arc::ptr_eq(&again, &a));
     }
 }

@@ -176,7 +176,7 @@ async fn collect<P: Protocol>(
             Some(cols) if !cols.is_empty() => {
                 // Decided before the first row is read; the rows wait in the socket.
                 let mask = json.mask(version, &cols).await;
-                let mut enc = Encoder::new(&cols, fl, binary, mask.as_deref(), charset)
+                let mut enc = Encoder::for_columns(&cols, fl, binary, mask.as_deref(), charset)
                     .map_err(|msg| mysql_async::Error::Other(msg.into()))?;
                 // next() yields this set's rows, then None once it has moved
                 // on to the following set (if any).

@@ -480,6 +480,47 @@ describe('DML: ResultSetHeader', () => {
   })
 })
 
+describe('a result after its columns change', () => {
+  // Column definitions are parsed once per distinct byte sequence and
+  // shared (scripts/patch-mysql-async.js); a changed definition must never
+  // be answered from an earlier one.
+  let pair
+  beforeAll(() => {
+    pair = makePair(srv)
+  })
+  const reset = async () => {
+    await adminQuery('DROP TABLE IF EXISTS cmp_alter')
+    await adminQuery('CREATE TABLE cmp_alter (id INT PRIMARY KEY, v INT)')
+    await adminQuery('INSERT INTO cmp_alter VALUES (1, 42)')
+  }
+  afterAll(async () => {
+    await pair?.end()
+    await adminQuery('DROP TABLE IF EXISTS cmp_alter')
+  })
+
+  it('the same SELECT before and after ALTER TABLE: values and fields follow the new type', async () => {
+    const ref = await diff(
+      pair,
+      async (pool) => {
+        const out = []
+        for (const type of [null, 'VARCHAR(10)', 'DECIMAL(6,2)', 'DOUBLE']) {
+          if (type) await pool.query(`ALTER TABLE cmp_alter MODIFY v ${type}`)
+          for (let i = 0; i < 2; i++) {
+            for (const proto of ['query', 'execute']) {
+              const [rows, fields] = await pool[proto]('SELECT v FROM cmp_alter WHERE id = ?', [1])
+              out.push([rows, fields.map((f) => [f.name, f.columnType, f.decimals])])
+            }
+          }
+        }
+        return out
+      },
+      { reset },
+    )
+    expect(ref.ok.map(([rows]) => rows[0].v)).toEqual([42, 42, 42, 42, '42', '42', '42', '42', '42.00', '42.00', '42.00', '42.00', 42, 42, 42, 42])
+    expect(new Set(ref.ok.map(([, f]) => f[0][1])).size).toBe(4)
+  })
+})
+
 // ---------------------------------------------------------------------------
 // Parameter formatting (client-side, pool.query) and escaping helpers
 
