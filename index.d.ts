@@ -330,7 +330,19 @@ export declare const SUB_FLAGS: number
 
 export declare const SUB_ID: number
 
+export declare const SUB_INLINE_MAX: number
+
+/**
+ * execute()'s values: -1 when they are the next array of submit()'s
+ * `params`; 0..=SUB_INLINE_MAX when they are all JS numbers, carried here
+ * at SUB_PARAM0.. (reading a JS array element through N-API cost ~600
+ * instructions, two or more per point execute).
+ */
+export declare const SUB_NPARAMS: number
+
 export declare const SUB_OP: number
+
+export declare const SUB_PARAM0: number
 
 /**
  * The SQL text's number (kept per pool and thread, see boundary::SqlTexts),

@@ -45,6 +45,8 @@ function entry(op, id, connId, sql, flags, timeout, params) {
 }
 
 const WIDTH = SUB.WIDTH;
+const PARAM0 = SUB.PARAM0;
+const INLINE_MAX = SUB.INLINE_MAX;
 const NO_EXTRA = Object.freeze([]);
 // Buffer cells of a scratch drain are empty (native code sends no bytes then).
 const NO_BIN = Buffer.alloc(0);
@@ -117,7 +119,25 @@ class Transport {
       // rarely repeat: keeping them would only churn the table.
       if (e.op === OP.EXECUTE || e.op === OP.PREPARE) this._sql(e.sql, true, nums, b, texts);
       else if (e.op === OP.QUERY) this._sql(e.sql, false, nums, b, texts);
-      if (e.op === OP.EXECUTE) params.push(e.params);
+      if (e.op === OP.EXECUTE) {
+        // All-number values (the usual point select) ride in the row; any
+        // other list crosses as its own array, read value by value.
+        const p = e.params;
+        let inline = -1;
+        if (Array.isArray(p) && p.length <= INLINE_MAX) {
+          inline = p.length;
+          for (let k = 0; k < inline; k++) {
+            const v = p[k];
+            if (typeof v !== 'number') {
+              inline = -1;
+              break;
+            }
+            nums[b + PARAM0 + k] = v;
+          }
+        }
+        nums[b + SUB.NPARAMS] = inline;
+        if (inline < 0) params.push(p);
+      }
     }
     try {
       this.native.submit(nums, n, texts, params);

@@ -15,7 +15,7 @@ function group(prefix, names) {
 }
 
 module.exports = Object.freeze({
-  SUB: group('SUB', ['OP', 'ID', 'CONN', 'FLAGS', 'TIMEOUT', 'SQL', 'SQL_NEW', 'WIDTH', 'SQL_SLOTS', 'SQL_KEEP_MAX']),
+  SUB: group('SUB', ['OP', 'ID', 'CONN', 'FLAGS', 'TIMEOUT', 'SQL', 'SQL_NEW', 'NPARAMS', 'PARAM0', 'INLINE_MAX', 'WIDTH', 'SQL_SLOTS', 'SQL_KEEP_MAX']),
   DRAIN: group('DRAIN', ['DIR_CAP', 'TAGS_CAP']),
   OP: group('OP', ['QUERY', 'EXECUTE', 'PING', 'HAND_BACK', 'PREPARE']),
   DONE: group('DONE', ['RESULTS', 'ERROR', 'CONN', 'OK', 'CHUNK', 'CREDENTIALS', 'WAIT']),

@@ -649,6 +649,12 @@ pub unsafe fn read_submissions(
         sub.op = match op {
             wire::OP_QUERY => Op::Query(text, flags),
             wire::OP_PREPARE => Op::Prepare(text),
+            // All-number values came in the row itself; as mysql2 (and
+            // ParamIn), every JS number binds as DOUBLE.
+            _ if at(wire::SUB_NPARAMS) >= 0.0 => {
+                let k = (at(wire::SUB_NPARAMS) as u32).min(wire::SUB_INLINE_MAX);
+                Op::Execute(text, (0..k).map(|j| Param::Double(at(wire::SUB_PARAM0 + j))).collect(), flags)
+            }
             _ => {
                 let params_v = element(env, params, next_params)?;
                 next_params += 1;

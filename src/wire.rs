@@ -22,8 +22,18 @@ pub const SUB_SQL: u32 = 5;
 /// (and becomes the text of number SUB_SQL); 0: number SUB_SQL as before.
 #[napi]
 pub const SUB_SQL_NEW: u32 = 6;
+/// execute()'s values: -1 when they are the next array of submit()'s
+/// `params`; 0..=SUB_INLINE_MAX when they are all JS numbers, carried here
+/// at SUB_PARAM0.. (reading a JS array element through N-API cost ~600
+/// instructions, two or more per point execute).
 #[napi]
-pub const SUB_WIDTH: u32 = 7;
+pub const SUB_NPARAMS: u32 = 7;
+#[napi]
+pub const SUB_PARAM0: u32 = 8;
+#[napi]
+pub const SUB_INLINE_MAX: u32 = 4;
+#[napi]
+pub const SUB_WIDTH: u32 = 12;
 /// SQL texts kept by number; JS starts numbering again when full.
 #[napi]
 pub const SUB_SQL_SLOTS: u32 = 512;

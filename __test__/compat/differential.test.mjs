@@ -714,6 +714,27 @@ describe('execute: parameter types', () => {
     })
   }
 
+  // Up to SUB_INLINE_MAX all-number values cross inside submit()'s
+  // Float64Array rather than as an array (lib/transport.js): the same
+  // values either way, at every count on both sides of that bound.
+  it('all-number values, in the submit row and not: every count from 0 to 6', async () => {
+    const numbers = [-0, 1.5, 9007199254740991, -2147483648, 1e300, 0.1 + 0.2]
+    const ref = await diff(pair, async (pool) => {
+      const out = []
+      for (let n = 0; n <= numbers.length; n++) {
+        const values = numbers.slice(0, n)
+        const sql = n === 0 ? 'SELECT 1 AS none' : `SELECT ${values.map((_, i) => `? AS p${i}`).join(', ')}`
+        out.push(await pool.execute(sql, values))
+      }
+      // Not all numbers: the array path.
+      out.push(await pool.execute('SELECT ? AS a, ? AS b', [1, 'x']))
+      out.push(await pool.execute('SELECT ? AS a, ? AS b', [2, null]))
+      return out
+    })
+    expect(ref.ok.map(([rows]) => rows[0].$keys.length)).toEqual([1, 1, 2, 3, 4, 5, 6, 2, 2])
+    expect(ref.ok[6][0][0].p5).toBeCloseTo(0.3, 12)
+  })
+
   it('Buffer into a BLOB column is byte-exact', async () => {
     const bytes = Buffer.from([0, 255, 128, 0xc3, 0x28, 0x27, 0x5c])
     await diff(pair, async (pool) => {

@@ -20,7 +20,11 @@ describe('SQL texts by number', () => {
   it('uses the limits src/wire.rs defines, and stats() counts the texts kept', async () => {
     expect(wire.SUB.SQL_SLOTS).toBe(512)
     expect(wire.SUB.SQL_KEEP_MAX).toBe(4096)
-    expect(wire.SUB.WIDTH).toBe(7)
+    expect(wire.SUB.WIDTH).toBe(12)
+    // All-number execute() values ride in the row: its slots fit the width.
+    expect(wire.SUB.INLINE_MAX).toBe(4)
+    expect(wire.SUB.PARAM0 + wire.SUB.INLINE_MAX).toBeLessThanOrEqual(wire.SUB.WIDTH)
+    expect(wire.SUB.NPARAMS).toBeLessThan(wire.SUB.PARAM0)
     expect(pool.stats().caches).toMatchObject({ sqlTexts: 0, sqlTextsCapacity: 512 })
     await pool.execute('SELECT ? AS a', [1])
     await pool.execute('SELECT ? AS a', [2])
