@@ -388,7 +388,8 @@ describe('process lifetime', () => {
       child.stdout.on('data', (d) => (out += d))
       child.stderr.on('data', (d) => (err += d))
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-      child.on('exit', (code, signal) => {
+      // close, not exit: stdout can still be unread when exit fires.
+      child.on('close', (code, signal) => {
         clearTimeout(timer)
         resolve({ code, signal, out, err, ms: Date.now() - t0 })
       })

@@ -129,7 +129,9 @@ function runChild(scenario, { args = {}, timeout = 20_000, onAsk = async () => (
     child.stderr.on('data', (d) => {
       stderr += d
     })
-    child.on('exit', (code, signal) => {
+    // close, not exit: stdout can still hold the RESULT line when exit fires
+    // (seen under load in CI: "exited with code 0 and no result").
+    child.on('close', (code, signal) => {
       clearTimeout(killer)
       resolve({
         result,

@@ -160,7 +160,8 @@ process.exit(0)
       }, 30_000)
       child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
       child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
-      child.on('exit', (code, signal) => {
+      // close, not exit: stdout can still hold the RESULT line when exit fires.
+      child.on('close', (code, signal) => {
         clearTimeout(killer)
         const line = stdout.split('\n').find((l) => l.startsWith('RESULT '))
         resolve({ code, signal, timedOut, stderr: stderr.slice(-3000), out: line ? JSON.parse(line.slice(7)) : null })
