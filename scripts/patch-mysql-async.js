@@ -330,6 +330,87 @@ fn to_statement_move<'a, T: AsQuery + 'a>(`,
     #[allow(dead_code)] // napi-mysql-pool: prepare uses with_shared_columns
     pub(crate) fn with_columns(mut self, columns: Vec<Column>) -> Self {`,
   ],
+  // Safety: the terminator check indexed a row packet's first byte, and an
+  // empty packet where a row belongs (a hostile or broken server) panicked
+  // there. An empty packet is not a terminator; the row reader rejects it.
+  ...['packet[0] == 0xFE && packet.len() < MAX_PAYLOAD_LEN', 'packet[0] == 0xFE && packet.len() < 8'].map((check) => [
+    'src/queryable/mod.rs',
+    check,
+    check.replace('packet[0] == 0xFE', 'packet.first() == Some(&0xFE)'),
+  ]),
+  // Speed: a text-protocol row was parsed into a Row of owned Values (one
+  // heap allocation per cell, freed right after src/convert.rs copied the
+  // bytes: ~25% of the worker's time on a 10,000-row result). next_raw
+  // hands over the row's packet instead; src/convert.rs reads its cells
+  // (Encoder::push_text_row) with the checks mysql_common made.
+  [
+    'src/queryable/query_result/mod.rs',
+    `    #[doc(hidden)]
+    pub async fn next(&mut self) -> Result<Option<Row>> {`,
+    `    /// napi-mysql-pool: as next_row_or_next_set2, with the row unparsed.
+    async fn next_raw_or_next_set(&mut self, columns: Arc<[Column]>) -> Result<Option<RawRow>> {
+        if columns.is_empty() {
+            // Empty, but not yet consumed result set.
+            self.conn.as_mut().set_pending_result(None)?;
+        } else {
+            let packet = match self.conn.as_mut().read_packet().await {
+                Ok(packet) => packet,
+                Err(err) => {
+                    // Next row contained an error. No more data will follow.
+                    self.conn.as_mut().set_pending_result(None)?;
+                    return Err(err);
+                }
+            };
+            if !P::is_last_result_set_packet(self.conn.capabilities(), &packet) {
+                return Ok(Some(RawRow(packet)));
+            }
+            // \`packet\` is a result set terminator.
+            self.conn.as_mut().set_pending_result(None)?;
+        }
+        self.next_set().await?;
+        Ok(None)
+    }
+
+    /// napi-mysql-pool: as next, but hands over each row's packet as it
+    /// came (its cells are for the caller to read).
+    #[doc(hidden)]
+    pub async fn next_raw(&mut self) -> Result<Option<RawRow>> {
+        loop {
+            match self.conn.as_mut().use_pending_result()?.cloned() {
+                Some(PendingResult::Pending(meta)) => return self.next_raw_or_next_set(meta.columns().clone()).await,
+                Some(PendingResult::Taken(meta)) => self.skip_taken(meta).await?,
+                None => return Ok(None),
+            }
+        }
+    }
+
+    #[doc(hidden)]
+    pub async fn next(&mut self) -> Result<Option<Row>> {`,
+  ],
+  [
+    'src/queryable/query_result/mod.rs',
+    `/// Result set metadata.`,
+    `/// napi-mysql-pool: one row's packet, unparsed (see QueryResult::next_raw).
+pub struct RawRow(crate::buffer_pool::PooledBuf);
+
+impl std::ops::Deref for RawRow {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Result set metadata.`,
+  ],
+  [
+    'src/lib.rs',
+    `pub use mysql_common::row::Row;`,
+    `pub use mysql_common::row::Row;
+
+/// napi-mysql-pool: see QueryResult::next_raw.
+pub use self::queryable::query_result::RawRow;`,
+  ],
   // Session tracking, as mysql2 asks for it: the server then reports
   // character_set_client changes (SET NAMES inside a session), which decide
   // how SQL text and string parameters are encoded (src/lib.rs run_op).

@@ -521,11 +521,45 @@ impl Encoder {
         self.batch.nums.push(n);
     }
 
+    /// One text-protocol row, straight from its packet: per column a NULL
+    /// marker (0xFB) or a length-encoded string, and nothing after the last.
+    /// The same cells as mysql_common's Row (whose per-cell allocations
+    /// this skips), and the same refusals; Err: the packet breaks the
+    /// protocol (the connection is then closed by the caller).
+    pub fn push_text_row(&mut self, packet: &[u8]) -> Result<(), String> {
+        let mut rest = packet;
+        for i in 0..self.t.kinds.len() {
+            let Some((&first, after)) = rest.split_first() else {
+                return Err(format!("row ends after {i} of {} cells", self.t.kinds.len()));
+            };
+            if first == 0xFB {
+                self.null();
+                rest = after;
+                continue;
+            }
+            let (len, after) = lenenc_len(first, after).ok_or("a cell's length is malformed or cut short")?;
+            if len > after.len() as u64 {
+                return Err(format!("a cell declares {len} bytes, {} remain in the row", after.len()));
+            }
+            let (cell, tail) = after.split_at(len as usize);
+            let k = self.t.kinds.get(i).copied().unwrap_or(kind::STRING);
+            self.push_bytes(i, k, cell);
+            rest = tail;
+        }
+        if !rest.is_empty() {
+            return Err(format!("{} bytes after a row's last cell", rest.len()));
+        }
+        self.batch.nrows += 1;
+        Ok(())
+    }
+
     fn push_cell(&mut self, i: usize, v: &Value) {
         let k = self.t.kinds.get(i).copied().unwrap_or(kind::STRING);
-        if let Value::NULL = v {
-            return self.null();
-        }
+        let v = match v {
+            Value::NULL => return self.null(),
+            Value::Bytes(b) => return self.push_bytes(i, k, b),
+            other => other,
+        };
         if let Value::Date(y, mo, d, h, mi, s, us) = *v {
             // One text serves field.string() (mysql2's binary date text) and,
             // for BIN_DATETIME, the Date built from it in JS.
@@ -537,30 +571,18 @@ impl Encoder {
                 self.ascii(t.as_bytes())
             };
         }
+        let decimals = self.t.decimals.get(i).copied().unwrap_or(0);
         if self.t.all_buffers {
-            return self.buffer(&text_of(v, self.t.decimals.get(i).copied().unwrap_or(0)));
+            return self.buffer(&text_of(v, decimals));
         }
         if self.t.raw || matches!(k, kind::STRING | kind::DATE | kind::DATETIME | kind::JSON | kind::JSON_BIG) {
-            return match v {
-                Value::Bytes(b) if k == kind::BUFFER || k == kind::GEOMETRY => self.buffer(b),
-                Value::Bytes(b) => self.text_at(i, b),
-                other if k == kind::BUFFER || k == kind::GEOMETRY => {
-                    self.buffer(&text_of(other, self.t.decimals.get(i).copied().unwrap_or(0)))
-                }
-                other => {
-                    let t = text_of(other, self.t.decimals.get(i).copied().unwrap_or(0));
-                    self.string(&t)
-                }
-            };
+            let t = text_of(v, decimals);
+            return if k == kind::BUFFER || k == kind::GEOMETRY { self.buffer(&t) } else { self.string(&t) };
         }
         match k {
-            kind::BUFFER | kind::GEOMETRY => match v {
-                Value::Bytes(b) => self.buffer(b),
-                other => self.buffer(&text_of(other, 0)),
-            },
+            kind::BUFFER | kind::GEOMETRY => self.buffer(&text_of(v, 0)),
             kind::NULL => self.null(),
             kind::NUMBER => match v {
-                Value::Bytes(b) => self.number(text_number(b)),
                 Value::Int(n) => self.number(*n as f64),
                 Value::UInt(n) => self.number(*n as f64),
                 Value::Float(f) => self.number(*f as f64),
@@ -570,28 +592,66 @@ impl Encoder {
                     self.number(text_number(&t))
                 }
             },
-            kind::BIGINT => {
-                let n: Option<i128> = match v {
-                    Value::Int(n) => Some(*n as i128),
-                    Value::UInt(n) => Some(*n as i128),
-                    Value::Bytes(b) => std::str::from_utf8(b).ok().and_then(|s| s.parse::<i128>().ok()),
-                    _ => None,
-                };
-                match n {
-                    Some(n) if (-MAX_SAFE..=MAX_SAFE).contains(&n) => self.number(n as f64),
-                    Some(n) => self.string(n.to_string().as_bytes()),
-                    None => {
-                        let t = text_of(v, 0);
-                        self.string(&t)
-                    }
+            kind::BIGINT => match v {
+                Value::Int(n) => self.bigint(i128::from(*n)),
+                Value::UInt(n) => self.bigint(i128::from(*n)),
+                other => {
+                    let t = text_of(other, 0);
+                    self.string(&t)
                 }
-            }
+            },
             _ => {
                 let t = text_of(v, 0);
                 self.string(&t)
             }
         }
     }
+
+    /// A cell that arrived as bytes: every text-protocol cell, and the
+    /// binary protocol's strings, decimals and blobs.
+    fn push_bytes(&mut self, i: usize, k: u8, b: &[u8]) {
+        if self.t.all_buffers {
+            return self.buffer(b);
+        }
+        if self.t.raw || matches!(k, kind::STRING | kind::DATE | kind::DATETIME | kind::JSON | kind::JSON_BIG) {
+            return if k == kind::BUFFER || k == kind::GEOMETRY { self.buffer(b) } else { self.text_at(i, b) };
+        }
+        match k {
+            kind::BUFFER | kind::GEOMETRY => self.buffer(b),
+            kind::NULL => self.null(),
+            kind::NUMBER => self.number(text_number(b)),
+            kind::BIGINT => match std::str::from_utf8(b).ok().and_then(|s| s.parse::<i128>().ok()) {
+                Some(n) => self.bigint(n),
+                None => self.string(b),
+            },
+            _ => self.string(b),
+        }
+    }
+
+    /// An integer: a number while exact in JS, else its digits.
+    fn bigint(&mut self, n: i128) {
+        if (-MAX_SAFE..=MAX_SAFE).contains(&n) {
+            self.number(n as f64)
+        } else {
+            self.string(n.to_string().as_bytes())
+        }
+    }
+}
+
+/// A length-encoded integer whose first byte is `first` (not the NULL
+/// marker): (value, bytes after it). None: 0xFF, or cut short.
+fn lenenc_len(first: u8, after: &[u8]) -> Option<(u64, &[u8])> {
+    let width = match first {
+        0..=0xFA => return Some((u64::from(first), after)),
+        0xFC => 2,
+        0xFD => 3,
+        0xFE => 8,
+        _ => return None,
+    };
+    let (digits, rest) = after.split_at_checked(width)?;
+    let mut le = [0u8; 8];
+    le.get_mut(..width)?.copy_from_slice(digits);
+    Some((u64::from_le_bytes(le), rest))
 }
 
 /// UTF-16 length of valid UTF-8: one unit per scalar, two for 4-byte ones.
@@ -832,6 +892,140 @@ mod tests {
         assert!(!Arc::ptr_eq(&a.t, &binary.t));
         assert_ne!(a.t.meta, c.t.meta);
         assert!(templates_len() >= 3);
+    }
+
+    /// mysql_async's own reading of a text row (the reference for push_text_row).
+    fn reference_row<P: mysql_async::prelude::Protocol>(
+        packet: &[u8],
+        cols: Arc<[Column]>,
+    ) -> mysql_async::Result<mysql_async::Row> {
+        P::read_result_set_row(packet, cols)
+    }
+
+    fn lenenc(out: &mut Vec<u8>, cell: &[u8]) {
+        let n = cell.len() as u64;
+        match n {
+            0..=250 => out.push(n as u8),
+            251..=0xFFFF => {
+                out.push(0xFC);
+                out.extend_from_slice(&(n as u16).to_le_bytes());
+            }
+            0x1_0000..=0xFF_FFFF => {
+                out.push(0xFD);
+                out.extend_from_slice(&(n as u32).to_le_bytes()[..3]);
+            }
+            _ => {
+                out.push(0xFE);
+                out.extend_from_slice(&n.to_le_bytes());
+            }
+        }
+        out.extend_from_slice(cell);
+    }
+
+    /// Reading a text row from its packet gives the batch that reading it
+    /// through mysql_common's Row gave, for every column kind and every
+    /// length-encoding width; and a packet one refuses, the other refuses
+    /// (but for 0xFF as a length, which mysql_common reads as an empty cell
+    /// and mysql2 as an error: refused here).
+    #[test]
+    fn text_rows_from_packets_match_mysql_common() {
+        let cols: Arc<[Column]> = Arc::from(vec![
+            Column::new(ColumnType::MYSQL_TYPE_LONG).with_name(b"i").with_character_set(63),
+            Column::new(ColumnType::MYSQL_TYPE_LONGLONG).with_name(b"big").with_character_set(63),
+            Column::new(ColumnType::MYSQL_TYPE_VAR_STRING).with_name(b"s").with_character_set(45),
+            Column::new(ColumnType::MYSQL_TYPE_BLOB).with_name(b"b").with_character_set(63),
+            Column::new(ColumnType::MYSQL_TYPE_NEWDECIMAL).with_name(b"d").with_character_set(63),
+            Column::new(ColumnType::MYSQL_TYPE_DOUBLE).with_name(b"f").with_character_set(63),
+            Column::new(ColumnType::MYSQL_TYPE_DATETIME).with_name(b"at").with_character_set(63),
+            Column::new(ColumnType::MYSQL_TYPE_DATE).with_name(b"day").with_character_set(63),
+            Column::new(ColumnType::MYSQL_TYPE_NULL).with_name(b"n").with_character_set(63),
+            Column::new(ColumnType::MYSQL_TYPE_VAR_STRING).with_name(b"l1").with_character_set(8),
+        ]);
+        let long = "é".repeat(40_000);
+        let rows: Vec<Vec<Option<Vec<u8>>>> = vec![
+            vec![
+                Some(b"1".to_vec()),
+                Some(b"9007199254740993".to_vec()),
+                Some("héllo😀".into()),
+                Some(vec![0, 255, 7]),
+                Some(b"12.50".to_vec()),
+                Some(b"142.85714285714286".to_vec()),
+                Some(b"2024-01-02 03:04:05".to_vec()),
+                Some(b"2023-12-31".to_vec()),
+                None,
+                Some(vec![0xE9, 0x41]),
+            ],
+            vec![None, None, None, None, None, None, None, None, None, None],
+            vec![
+                Some(b"-7".to_vec()),
+                Some(b"-12".to_vec()),
+                Some(vec![b'x'; 251]),
+                Some(vec![1; 70_000]),
+                Some(b"0.00".to_vec()),
+                Some(b"1e300".to_vec()),
+                Some(b"0000-00-00 00:00:00".to_vec()),
+                Some(Vec::new()),
+                Some(b"zz".to_vec()),
+                Some(long.as_bytes().to_vec()),
+            ],
+        ];
+        for flags in [0, flags::RAW, flags::ALL_BUFFERS] {
+            let made = (
+                Encoder::new(&cols, flags, false, None, Charset::Utf8),
+                Encoder::new(&cols, flags, false, None, Charset::Utf8),
+            );
+            let (Ok(mut ours), Ok(mut theirs)) = made else { panic!("encoders") };
+            for row in &rows {
+                let mut packet = Vec::new();
+                for cell in row {
+                    match cell {
+                        None => packet.push(0xFB),
+                        Some(c) => lenenc(&mut packet, c),
+                    }
+                }
+                assert_eq!(ours.push_text_row(&packet), Ok(()));
+                let Ok(reference) = reference_row::<mysql_async::TextProtocol>(&packet, cols.clone()) else {
+                    panic!("mysql_common refused a well-formed row")
+                };
+                theirs.push_row(&reference);
+            }
+            let (a, b) = (ours.finish(), theirs.finish());
+            assert_eq!(a.nrows, 3);
+            assert_eq!((a.nrows, a.ascii, a.text_units), (b.nrows, b.ascii, b.text_units));
+            assert_eq!(a.tags, b.tags);
+            assert_eq!(a.text, b.text);
+            assert_eq!(a.bin, b.bin);
+            assert_eq!(a.nums.len(), b.nums.len());
+            for (x, y) in a.nums.iter().zip(&b.nums) {
+                assert!(x == y || (x.is_nan() && y.is_nan()), "{x} vs {y}");
+            }
+        }
+
+        // Broken packets for a two-column row.
+        let two: Arc<[Column]> = Arc::from(vec![
+            Column::new(ColumnType::MYSQL_TYPE_VAR_STRING).with_name(b"a").with_character_set(45),
+            Column::new(ColumnType::MYSQL_TYPE_LONG).with_name(b"b").with_character_set(63),
+        ]);
+        let broken: [&[u8]; 9] = [
+            b"",
+            &[1, b'a'],
+            &[1, b'a', 1, b'1', 0],
+            &[5, b'a', 1, b'1'],
+            &[0xFC, 3],
+            &[0xFD, 1, 0],
+            &[0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, b'a'],
+            &[0xFB, 0xFB, 0xFB],
+            &[0xFC, 2, 0, b'a'],
+        ];
+        for packet in broken {
+            let Ok(mut ours) = Encoder::new(&two, 0, false, None, Charset::Utf8) else { panic!("encoder") };
+            assert!(ours.push_text_row(packet).is_err(), "accepted {packet:?}");
+            assert_eq!(ours.rows(), 0);
+            let reference = reference_row::<mysql_async::TextProtocol>(packet, two.clone());
+            assert!(reference.is_err(), "mysql_common accepted {packet:?}");
+        }
+        let Ok(mut ours) = Encoder::new(&two, 0, false, None, Charset::Utf8) else { panic!("encoder") };
+        assert!(ours.push_text_row(&[0xFF, 1, b'1']).is_err());
     }
 
     /// The format!-based text this file used before DateText (the reference).

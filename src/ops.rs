@@ -179,10 +179,17 @@ async fn collect<P: Protocol>(
                 let mut enc = Encoder::for_columns(&cols, fl, binary, mask.as_deref(), charset)
                     .map_err(|msg| mysql_async::Error::Other(msg.into()))?;
                 // next() yields this set's rows, then None once it has moved
-                // on to the following set (if any).
-                while let Some(row) = qr.next().await? {
+                // on to the following set (if any). Text rows are read from
+                // their packets (see Encoder::push_text_row).
+                loop {
+                    if binary {
+                        let Some(row) = qr.next().await? else { break };
+                        enc.push_row(&row);
+                    } else {
+                        let Some(raw) = qr.next_raw().await? else { break };
+                        enc.push_text_row(&raw).map_err(protocol_violation)?;
+                    }
                     activity.touch();
-                    enc.push_row(&row);
                     if enc.rows() >= CHUNK_ROWS || enc.bytes() >= CHUNK_BYTES {
                         sink(out.len(), enc.take_chunk());
                         // A stream that has not asked for more pauses reading
@@ -221,6 +228,13 @@ async fn collect<P: Protocol>(
         }
     }
     Ok(out)
+}
+
+/// A row that breaks the protocol: the same class of error as mysql_async's
+/// own refusals, so the connection is closed (src/error.rs).
+fn protocol_violation(why: String) -> mysql_async::Error {
+    let e = std::io::Error::new(std::io::ErrorKind::InvalidData, format!("napi-mysql-pool: protocol violation: {why}"));
+    mysql_async::Error::Io(mysql_async::IoError::Io(e))
 }
 
 /// The server status is only kept for the last OK packet; earlier result

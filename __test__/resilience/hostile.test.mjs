@@ -303,6 +303,7 @@ async function brokenStreamScenario({ createPool, startFakeMysql, hostile, settl
     'random garbage': () => hostile.garbage(args.seed, 64, { after: 'stall' }),
     'row with fewer cells than columns': () => hostile.raggedRows(['a', 'b', 'c'], [['1']]),
     'row with more cells than columns': () => hostile.raggedRows(['a'], [['1', '2', '3']]),
+    'empty packet where a row belongs': () => hostile.raggedRows(['a'], [[]]),
     'lenenc string longer than its packet': () => hostile.lenencOverrun({ declared: 1000, actual: 3 }),
     'stray OK packet after the result set': () => hostile.trailingBytes(cols, [[1]], Buffer.from([7, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0])),
     'ERR packet mid-rows': () => hostile.errMidRows(cols, [[1], [2], [3]], { before: 1 }),
@@ -557,6 +558,7 @@ const BROKEN = [
   'random garbage',
   'row with fewer cells than columns',
   'row with more cells than columns',
+  'empty packet where a row belongs',
   'lenenc string longer than its packet',
   'stray OK packet after the result set',
 ]
