@@ -4,6 +4,7 @@ use crate::convert::{Header, ResultSet, RowBatch};
 use crate::error::ErrInfo;
 use crate::ops::{Op, Param};
 use crate::shapes::Shapes;
+use crate::text::Text;
 use crate::wire;
 use napi::bindgen_prelude::*;
 use napi::sys;
@@ -48,7 +49,7 @@ pub const DRAIN_BYTES: usize = 128 << 20;
 impl Completion {
     /// Bytes of text and binary cells this completion carries.
     pub fn bytes(&self) -> usize {
-        let rows = |r: &RowBatch| r.text.len() + r.bin.len();
+        let rows = |r: &RowBatch| r.text.bytes().len() + r.bin.len();
         match &self.payload {
             Payload::Results(sets) => sets
                 .iter()
@@ -109,8 +110,7 @@ pub struct Batch {
     /// Some cell is a Buffer (or the batch holds binary bytes at all).
     has_bin: bool,
     dir: Vec<f64>,
-    text: Vec<u8>,
-    ascii: bool,
+    text: Text,
     bytes: Vec<u8>,
     extra: Vec<Extra>,
 }
@@ -126,7 +126,8 @@ impl Batch {
         // cost more than the copies themselves (profile of 200 point
         // selects in flight).
         let (mut dir, mut text, mut bytes) = (0, 0, 0);
-        let rows = |r: &RowBatch| (wire::ROWS_LEN as usize + r.nums.len(), r.text.len(), r.tags.len() + r.bin.len());
+        let rows =
+            |r: &RowBatch| (wire::ROWS_LEN as usize + r.nums.len(), r.text.bytes().len(), r.tags.len() + r.bin.len());
         for c in &list {
             // id, kind and at most two more numbers (DONE_CONN's), before any set.
             dir += 4;
@@ -151,8 +152,7 @@ impl Batch {
         let mut b = Batch {
             has_bin: false,
             dir: Vec::with_capacity(dir),
-            text: Vec::with_capacity(text),
-            ascii: true,
+            text: Text::with_capacity(text),
             bytes: Vec::with_capacity(bytes),
             extra: Vec::new(),
         };
@@ -209,8 +209,7 @@ impl Batch {
         let bin_at = self.bytes.len();
         self.has_bin |= !r.bin.is_empty();
         self.bytes.extend_from_slice(&r.bin);
-        self.ascii &= r.ascii;
-        self.text.extend_from_slice(&r.text);
+        self.text.append(&r.text);
         // Field order: wire::ROWS_* offsets (checked by a unit test below).
         self.dir.extend_from_slice(&[
             f64::from(wire::SET_ROWS),
@@ -240,8 +239,7 @@ impl Batch {
         let big_id = big((h.insert_id >= EXACT).then(|| (h.insert_id as i64).to_string()));
         let big_rows = big((h.affected_rows >= EXACT).then(|| h.affected_rows.to_string()));
         let state = big(h.state);
-        let units = crate::convert::utf16_len(h.info.as_bytes(), &mut self.ascii);
-        self.text.extend_from_slice(h.info.as_bytes());
+        let units = self.text.push_utf8(h.info.as_bytes());
         // Field order: wire::HEAD_* offsets (checked by a unit test below).
         self.dir.extend_from_slice(&[
             f64::from(wire::SET_HEADER),
@@ -285,7 +283,7 @@ impl Batch {
         if !self.bytes.is_empty() {
             ptr::copy_nonoverlapping(self.bytes.as_ptr(), data.add(dir_cap * 8), self.bytes.len());
         }
-        Js { env }.text(&self.text, self.ascii)
+        Js { env }.text(&self.text)
     }
 
     /// [dir, text, bytes|null, extra]
@@ -293,7 +291,7 @@ impl Batch {
         let js = Js { env };
         let out = js.array(4)?;
         js.set(out, 0, js.f64_array(&self.dir)?)?;
-        js.set(out, 1, js.text(&self.text, self.ascii)?)?;
+        js.set(out, 1, js.text(&self.text)?)?;
         js.set(out, 2, if self.bytes.is_empty() { js.null()? } else { js.array_buffer(&self.bytes)? })?;
         let extra = js.array(self.extra.len())?;
         for (i, x) in self.extra.iter().enumerate() {
@@ -350,11 +348,12 @@ impl Js {
         Ok(v)
     }
 
-    /// Pure-ASCII text is copied as Latin-1 (no UTF-8 decoding in V8).
-    fn text(&self, bytes: &[u8], ascii: bool) -> Result<sys::napi_value> {
+    /// Latin-1 text is copied as it is; only UTF-8 is decoded by V8.
+    fn text(&self, text: &Text) -> Result<sys::napi_value> {
+        let bytes = text.bytes();
         let mut v = ptr::null_mut();
         let status = unsafe {
-            if ascii {
+            if text.is_latin1() {
                 sys::napi_create_string_latin1(self.env, bytes.as_ptr().cast(), bytes.len() as isize, &mut v)
             } else {
                 sys::napi_create_string_utf8(self.env, bytes.as_ptr().cast(), bytes.len() as isize, &mut v)
@@ -702,8 +701,11 @@ mod tests {
     fn directory_layout_follows_wire() {
         let rows = RowBatch {
             meta: "m".into(),
-            text: b"ab".to_vec(),
-            ascii: true,
+            text: {
+                let mut t = Text::new();
+                t.push_ascii(b"ab");
+                t
+            },
             nums: vec![2.0],
             tags: vec![crate::convert::TAG_STRING],
             bin: Vec::new(),

@@ -9,6 +9,7 @@
 //! per result shape.
 use crate::charset::{self, Charset};
 use crate::sync::lock;
+use crate::text::Text;
 use lru::LruCache;
 use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::{Column, Value};
@@ -60,8 +61,8 @@ const MAX_SAFE: i128 = 9_007_199_254_740_991;
 
 pub struct RowBatch {
     pub meta: Arc<str>,
-    pub text: Vec<u8>,
-    pub ascii: bool,
+    /// Cell text (Latin-1 while every character fits, see text.rs).
+    pub text: Text,
     pub nums: Vec<f64>,
     pub tags: Vec<u8>,
     pub bin: Vec<u8>,
@@ -345,16 +346,7 @@ pub struct Encoder {
 }
 
 fn empty_batch(meta: Arc<str>) -> RowBatch {
-    RowBatch {
-        meta,
-        text: Vec::new(),
-        ascii: true,
-        nums: Vec::new(),
-        tags: Vec::new(),
-        bin: Vec::new(),
-        nrows: 0,
-        text_units: 0,
-    }
+    RowBatch { meta, text: Text::new(), nums: Vec::new(), tags: Vec::new(), bin: Vec::new(), nrows: 0, text_units: 0 }
 }
 
 impl Encoder {
@@ -449,7 +441,7 @@ impl Encoder {
 
     /// Bytes of text and binary cells held so far.
     pub fn bytes(&self) -> usize {
-        self.batch.text.len() + self.batch.bin.len()
+        self.batch.text.bytes().len() + self.batch.bin.len()
     }
 
     /// Hands over the rows so far and starts an empty batch of the same shape.
@@ -484,7 +476,7 @@ impl Encoder {
     /// Text known to be ASCII (a date's digits): no UTF-8 check or scan.
     fn ascii(&mut self, bytes: &[u8]) {
         let b = &mut self.batch;
-        b.text.extend_from_slice(bytes);
+        b.text.push_ascii(bytes);
         b.text_units += bytes.len();
         b.tags.push(TAG_STRING);
         b.nums.push(bytes.len() as f64);
@@ -493,16 +485,9 @@ impl Encoder {
     fn string(&mut self, bytes: &[u8]) {
         let b = &mut self.batch;
         let units = match std::str::from_utf8(bytes) {
-            Ok(_) => {
-                b.text.extend_from_slice(bytes);
-                utf16_len(bytes, &mut b.ascii)
-            }
-            Err(_) => {
-                // Only reachable with a non-UTF-8 column charset; never drop the cell.
-                let s = String::from_utf8_lossy(bytes).into_owned();
-                b.text.extend_from_slice(s.as_bytes());
-                utf16_len(s.as_bytes(), &mut b.ascii)
-            }
+            Ok(_) => b.text.push_utf8(bytes),
+            // Only reachable with a non-UTF-8 column charset; never drop the cell.
+            Err(_) => b.text.push_utf8(String::from_utf8_lossy(bytes).as_bytes()),
         };
         b.text_units += units;
         b.tags.push(TAG_STRING);
@@ -652,15 +637,6 @@ fn lenenc_len(first: u8, after: &[u8]) -> Option<(u64, &[u8])> {
     let mut le = [0u8; 8];
     le.get_mut(..width)?.copy_from_slice(digits);
     Some((u64::from_le_bytes(le), rest))
-}
-
-/// UTF-16 length of valid UTF-8: one unit per scalar, two for 4-byte ones.
-pub fn utf16_len(bytes: &[u8], ascii: &mut bool) -> usize {
-    if bytes.is_ascii() {
-        return bytes.len();
-    }
-    *ascii = false;
-    bytes.iter().map(|&b| ((b & 0xC0) != 0x80) as usize + (b >= 0xF0) as usize).sum()
 }
 
 /// Number parsing with mysql2's results: short decimals by its digit loop
@@ -865,12 +841,6 @@ mod tests {
         assert_eq!(text_number(b"1e3"), 1000.0);
         assert_eq!(text_number(b"123456789012345678901"), 123456789012345678901.0);
     }
-    #[test]
-    fn utf16() {
-        let mut a = true;
-        assert_eq!(utf16_len("héllo😀".as_bytes(), &mut a), 7);
-        assert!(!a);
-    }
 
     /// Equal column lists share one template; a differing byte anywhere in
     /// the definitions (here a column name) gets its own.
@@ -991,7 +961,7 @@ mod tests {
             }
             let (a, b) = (ours.finish(), theirs.finish());
             assert_eq!(a.nrows, 3);
-            assert_eq!((a.nrows, a.ascii, a.text_units), (b.nrows, b.ascii, b.text_units));
+            assert_eq!((a.nrows, a.text_units), (b.nrows, b.text_units));
             assert_eq!(a.tags, b.tags);
             assert_eq!(a.text, b.text);
             assert_eq!(a.bin, b.bin);

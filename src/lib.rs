@@ -30,6 +30,7 @@ mod runtime;
 mod shapes;
 mod snapshot;
 mod sync;
+mod text;
 mod tls;
 mod wire;
 

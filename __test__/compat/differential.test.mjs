@@ -521,6 +521,42 @@ describe('a result after its columns change', () => {
   })
 })
 
+describe('text in Latin-1 and UTF-8 within one result and one drain', () => {
+  // Cell text crosses as Latin-1 while every character fits in a byte and
+  // switches to UTF-8 at the first one that does not (src/text.rs), inside a
+  // chunk, between chunks of one result and between results drained
+  // together. The characters sit on both sides of U+00FF.
+  let pair
+  beforeAll(() => {
+    pair = makePair(srv, { connectionLimit: 6 })
+  })
+  afterAll(() => pair?.end())
+  const TEXTS = ['plain', 'é', 'ÿ\u0080', '\u00a0x', 'Ā', '€', '😀', '', 'ñü after']
+
+  it('a 5,000-row result (three chunks; the second turns UTF-8 midway), query and execute', async () => {
+    const sql = `SELECT seq AS id,
+        CASE WHEN seq = 3000 THEN CONCAT('€', seq) WHEN seq % 3 = 0 THEN CONCAT('é', seq, 'ÿ') ELSE CONCAT('a', seq) END AS s,
+        CASE WHEN seq % 5 = 0 THEN NULL ELSE CONCAT(seq, ' ñ') END AS t
+      FROM seq_1_to_5000 WHERE seq > ?`
+    const ref = await diff(pair, async (pool) => [(await pool.query(sql, [0]))[0], (await pool.execute(sql, [0]))[0]])
+    expect(ref.ok[0].length).toBe(5000)
+    expect(ref.ok[0][2999].s).toBe('€3000')
+    expect(ref.ok[1][2].s).toBe('é3ÿ')
+  })
+
+  it('many small results answered together, each in its own encoding', async () => {
+    const ref = await diff(pair, async (pool) => {
+      const calls = []
+      for (let i = 0; i < 60; i++) {
+        const v = TEXTS[i % TEXTS.length]
+        calls.push(i % 2 ? pool.execute('SELECT ? AS s, CHAR_LENGTH(?) AS n', [v, v]) : pool.query('SELECT ? AS s, CHAR_LENGTH(?) AS n', [v, v]))
+      }
+      return (await Promise.all(calls)).map(([rows]) => rows[0])
+    })
+    expect(ref.ok.map((r) => r.s)).toEqual(Array.from({ length: 60 }, (_, i) => TEXTS[i % TEXTS.length]))
+  })
+})
+
 // ---------------------------------------------------------------------------
 // Parameter formatting (client-side, pool.query) and escaping helpers
 
