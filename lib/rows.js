@@ -236,31 +236,33 @@ function digits(s, from, len) {
 function makeDateConverters(timezone) {
   const local = !timezone || timezone === 'local';
   const offset = local || timezone === 'Z' ? null : tzOffsetMinutes(timezone);
-  function date(s) {
-    if (s.length !== 10) return new Date(NaN);
-    const y = digits(s, 0, 4);
-    const m = digits(s, 5, 2);
-    const d = digits(s, 8, 2);
+  // The compiled row builders read dates in place in the drain's text (at
+  // p, n units long): no substring per cell. Unusual texts take the same
+  // string paths as before.
+  function dateAt(t, p, n) {
+    if (n !== 10) return new Date(NaN);
+    const y = digits(t, p, 4);
+    const m = digits(t, p + 5, 2);
+    const d = digits(t, p + 8, 2);
     if (local) return new Date(y, m - 1, d, 0, 0, 0, 0);
     if (timezone === 'Z') return new Date(Date.UTC(y, m - 1, d));
     return new Date(`${pad(y, 4)}-${pad(m, 2)}-${pad(d, 2)}T00:00:00${timezone}`);
   }
-  function datetime(s) {
-    const n = s.length;
-    if (n >= 19 && s[4] === '-' && s[7] === '-' && s[13] === ':' && s[16] === ':') {
-      const y = digits(s, 0, 4);
-      const mo = digits(s, 5, 2);
-      const d = digits(s, 8, 2);
+  function datetimeAt(t, p, n) {
+    if (n >= 19 && t.charCodeAt(p + 4) === 45 && t.charCodeAt(p + 7) === 45 && t.charCodeAt(p + 13) === 58 && t.charCodeAt(p + 16) === 58) {
+      const y = digits(t, p, 4);
+      const mo = digits(t, p + 5, 2);
+      const d = digits(t, p + 8, 2);
       if (mo === 0 || d === 0 || mo > 12 || d > 31) return new Date(NaN);
-      if (y < 100) return local ? new Date(s) : new Date(s + timezone);
-      const h = digits(s, 11, 2);
-      const mi = digits(s, 14, 2);
-      const se = digits(s, 17, 2);
+      if (y < 100) return parsed(t.slice(p, p + n));
+      const h = digits(t, p + 11, 2);
+      const mi = digits(t, p + 14, 2);
+      const se = digits(t, p + 17, 2);
       let ms = 0;
       if (n > 20) {
         let scale = 100;
         for (let k = 20; k < n && scale >= 1; k++) {
-          ms += (s.charCodeAt(k) - 48) * scale;
+          ms += (t.charCodeAt(p + k) - 48) * scale;
           scale /= 10;
         }
       }
@@ -268,10 +270,16 @@ function makeDateConverters(timezone) {
       const utc = Date.UTC(y, mo - 1, d, h, mi, se, ms);
       if (timezone === 'Z') return new Date(utc);
       if (offset !== null) return new Date(utc - offset * 60000);
-      return new Date(s + timezone);
+      return new Date(t.slice(p, p + n) + timezone);
     }
+    return parsed(t.slice(p, p + n));
+  }
+  // What the engine makes of the text (mysql2 hands these to new Date too).
+  function parsed(s) {
     return local ? new Date(s) : new Date(s + timezone);
   }
+  const date = (s) => dateAt(s, 0, s.length);
+  const datetime = (s) => datetimeAt(s, 0, s.length);
   // Binary protocol (execute): mysql2's binary date text ("YYYY-MM-DD",
   // "... HH:MM:SS", "... .fff"); mysql2 builds the Date from the parts and
   // treats the all-zero value as an invalid date.
@@ -295,7 +303,7 @@ function makeDateConverters(timezone) {
     if (us !== 0) str += `.${String(us).padStart(6, '0')}`;
     return new Date(str + timezone);
   }
-  return { date, datetime, binDatetime };
+  return { date, datetime, dateAt, datetimeAt, binDatetime };
 }
 
 const dateConverterCache = new Map();
@@ -465,9 +473,12 @@ function compile(shape, opts) {
         break;
       default: {
         const loose = c.extendedFormat === 'json';
+        const at = { [KIND.DATE]: 'dateAt', [KIND.DATETIME]: 'datetimeAt' }[c.kind];
+        if (at !== undefined) {
+          src.push(`if (tags[g++] === 0) ${v} = null; else { l = nums[i]; ${v} = ${at}(text, p, l); p += l; } i++;`);
+          break;
+        }
         const wrap = {
-          [KIND.DATE]: 'date',
-          [KIND.DATETIME]: 'datetime',
           [KIND.BIN_DATETIME]: 'binDatetime',
           [KIND.JSON]: loose ? 'jsonLoose' : 'JSON.parse',
           [KIND.JSON_BIG]: loose ? 'jsonBigLoose' : 'jsonBig',
@@ -493,7 +504,7 @@ function compile(shape, opts) {
   src.push('}');
   src.push('return rows; };');
   // eslint-disable-next-line no-new-func
-  return new Function('date', 'datetime', 'binDatetime', 'geometry', 'jsonBig', 'jsonLoose', 'jsonBigLoose', src.join('\n'));
+  return new Function('dateAt', 'datetimeAt', 'binDatetime', 'geometry', 'jsonBig', 'jsonLoose', 'jsonBigLoose', src.join('\n'));
 }
 
 // The same reading, interpreted: for typeCast functions and disableEval.
@@ -570,7 +581,7 @@ function builderFor(shape, opts, typeCast, timezone, disableEval) {
   if (usesFn || shape.raw || disableEval) {
     build = interpret(shape, opts, typeCast, conv);
   } else {
-    build = compile(shape, opts)(conv.date, conv.datetime, conv.binDatetime, parseGeometry, parseJsonBig, jsonLoose, jsonBigLoose);
+    build = compile(shape, opts)(conv.dateAt, conv.datetimeAt, conv.binDatetime, parseGeometry, parseJsonBig, jsonLoose, jsonBigLoose);
   }
   if (!usesFn) shape.builders.set(key, build);
   if (plain) {
