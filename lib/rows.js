@@ -510,10 +510,16 @@ function compile(shape, opts) {
 // The same reading, interpreted: for typeCast functions and disableEval.
 function interpret(shape, opts, typeCast, conv) {
   const cols = shape.cols;
-  const fields = typeof typeCast === 'function' ? cols.map((c) => new FieldPacket(c)) : null;
+  const withFn = typeof typeCast === 'function';
   const places = cols.map((c, k) => placeOf(c, k, opts));
   return function build(nums, i, tags, g, text, p, bin, b, nrows) {
     const rows = new Array(nrows);
+    // As in mysql2, typeCast gets one field wrapper per column of a result
+    // and a next() that read the cell being converted: made once here, not
+    // per cell (an object and four closures a cell before).
+    const current = withFn ? new Array(cols.length).fill(null) : null;
+    const wraps = withFn ? cols.map((c, k) => wrapField(c, current, k)) : null;
+    const nexts = withFn ? cols.map((c, k) => () => defaultFromRaw(c, current[k], opts, conv)) : null;
     for (let r = 0; r < nrows; r++) {
       const o = opts.rowsAsArray ? new Array(cols.length) : {};
       if (opts.nestTables === true && !opts.rowsAsArray) for (const c of cols) o[c.table] = o[c.table] || {};
@@ -532,8 +538,10 @@ function interpret(shape, opts, typeCast, conv) {
         i++;
         let value;
         if (typeCast === false) value = raw === null || Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw));
-        else if (fields) value = typeCast(wrapField(fields[k], c, raw), () => defaultFromRaw(c, raw, opts, conv));
-        else value = defaultFromRaw(c, raw, opts, conv);
+        else if (wraps !== null) {
+          current[k] = raw;
+          value = typeCast(wraps[k], nexts[k]);
+        } else value = defaultFromRaw(c, raw, opts, conv);
         const place = places[k];
         if (place.index !== undefined) o[place.index] = value;
         else if (place.table !== undefined) o[place.table][place.name] = value;
@@ -545,7 +553,8 @@ function interpret(shape, opts, typeCast, conv) {
   };
 }
 
-function wrapField(field, col, raw) {
+/** mysql2's typeCast field: its readers see the cell `current[k]` holds. */
+function wrapField(col, current, k) {
   return {
     type: TYPE_NAMES[col.columnType],
     extendedTypeName: undefined,
@@ -555,15 +564,18 @@ function wrapField(field, col, raw) {
     table: col.table,
     name: col.name,
     string(encoding) {
+      const raw = current[k];
       if (raw === null) return null;
       if (Buffer.isBuffer(raw)) return raw.toString(encoding && encoding !== 'binary' ? encoding : 'latin1');
       return String(raw);
     },
     buffer() {
+      const raw = current[k];
       if (raw === null) return null;
       return Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw));
     },
     geometry() {
+      const raw = current[k];
       return parseGeometry(raw === null ? null : Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw)));
     },
   };

@@ -543,6 +543,36 @@ describe('dates read in place in the drained text', () => {
   }
 })
 
+describe('typeCast field objects', () => {
+  let pair
+  beforeAll(() => {
+    pair = makePair(srv)
+  })
+  afterAll(() => pair?.end())
+
+  it('query(): one field object per column of a result, reading the current cell', async () => {
+    const ref = await diff(pair, async (pool) => {
+      const seen = []
+      // (mysql2 reads its packet in both readers: calling string() and then
+      // next() for one cell reads past it there, so each cell uses one.)
+      const typeCast = (field, next) => {
+        seen.push(field)
+        return field.name === 'b' ? `s:${field.string()}` : next()
+      }
+      const sql = 'SELECT seq AS a, seq * 2 AS b FROM seq_1_to_3'
+      const [rows] = await pool.query({ sql, typeCast })
+      const [again] = await pool.query({ sql, typeCast })
+      return { rows, again, calls: seen.length, fieldsPerResult: new Set(seen.slice(0, 6)).size, newPerResult: seen[0] !== seen[6] }
+    })
+    const rows = [
+      { a: 1, b: 's:2' },
+      { a: 2, b: 's:4' },
+      { a: 3, b: 's:6' },
+    ]
+    expect(ref.ok).toMatchObject({ rows, again: rows, calls: 12, fieldsPerResult: 2, newPerResult: true })
+  })
+})
+
 describe('text in Latin-1 and UTF-8 within one result and one drain', () => {
   // Cell text crosses as Latin-1 while every character fits in a byte and
   // switches to UTF-8 at the first one that does not (src/text.rs), inside a
