@@ -11,12 +11,6 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 export declare class NativePool {
   constructor(config: PoolConfig, onWake: (arg: number) => void, workerThreads?: number | undefined | null, share?: Array<string> | undefined | null, dynamicCredentials?: boolean | undefined | null)
-  /**
-   * Commands from JS, batched per microtask (entry layout and ops:
-   * src/wire.rs SUB_*, OP_*). One hand-over to the runtime per batch, so
-   * one thread wake-up.
-   */
-  submit(nums: Raw, count: number, texts: Raw, params: Raw): void
   /** Lends a connection; completes with [connId, threadId]. */
   getConnection(id: number): void
   /**
@@ -51,11 +45,13 @@ export declare class NativePool {
    * no more gating (ended or destroyed), else let one more chunk come.
    */
   streamAck(id: number, done: boolean): void
+  /** This pool's number for the boundary calls (fast_calls.rs). */
+  fastHandle(): number
   /**
-   * Everything finished since the last call: its text, with the directory
-   * in `scratch`, or [dir, text, bytes, extra] (see boundary::Batch).
+   * `{ submit, drain }`: the boundary calls, taking fastHandle()'s number
+   * (made once per thread by lib/transport.js).
    */
-  drain(scratch: Raw): Raw
+  static fastCalls(): { submit: Function; drain: Function }
   counts(): PoolCounts
   /** Lifetime counters and the acquire-wait, query-time and connect-time histograms. */
   metrics(): PoolMetrics

@@ -50,7 +50,7 @@ class Pool extends EventEmitter {
     const transport = this._transport;
     try {
       this._native = new NativePool(nativeConfig(cfg), () => transport.onWake(), cfg.workerThreads, shareKey(cfg), dynamic);
-      transport.native = this._native;
+      transport.attach(this._native);
     } catch (err) {
       // Native setup errors arrive as "CODE: message".
       const m = /^([A-Z_]+): ([\s\S]*)$/.exec(err.message);

@@ -19,6 +19,7 @@ mod credentials;
 mod dispatch;
 mod errcodes;
 mod error;
+mod fast_calls;
 mod json_columns;
 mod lending;
 mod maintain;
@@ -85,6 +86,8 @@ pub struct NativePool {
     completions: Arc<Completions>,
     at: Arc<Attachment>,
     inflight: Cell<u32>,
+    /// This pool's number for fast_calls.rs (0 until JS asks for it).
+    fast_handle: Cell<u32>,
     /// Result shapes already sent to this thread's JS (see boundary::Batch).
     shapes: RefCell<shapes::Shapes>,
     /// SQL texts JS refers to by number (boundary::SqlTexts).
@@ -193,15 +196,16 @@ impl NativePool {
             detached,
             completions,
             inflight: Cell::new(0),
+            fast_handle: Cell::new(0),
             shapes: RefCell::new(shapes::Shapes::default()),
             sql_texts: RefCell::new(boundary::SqlTexts::default()),
         })
     }
 
-    fn begin(&self, env: &Env, n: u32) {
+    fn begin(&self, env: sys::napi_env, n: u32) {
         let before = self.inflight.get();
         if before == 0 && n > 0 {
-            unsafe { sys::napi_ref_threadsafe_function(env.raw(), self.completions.wake.raw()) };
+            unsafe { sys::napi_ref_threadsafe_function(env, self.completions.wake.raw()) };
         }
         self.inflight.set(before + n);
     }
@@ -217,12 +221,18 @@ impl NativePool {
     /// Commands from JS, batched per microtask (entry layout and ops:
     /// src/wire.rs SUB_*, OP_*). One hand-over to the runtime per batch, so
     /// one thread wake-up.
-    #[napi]
-    pub fn submit(&self, env: Env, nums: Raw, count: u32, texts: Raw, params: Raw) -> Result<()> {
-        let batch = unsafe {
-            boundary::read_submissions(env.raw(), nums.0, count, texts.0, params.0, &mut self.sql_texts.borrow_mut())
-        }?;
-        self.begin(&env, batch.len() as u32);
+    /// (Called through fast_calls.rs, not as a method.)
+    pub(crate) fn submit_batch(
+        &self,
+        env: sys::napi_env,
+        nums: sys::napi_value,
+        count: u32,
+        texts: sys::napi_value,
+        params: sys::napi_value,
+    ) -> Result<()> {
+        let batch =
+            unsafe { boundary::read_submissions(env, nums, count, texts, params, &mut self.sql_texts.borrow_mut()) }?;
+        self.begin(env, batch.len() as u32);
         // Each pool command's place is decided here, synchronously: the
         // connection a caller's previous answer freed is the one its next
         // command gets (mysql2's LIFO), and nothing that happens on the
@@ -255,7 +265,7 @@ impl NativePool {
     /// Lends a connection; completes with [connId, threadId].
     #[napi]
     pub fn get_connection(&self, env: Env, id: u32) {
-        self.begin(&env, 1);
+        self.begin(env.raw(), 1);
         let conn_id = self.at.lending.next();
         let ticket = self.pool.begin_acquire();
         let _ = self.router.send(Routed::GetConnection(id, conn_id, ticket));
@@ -297,7 +307,7 @@ impl NativePool {
     /// `grace_ms` are closed.
     #[napi]
     pub fn end(&self, env: Env, id: u32, grace_ms: f64) {
-        self.begin(&env, 1);
+        self.begin(env.raw(), 1);
         // Paused streams must not hold their connections past end().
         for (_, gate) in lock(&self.completions.streams).drain() {
             gate.close();
@@ -357,8 +367,8 @@ impl NativePool {
 
     /// Everything finished since the last call: its text, with the directory
     /// in `scratch`, or [dir, text, bytes, extra] (see boundary::Batch).
-    #[napi]
-    pub fn drain(&self, env: Env, scratch: Raw) -> Result<Raw> {
+    /// (Called through fast_calls.rs, not as a method.)
+    pub(crate) fn drain_batch(&self, env: sys::napi_env, scratch: sys::napi_value) -> Result<sys::napi_value> {
         let (list, conns) = self.completions.take();
         // Their callers' next commands come in this order: hand each its own
         // connection back first, as mysql2's synchronous release does.
@@ -377,13 +387,26 @@ impl NativePool {
             })
             .count() as u32;
         let batch = Batch::build(list, &mut self.shapes.borrow_mut());
-        let v = unsafe { batch.into_js_scratch(env.raw(), scratch.0) }?;
+        let v = unsafe { batch.into_js_scratch(env, scratch) }?;
         let left = self.inflight.get().saturating_sub(n);
         self.inflight.set(left);
         if left == 0 && n > 0 {
-            unsafe { sys::napi_unref_threadsafe_function(env.raw(), self.completions.wake.raw()) };
+            unsafe { sys::napi_unref_threadsafe_function(env, self.completions.wake.raw()) };
         }
-        Ok(Raw(v))
+        Ok(v)
+    }
+
+    /// This pool's number for the boundary calls (fast_calls.rs).
+    #[napi]
+    pub fn fast_handle(&self) -> u32 {
+        fast_calls::handle_of(self, &self.fast_handle)
+    }
+
+    /// `{ submit, drain }`: the boundary calls, taking fastHandle()'s number
+    /// (made once per thread by lib/transport.js).
+    #[napi(ts_return_type = "{ submit: Function; drain: Function }")]
+    pub fn fast_calls(env: Env) -> Result<Raw> {
+        fast_calls::make(env)
     }
 
     #[napi]
@@ -433,6 +456,7 @@ impl NativePool {
 impl Drop for NativePool {
     /// A thread that exits without end() must not pin a shared pool forever.
     fn drop(&mut self) {
+        fast_calls::forget(self);
         if self.detach() && !self.pool.is_closed() {
             let at = self.at.clone();
             runtime::spawn(async move { registry::close(&at.pool, &at.json, Duration::from_secs(5)).await });

@@ -417,3 +417,63 @@ describe(`bound values and raw SQL fuzz (seed ${SEED})`, () => {
     expect((await pool.execute('SELECT ? AS two', [2]))[0]).toEqual([{ two: 2 }])
   }, 60_000)
 })
+
+describe(`the boundary functions called with junk (seed ${SEED})`, () => {
+  // lib/transport.js calls these two per batch (src/fast_calls.rs); any JS
+  // code can reach them through the addon, so they must refuse what is not
+  // a live pool's handle and well-formed arguments, with a coded error.
+  const FAST = require('../../lib/native.js').NativePool.fastCalls()
+
+  it('random argument lists throw Errors with a string code or return, and the pool keeps answering', async () => {
+    const pool = createPool({ ...connOpts(srv), connectionLimit: 2 })
+    try {
+      expect((await pool.query('SELECT 1 AS v'))[0][0].v).toBe(1)
+      const handle = pool._native.fastHandle()
+      expect(pool._native.fastHandle()).toBe(handle)
+      const r = prng(SEED ^ 0xb0d)
+      const bad = []
+      let thrown = 0
+      for (let i = 0; i < 400; i++) {
+        const args = Array.from({ length: r.int(6) }, () => randomValue(r))
+        // Half the calls name the live pool: then the rest is what is junk.
+        if (args.length > 0 && r.bool()) args[0] = handle
+        const name = r.bool() ? 'submit' : 'drain'
+        try {
+          FAST[name](...args)
+        } catch (e) {
+          thrown++
+          if (!(e instanceof Error) || typeof e.code !== 'string' || e.code === '') {
+            bad.push({ name, args: args.map((a) => describeValue(a).slice(0, 60)), e: String(e) })
+          }
+        }
+      }
+      expect(bad).toEqual([])
+      // Every submit() here is malformed (no Float64Array of commands), and so
+      // is every drain() that names no live pool: most calls throw.
+      expect(thrown).toBeGreaterThan(250)
+      const [rows] = await pool.query('SELECT 2 AS v')
+      expect(rows[0].v).toBe(2)
+      const [rows2] = await pool.execute('SELECT ? + 1 AS v', [2])
+      expect(rows2[0].v).toBe(3)
+    } finally {
+      await pool.end()
+    }
+  }, 20000)
+
+  it('a handle that names no live pool is refused, even while another pool is live', async () => {
+    const pool = createPool({ ...connOpts(srv), connectionLimit: 1 })
+    try {
+      const handle = pool._native.fastHandle()
+      for (const h of [0, handle + 1000, 2 ** 32 - 1]) {
+        expect(() => FAST.drain(h, new Float64Array(8))).toThrow(/no live pool has the handle/)
+        expect(() => FAST.submit(h, new Float64Array(16), 0, [], [])).toThrow(/no live pool has the handle/)
+      }
+      // The live handle works: an empty batch is accepted.
+      expect(FAST.submit(handle, new Float64Array(16), 0, [], [])).toBeUndefined()
+      expect(() => FAST.submit()).toThrow(expect.objectContaining({ code: expect.any(String) }))
+      expect((await pool.query('SELECT 3 AS v'))[0][0].v).toBe(3)
+    } finally {
+      await pool.end()
+    }
+  }, 20000)
+})

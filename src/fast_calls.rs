@@ -1,0 +1,149 @@
+//! submit() and drain(), the two calls JS makes per batch, as plain
+//! Node-API functions. As `#[napi]` methods each call also paid napi-rs's
+//! receiver checks (`napi_unwrap`, a type-tag check) and its borrow tracking
+//! (a process-wide mutex and map): ~10% of the JS thread's samples at 200
+//! point selects in flight. Here JS names its pool by a number
+//! (`NativePool.fastHandle()`), looked up in this thread's short list of
+//! live pools; a number that names no live pool is an error, never a guess.
+use crate::boundary::Raw;
+use crate::NativePool;
+use napi::bindgen_prelude::*;
+use napi::{sys, JsError};
+use std::cell::{Cell, RefCell};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+
+thread_local! {
+    /// (handle, pool) for every NativePool of this thread that asked for a
+    /// handle; a pool leaves the list in its Drop. Never reused: a stale
+    /// handle finds nothing.
+    static LIVE: RefCell<Vec<(u32, *const NativePool)>> = const { RefCell::new(Vec::new()) };
+    static NEXT: Cell<u32> = const { Cell::new(1) };
+}
+
+/// The handle of `pool` (the same one on every call).
+pub(crate) fn handle_of(pool: &NativePool, slot: &Cell<u32>) -> u32 {
+    if slot.get() != 0 {
+        return slot.get();
+    }
+    let id = NEXT.with(|n| {
+        let id = n.get();
+        n.set(id.wrapping_add(1).max(1));
+        id
+    });
+    LIVE.with(|l| l.borrow_mut().push((id, pool as *const NativePool)));
+    slot.set(id);
+    id
+}
+
+/// From NativePool's Drop (the JS thread, when its object is collected).
+pub(crate) fn forget(pool: *const NativePool) {
+    let _ = LIVE.try_with(|l| l.borrow_mut().retain(|(_, p)| *p != pool));
+}
+
+/// Runs `f` on the pool `handle` names. The list is not borrowed while `f`
+/// runs (it may allocate JS values, and a collected pool's Drop edits the
+/// list); the pool itself cannot be collected meanwhile, as the caller's
+/// transport holds its object.
+fn with_pool<R>(handle: u32, f: impl FnOnce(&NativePool) -> Result<R>) -> Result<R> {
+    let found = LIVE.with(|l| l.borrow().iter().find(|(id, _)| *id == handle).map(|(_, p)| *p));
+    match found {
+        // SAFETY: listed pointers are removed in NativePool's Drop, before
+        // the memory goes; the object is alive for the length of this call.
+        Some(p) => f(unsafe { &*p }),
+        None => Err(Error::new(Status::InvalidArg, format!("no live pool has the handle {handle}"))),
+    }
+}
+
+unsafe fn args<const N: usize>(env: sys::napi_env, info: sys::napi_callback_info) -> Result<[sys::napi_value; N]> {
+    let mut argc = N;
+    let mut argv = [ptr::null_mut(); N];
+    let status = sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), ptr::null_mut());
+    if status != sys::Status::napi_ok {
+        return Err(Error::new(Status::GenericFailure, "cannot read the call's arguments".to_string()));
+    }
+    // Missing arguments read as undefined, which the conversions below refuse.
+    Ok(argv)
+}
+
+unsafe fn number_u32(env: sys::napi_env, v: sys::napi_value, what: &str) -> Result<u32> {
+    let mut n = 0u32;
+    if sys::napi_get_value_uint32(env, v, &mut n) != sys::Status::napi_ok {
+        return Err(Error::new(Status::NumberExpected, format!("{what} must be a number")));
+    }
+    Ok(n)
+}
+
+/// Turns the outcome into a return value or a thrown JS error; a panic
+/// becomes a thrown error too, never an unwind into Node.
+unsafe fn finish(env: sys::napi_env, r: std::thread::Result<Result<sys::napi_value>>) -> sys::napi_value {
+    let err = match r {
+        Ok(Ok(v)) => return v,
+        Ok(Err(e)) => e,
+        Err(_) => Error::new(Status::GenericFailure, "ERR_NATIVE_PANIC: a native panic in the boundary".to_string()),
+    };
+    JsError::from(err).throw_into(env);
+    ptr::null_mut()
+}
+
+/// submit(handle, nums, count, texts, params): NativePool::submit.
+unsafe extern "C" fn submit(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        let [h, nums, count, texts, params] = args::<5>(env, info)?;
+        let handle = number_u32(env, h, "handle")?;
+        let count = number_u32(env, count, "count")?;
+        with_pool(handle, |p| p.submit_batch(env, nums, count, texts, params))?;
+        let mut undefined = ptr::null_mut();
+        sys::napi_get_undefined(env, &mut undefined);
+        Ok(undefined)
+    }));
+    finish(env, r)
+}
+
+/// drain(handle, scratch): NativePool::drain.
+unsafe extern "C" fn drain(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        let [h, scratch] = args::<2>(env, info)?;
+        let handle = number_u32(env, h, "handle")?;
+        with_pool(handle, |p| p.drain_batch(env, scratch))
+    }));
+    finish(env, r)
+}
+
+unsafe fn function(
+    env: sys::napi_env,
+    name: &std::ffi::CStr,
+    cb: unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value,
+) -> Result<sys::napi_value> {
+    let mut f = ptr::null_mut();
+    let status = sys::napi_create_function(
+        env,
+        name.as_ptr(),
+        name.to_bytes().len() as isize,
+        Some(cb),
+        ptr::null_mut(),
+        &mut f,
+    );
+    if status != sys::Status::napi_ok {
+        return Err(Error::new(Status::GenericFailure, "cannot create a boundary function".to_string()));
+    }
+    Ok(f)
+}
+
+/// `{ submit, drain }` (NativePool.fastCalls(), once per thread).
+pub(crate) fn make(env: Env) -> Result<Raw> {
+    unsafe {
+        let env = env.raw();
+        let mut obj = ptr::null_mut();
+        if sys::napi_create_object(env, &mut obj) != sys::Status::napi_ok {
+            return Err(Error::new(Status::GenericFailure, "cannot create an object".to_string()));
+        }
+        for (name, cb) in [(c"submit", submit as _), (c"drain", drain as _)] {
+            let f = function(env, name, cb)?;
+            if sys::napi_set_named_property(env, obj, name.as_ptr(), f) != sys::Status::napi_ok {
+                return Err(Error::new(Status::GenericFailure, "cannot set a boundary function".to_string()));
+            }
+        }
+        Ok(Raw(obj))
+    }
+}
