@@ -15,8 +15,9 @@ use std::ptr;
 
 thread_local! {
     /// (handle, pool) for every NativePool of this thread that asked for a
-    /// handle; a pool leaves the list in its Drop. Never reused: a stale
-    /// handle finds nothing.
+    /// handle; a pool leaves the list in its Drop. Handles count up and
+    /// skip any still listed, so two live pools never share one; a stale
+    /// handle finds nothing until the count has gone round all 2^32.
     static LIVE: RefCell<Vec<(u32, *const NativePool)>> = const { RefCell::new(Vec::new()) };
     static NEXT: Cell<u32> = const { Cell::new(1) };
 }
@@ -26,12 +27,18 @@ pub(crate) fn handle_of(pool: &NativePool, slot: &Cell<u32>) -> u32 {
     if slot.get() != 0 {
         return slot.get();
     }
-    let id = NEXT.with(|n| {
-        let id = n.get();
-        n.set(id.wrapping_add(1).max(1));
+    let id = LIVE.with(|l| {
+        let mut live = l.borrow_mut();
+        let id = NEXT.with(|n| loop {
+            let id = n.get();
+            n.set(id.wrapping_add(1).max(1));
+            if !live.iter().any(|(taken, _)| *taken == id) {
+                break id;
+            }
+        });
+        live.push((id, pool as *const NativePool));
         id
     });
-    LIVE.with(|l| l.borrow_mut().push((id, pool as *const NativePool)));
     slot.set(id);
     id
 }
