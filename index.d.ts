@@ -46,7 +46,7 @@ export declare class NativePool {
    */
   streamAck(id: number, done: boolean): void
   /** This pool's number for the boundary calls (fast_calls.rs). */
-  fastHandle(): number
+  fastHandle(this: this): number
   /**
    * `{ submit, drain }`: the boundary calls, taking fastHandle()'s number
    * (made once per thread by lib/transport.js).

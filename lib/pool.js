@@ -49,7 +49,7 @@ class Pool extends EventEmitter {
     const dynamic = typeof cfg.user === 'function' || typeof cfg.password === 'function';
     const transport = this._transport;
     try {
-      this._native = new NativePool(nativeConfig(cfg), () => transport.onWake(), cfg.workerThreads, shareKey(cfg), dynamic);
+      this._native = new NativePool(nativeConfig(cfg), transport.wakeCallback(), cfg.workerThreads, shareKey(cfg), dynamic);
       transport.attach(this._native);
     } catch (err) {
       // Native setup errors arrive as "CODE: message".

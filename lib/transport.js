@@ -90,6 +90,35 @@ class Transport {
     // Result shapes by the number native code files them under (each crosses
     // once; native code reuses numbers past its bounded cache, src/shapes.rs).
     this.shapes = [];
+    // See wakeCallback(); _ended: end() is done.
+    this._cutLink = null;
+    this._ended = false;
+  }
+
+  /**
+   * The function the native pool calls to have JS drain it. Node holds it
+   * from a GC root for as long as the native pool's wake-up (a threadsafe
+   * function) lives, which is as long as the native pool: a callback closing
+   * over this transport would keep the pool, its buffers and its native
+   * state alive forever, ended or not. It reaches the transport through a
+   * link that is cut once end() is done and nothing is pending (_letGo).
+   */
+  wakeCallback() {
+    let t = this;
+    // A function, not the link itself: JSON.stringify(pool) stays acyclic.
+    this._cutLink = () => {
+      t = null;
+    };
+    return () => {
+      if (t !== null) t.onWake();
+    };
+  }
+
+  /** After end(): with nothing pending, no answer can come; let go of the pool. */
+  _letGo() {
+    if (this._cutLink === null || this._pending.size !== 0 || this._unsent.length !== 0) return;
+    this._cutLink();
+    this._cutLink = null;
   }
 
   /** The NativePool this transport drives. */
@@ -110,6 +139,17 @@ class Transport {
     const n = batch.length;
     if (n === 0) return;
     this._unsent = [];
+    if (this._ended) {
+      // The pool has stopped (and JS may have let go of it): nothing sent
+      // now would be answered.
+      for (const e of batch) {
+        const p = this._pending.get(e.id);
+        this._pending.delete(e.id);
+        if (p) p.reject(errors.closed());
+      }
+      this._letGo();
+      return;
+    }
     let nums = this._subNums;
     if (nums.length < n * WIDTH) {
       nums = new Float64Array(Math.max(n * WIDTH, nums.length * 2));
@@ -229,6 +269,7 @@ class Transport {
 
   /** Lends a connection: resolves [connId, threadId]. */
   lend() {
+    if (this._ended) return Promise.reject(errors.closed());
     return new Promise((resolve, reject) => {
       const id = this.nextId();
       this._pending.set(id, { resolve, reject, q: null });
@@ -258,7 +299,12 @@ class Transport {
     this.flush();
     return new Promise((resolve) => {
       const id = this.nextId();
-      this._pending.set(id, { resolve, reject: resolve, q: null });
+      const done = () => {
+        this._ended = true;
+        resolve();
+        this._letGo();
+      };
+      this._pending.set(id, { resolve: done, reject: done, q: null });
       this.native.end(id, graceMs);
     });
   }
@@ -395,6 +441,7 @@ class Transport {
         p.resolve();
       }
     }
+    if (this._ended) this._letGo();
   }
 
   _header(dir, k, text, tp, extra) {

@@ -13,51 +13,92 @@ use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
+/// A pool this thread handed a number to.
+struct Live {
+    handle: u32,
+    pool: *const NativePool,
+    /// A weak reference to the pool's JS object: empty once the object was
+    /// collected, even before its finalizer (which frees the pool) has run.
+    object: sys::napi_ref,
+    env: sys::napi_env,
+}
+
 thread_local! {
-    /// (handle, pool) for every NativePool of this thread that asked for a
-    /// handle; a pool leaves the list in its Drop. Handles count up and
-    /// skip any still listed, so two live pools never share one; a stale
-    /// handle finds nothing until the count has gone round all 2^32.
-    static LIVE: RefCell<Vec<(u32, *const NativePool)>> = const { RefCell::new(Vec::new()) };
+    /// Every NativePool of this thread that asked for a handle; a pool
+    /// leaves the list in its Drop. Handles count up and skip any still
+    /// listed, so two live pools never share one; a stale handle finds
+    /// nothing until the count has gone round all 2^32.
+    static LIVE: RefCell<Vec<Live>> = const { RefCell::new(Vec::new()) };
     static NEXT: Cell<u32> = const { Cell::new(1) };
 }
 
-/// The handle of `pool` (the same one on every call).
-pub(crate) fn handle_of(pool: &NativePool, slot: &Cell<u32>) -> u32 {
+/// The handle of `pool`, whose JS object is `object` (the same handle on
+/// every call).
+pub(crate) fn handle_of(
+    env: sys::napi_env,
+    object: sys::napi_value,
+    pool: &NativePool,
+    slot: &Cell<u32>,
+) -> Result<u32> {
     if slot.get() != 0 {
-        return slot.get();
+        return Ok(slot.get());
     }
-    let id = LIVE.with(|l| {
+    let mut weak = ptr::null_mut();
+    if unsafe { sys::napi_create_reference(env, object, 0, &mut weak) } != sys::Status::napi_ok {
+        return Err(Error::new(Status::GenericFailure, "cannot reference the pool".to_string()));
+    }
+    let handle = LIVE.with(|l| {
         let mut live = l.borrow_mut();
-        let id = NEXT.with(|n| loop {
+        let handle = NEXT.with(|n| loop {
             let id = n.get();
             n.set(id.wrapping_add(1).max(1));
-            if !live.iter().any(|(taken, _)| *taken == id) {
+            if !live.iter().any(|e| e.handle == id) {
                 break id;
             }
         });
-        live.push((id, pool as *const NativePool));
-        id
+        live.push(Live { handle, pool: pool as *const NativePool, object: weak, env });
+        handle
     });
-    slot.set(id);
-    id
+    slot.set(handle);
+    Ok(handle)
 }
 
 /// From NativePool's Drop (the JS thread, when its object is collected).
-pub(crate) fn forget(pool: *const NativePool) {
-    let _ = LIVE.try_with(|l| l.borrow_mut().retain(|(_, p)| *p != pool));
+/// By handle, not address: napi-rs's finalizer moves the pool out of its
+/// box before dropping it, so Drop sees another address.
+pub(crate) fn forget(handle: u32) {
+    if handle == 0 {
+        return;
+    }
+    let gone = LIVE.try_with(|l| {
+        let mut live = l.borrow_mut();
+        let at = live.iter().position(|e| e.handle == handle)?;
+        Some(live.swap_remove(at))
+    });
+    if let Ok(Some(e)) = gone {
+        // SAFETY: the reference was made on this thread's env, which is
+        // running this finalizer.
+        unsafe { sys::napi_delete_reference(e.env, e.object) };
+    }
 }
 
-/// Runs `f` on the pool `handle` names. The list is not borrowed while `f`
-/// runs (it may allocate JS values, and a collected pool's Drop edits the
-/// list); the pool itself cannot be collected meanwhile, as the caller's
-/// transport holds its object.
-fn with_pool<R>(handle: u32, f: impl FnOnce(&NativePool) -> Result<R>) -> Result<R> {
-    let found = LIVE.with(|l| l.borrow().iter().find(|(id, _)| *id == handle).map(|(_, p)| *p));
-    match found {
-        // SAFETY: listed pointers are removed in NativePool's Drop, before
-        // the memory goes; the object is alive for the length of this call.
-        Some(p) => f(unsafe { &*p }),
+/// Runs `f` on the pool `handle` names. The pool's JS object is held in
+/// this call's handle scope first: a reachable object cannot be finalized,
+/// so the pool cannot be freed while `f` runs (Node may run pending
+/// finalizers inside Node-API calls `f` makes). An object already collected
+/// reads as empty, and its handle is refused like an unknown one. The list
+/// is not borrowed while `f` runs (a finalizer edits it).
+fn with_pool<R>(env: sys::napi_env, handle: u32, f: impl FnOnce(&NativePool) -> Result<R>) -> Result<R> {
+    let found = LIVE.with(|l| l.borrow().iter().find(|e| e.handle == handle).map(|e| (e.pool, e.object)));
+    let alive = found.filter(|(_, object)| {
+        let mut value = ptr::null_mut();
+        let status = unsafe { sys::napi_get_reference_value(env, *object, &mut value) };
+        status == sys::Status::napi_ok && !value.is_null()
+    });
+    match alive {
+        // SAFETY: listed pointers are removed in NativePool's Drop, which
+        // cannot run while its object is held (above).
+        Some((p, _)) => f(unsafe { &*p }),
         None => Err(Error::new(Status::InvalidArg, format!("no live pool has the handle {handle}"))),
     }
 }
@@ -99,7 +140,7 @@ unsafe extern "C" fn submit(env: sys::napi_env, info: sys::napi_callback_info) -
         let [h, nums, count, texts, params] = args::<5>(env, info)?;
         let handle = number_u32(env, h, "handle")?;
         let count = number_u32(env, count, "count")?;
-        with_pool(handle, |p| p.submit_batch(env, nums, count, texts, params))?;
+        with_pool(env, handle, |p| p.submit_batch(env, nums, count, texts, params))?;
         let mut undefined = ptr::null_mut();
         sys::napi_get_undefined(env, &mut undefined);
         Ok(undefined)
@@ -112,7 +153,7 @@ unsafe extern "C" fn drain(env: sys::napi_env, info: sys::napi_callback_info) ->
     let r = catch_unwind(AssertUnwindSafe(|| {
         let [h, scratch] = args::<2>(env, info)?;
         let handle = number_u32(env, h, "handle")?;
-        with_pool(handle, |p| p.drain_batch(env, scratch))
+        with_pool(env, handle, |p| p.drain_batch(env, scratch))
     }));
     finish(env, r)
 }

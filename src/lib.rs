@@ -230,8 +230,14 @@ impl NativePool {
         texts: sys::napi_value,
         params: sys::napi_value,
     ) -> Result<()> {
-        let batch =
-            unsafe { boundary::read_submissions(env, nums, count, texts, params, &mut self.sql_texts.borrow_mut()) }?;
+        // Reading the arrays can run JS (a getter or a Proxy passed by a
+        // caller of the raw call), which could call submit() again: refused,
+        // never a second borrow.
+        let mut sql_texts = self.sql_texts.try_borrow_mut().map_err(|_| {
+            Error::new(Status::GenericFailure, "ERR_REENTRANT: submit() called while reading a submit()".to_string())
+        })?;
+        let batch = unsafe { boundary::read_submissions(env, nums, count, texts, params, &mut sql_texts) }?;
+        drop(sql_texts);
         self.begin(env, batch.len() as u32);
         // Each pool command's place is decided here, synchronously: the
         // connection a caller's previous answer freed is the one its next
@@ -369,6 +375,10 @@ impl NativePool {
     /// in `scratch`, or [dir, text, bytes, extra] (see boundary::Batch).
     /// (Called through fast_calls.rs, not as a method.)
     pub(crate) fn drain_batch(&self, env: sys::napi_env, scratch: sys::napi_value) -> Result<sys::napi_value> {
+        // Before anything is taken from the queue: a refused call loses nothing.
+        let mut shapes = self.shapes.try_borrow_mut().map_err(|_| {
+            Error::new(Status::GenericFailure, "ERR_REENTRANT: drain() called while a drain() runs".to_string())
+        })?;
         let (list, conns) = self.completions.take();
         // Their callers' next commands come in this order: hand each its own
         // connection back first, as mysql2's synchronous release does.
@@ -386,7 +396,8 @@ impl NativePool {
                 )
             })
             .count() as u32;
-        let batch = Batch::build(list, &mut self.shapes.borrow_mut());
+        let batch = Batch::build(list, &mut shapes);
+        drop(shapes);
         let v = unsafe { batch.into_js_scratch(env, scratch) }?;
         let left = self.inflight.get().saturating_sub(n);
         self.inflight.set(left);
@@ -398,8 +409,8 @@ impl NativePool {
 
     /// This pool's number for the boundary calls (fast_calls.rs).
     #[napi]
-    pub fn fast_handle(&self) -> u32 {
-        fast_calls::handle_of(self, &self.fast_handle)
+    pub fn fast_handle(&self, env: Env, this: This) -> Result<u32> {
+        fast_calls::handle_of(env.raw(), this.object.raw(), self, &self.fast_handle)
     }
 
     /// `{ submit, drain }`: the boundary calls, taking fastHandle()'s number
@@ -423,17 +434,19 @@ impl NativePool {
     /// Sizes and evictions of the bounded per-pool caches, for stats().
     #[napi]
     pub fn cache_stats(&self) -> CacheStats {
-        let shapes = self.shapes.borrow();
+        // Empty while a submit() or drain() holds them (stats() called from
+        // JS those ran); a snapshot, not worth a panic.
+        let shapes = self.shapes.try_borrow().ok();
         let (json_tables, json_evicted) = self.at.json.sizes();
         let (templates, templates_capacity, templates_evicted) = convert::template_sizes();
         CacheStats {
-            shapes: shapes.len() as f64,
+            shapes: shapes.as_ref().map_or(0.0, |s| s.len() as f64),
             shapes_capacity: shapes::CAPACITY as f64,
-            shapes_evicted: shapes.evicted() as f64,
+            shapes_evicted: shapes.as_ref().map_or(0.0, |s| s.evicted() as f64),
             json_tables: json_tables as f64,
             json_tables_capacity: json_columns::CAPACITY as f64,
             json_tables_evicted: json_evicted as f64,
-            sql_texts: self.sql_texts.borrow().len() as f64,
+            sql_texts: self.sql_texts.try_borrow().map_or(0.0, |t| t.len() as f64),
             sql_texts_capacity: f64::from(wire::SUB_SQL_SLOTS),
             templates: templates as f64,
             templates_capacity: templates_capacity as f64,
@@ -456,7 +469,7 @@ impl NativePool {
 impl Drop for NativePool {
     /// A thread that exits without end() must not pin a shared pool forever.
     fn drop(&mut self) {
-        fast_calls::forget(self);
+        fast_calls::forget(self.fast_handle.get());
         if self.detach() && !self.pool.is_closed() {
             let at = self.at.clone();
             runtime::spawn(async move { registry::close(&at.pool, &at.json, Duration::from_secs(5)).await });

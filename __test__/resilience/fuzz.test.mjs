@@ -460,6 +460,44 @@ describe(`the boundary functions called with junk (seed ${SEED})`, () => {
     }
   }, 20000)
 
+  it('a call made by JS that runs inside submit() (a Proxy as the texts) is refused with a code, not a panic', async () => {
+    const { SUB, OP } = require('../../lib/wire.js')
+    const pool = createPool({ ...connOpts(srv), connectionLimit: 1 })
+    try {
+      const handle = pool._native.fastHandle()
+      const nums = new Float64Array(SUB.WIDTH)
+      nums[SUB.OP] = OP.QUERY
+      nums[SUB.ID] = 0x7ffffff0 // no promise waits on it: its answer is dropped
+      nums[SUB.SQL] = -1
+      nums[SUB.SQL_NEW] = 1
+      const inner = []
+      const texts = new Proxy(['SELECT 1'], {
+        get(target, key) {
+          if (key === '0') {
+            for (const call of [() => FAST.submit(handle, new Float64Array(SUB.WIDTH), 0, [], []), () => pool._native.cacheStats()]) {
+              try {
+                inner.push({ ok: typeof call() })
+              } catch (e) {
+                inner.push({ code: e.code, message: e.message })
+              }
+            }
+          }
+          return target[key]
+        },
+      })
+      FAST.submit(handle, nums, 1, texts, [])
+      expect(inner).toHaveLength(2)
+      expect(inner[0].message).toMatch(/^ERR_REENTRANT: /)
+      expect(inner[0].code).toEqual(expect.any(String))
+      expect(inner[1]).toEqual({ ok: 'object' })
+      // The pool goes on: the next submit and queries work.
+      expect((await pool.query('SELECT 5 AS v'))[0][0].v).toBe(5)
+      expect((await pool.execute('SELECT ? AS v', [6]))[0][0].v).toBe(6)
+    } finally {
+      await pool.end()
+    }
+  }, 20000)
+
   it('a handle that names no live pool is refused, even while another pool is live', async () => {
     const pool = createPool({ ...connOpts(srv), connectionLimit: 1 })
     try {

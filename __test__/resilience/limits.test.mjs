@@ -9,7 +9,6 @@
 //  5. pathological escape/format values fail with ERR_INVALID_PARAMETER
 //  6. socketTimeout: a stall is cut, a slow steady stream is not
 import { describe, it, expect, inject, beforeAll, afterAll } from 'vitest'
-import { spawn } from 'node:child_process'
 import { Console } from 'node:console'
 import { createRequire } from 'node:module'
 import path from 'node:path'
@@ -19,6 +18,7 @@ import util from 'node:util'
 import mysql from 'mysql2/promise'
 import { startFakeMysql, resultSetPayloads, frame } from '../harness/mysql-fake.mjs'
 import { createPool, sleep, connOpts, settled } from './helpers.mjs'
+import { runChild, childValue } from './child-run.mjs'
 
 const require = createRequire(import.meta.url)
 const lib = require('../../lib/index.js')
@@ -145,38 +145,13 @@ try {
 process.stdout.write('\\nRESULT ' + JSON.stringify(out) + '\\n')
 process.exit(0)
 `
-    result = await new Promise((resolve) => {
-      const child = spawn(process.execPath, ['--max-old-space-size=8192', '--input-type=module', '-e', src], {
-        cwd: ROOT,
-        env: { ...process.env, NMP_LIMITS_CONN: JSON.stringify(base) },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
-      let stdout = ''
-      let stderr = ''
-      let timedOut = false
-      const killer = setTimeout(() => {
-        timedOut = true
-        child.kill('SIGKILL')
-      }, 30_000)
-      child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
-      child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
-      // close, not exit: stdout can still hold the RESULT line when exit fires.
-      child.on('close', (code, signal) => {
-        clearTimeout(killer)
-        const line = stdout.split('\n').find((l) => l.startsWith('RESULT '))
-        resolve({ code, signal, timedOut, stderr: stderr.slice(-3000), out: line ? JSON.parse(line.slice(7)) : null })
-      })
+    result = await runChild(['--max-old-space-size=8192', '--input-type=module', '-e', src], {
+      cwd: ROOT,
+      env: { NMP_LIMITS_CONN: JSON.stringify(base) },
     })
   }, 40_000)
 
-  const value = () => {
-    const tail = `\n--- stderr ---\n${result.stderr}`
-    expect(result.timedOut, `child hung (killed after 30 s)${tail}`).toBe(false)
-    expect(result.signal, `child killed by ${result.signal}${tail}`).toBe(null)
-    expect(result.out, `child exited with code ${result.code} and no result${tail}`).not.toBe(null)
-    expect(result.out.ok, `scenario threw: ${result.out.error}`).toBe(true)
-    return result.out.value
-  }
+  const value = () => childValue(result)
 
   it('the new pool sees a max_allowed_packet that allows 60 MB rows', () => {
     expect(value().sessionMaxAllowedPacket).toBeGreaterThanOrEqual(NEED)

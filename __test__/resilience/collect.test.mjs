@@ -1,0 +1,127 @@
+// An ended pool is garbage, as a mysql2 pool is: its JS objects, buffers and
+// native state are freed once the program drops it. The native wake-up
+// function (a threadsafe function Node holds from a GC root) used to close
+// over the pool and kept every pool ever created alive, ~200 KB each. And
+// once pools were really freed, a boundary call naming a freed pool's
+// handle must be refused, never read freed memory.
+//  1. pools that were used and ended are collected (child with --expose-gc)
+//  2. the boundary calls refuse handles of collected pools, also in the same
+//     tick as the collection (finalizers not yet run)
+//  3. after end(), a command that reaches the transport is refused at once
+import { describe, it, expect, inject, beforeAll } from 'vitest'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createPool, connOpts, rejectionOf } from './helpers.mjs'
+import { runChild, childValue } from './child-run.mjs'
+
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+const ROOT = path.resolve(HERE, '../..')
+const srv = inject('mysqlServer')
+const base = connOpts(srv)
+const N = 24
+
+// Runs in the child (serialized with toString): plain JS only.
+async function scenario({ createPool, FAST, conn, N }) {
+  const tick = () => new Promise((r) => setImmediate(r))
+  const handles = []
+  const refs = []
+  for (let i = 0; i < N; i++) {
+    const pool = createPool({ ...conn, connectionLimit: 1 })
+    const [[row]] = await pool.query('SELECT ? AS v', [i])
+    if (row.v !== i) throw new Error(`pool ${i} answered ${row.v}`)
+    handles.push(pool._native.fastHandle())
+    refs.push({ pool: new WeakRef(pool), native: new WeakRef(pool._native) })
+    await pool.end()
+  }
+  await new Promise((r) => setTimeout(r, 50))
+  const drainAll = () => {
+    let refused = 0
+    const other = []
+    for (const h of handles) {
+      try {
+        FAST.drain(h, new Float64Array(64))
+      } catch (e) {
+        if (/no live pool has the handle/.test(e.message) && typeof e.code === 'string') refused++
+        else other.push(String(e.message))
+      }
+    }
+    return { refused, other }
+  }
+  // Collected in this tick, finalizers queued but not run: refused already.
+  globalThis.gc()
+  const sameTick = drainAll()
+  for (let k = 0; k < 6; k++) {
+    await tick()
+    globalThis.gc()
+  }
+  await new Promise((r) => setTimeout(r, 50))
+  const later = drainAll()
+  const pools = refs.filter((r) => r.pool.deref() === undefined).length
+  const natives = refs.filter((r) => r.native.deref() === undefined).length
+  // The process goes on: a new pool works.
+  const pool = createPool({ ...conn, connectionLimit: 1 })
+  const [[row]] = await pool.query('SELECT 42 AS v')
+  await pool.end()
+  return { pools, natives, sameTick, later, after: row.v }
+}
+
+function runScenario() {
+  const src = `
+import { createRequire } from 'node:module'
+const require = createRequire(${JSON.stringify(path.join(ROOT, 'package.json'))})
+const { createPool } = require(${JSON.stringify(path.join(ROOT, 'lib/index.js'))})
+const FAST = require(${JSON.stringify(path.join(ROOT, 'lib/native.js'))}).NativePool.fastCalls()
+const scenario = (${scenario.toString()})
+let out
+try {
+  out = { ok: true, value: await scenario({ createPool, FAST, conn: JSON.parse(process.env.NMP_COLLECT_CONN), N: ${N} }) }
+} catch (e) {
+  out = { ok: false, error: String((e && e.stack) || e) }
+}
+process.stdout.write('\\nRESULT ' + JSON.stringify(out) + '\\n')
+process.exit(0)
+`
+  return runChild(['--expose-gc', '--input-type=module', '-e', src], { cwd: ROOT, env: { NMP_COLLECT_CONN: JSON.stringify(base) } })
+}
+
+describe('ended pools are collected, and their handles refused', () => {
+  let result
+  beforeAll(async () => {
+    result = await runScenario()
+  }, 40_000)
+
+  const value = () => childValue(result)
+
+  it(`${N} pools used and ended: their JS pools and native pools are collected`, () => {
+    const v = value()
+    // V8 may keep the last one a while longer (a register, a stack slot).
+    expect(v.pools).toBeGreaterThanOrEqual(N - 1)
+    expect(v.natives).toBeGreaterThanOrEqual(N - 1)
+  })
+
+  it("submit()/drain() refuse a collected pool's handle with a coded error, in the tick of the collection and after", () => {
+    const v = value()
+    expect(v.sameTick.other).toEqual([])
+    expect(v.later.other).toEqual([])
+    // Every collected native pool's handle is refused; none reads freed memory.
+    expect(v.sameTick.refused).toBeGreaterThanOrEqual(N - 1)
+    expect(v.later.refused).toBe(v.natives)
+    expect(v.after).toBe(42)
+  })
+})
+
+describe('after end(), nothing waits for an answer that cannot come', () => {
+  it('a command that reaches the transport after end() rejects with POOL_CLOSED at once', async () => {
+    const pool = createPool({ ...base, connectionLimit: 1, endTimeout: 50 })
+    const conn = await pool.getConnection()
+    await pool.end()
+    // Lent connections' own checks come first in the API; the transport is
+    // the last line, for whatever gets past them.
+    const t0 = Date.now()
+    const err = await rejectionOf(pool._transport.ping(conn._id))
+    expect(err.code).toBe('POOL_CLOSED')
+    expect(Date.now() - t0).toBeLessThan(1000)
+    const lendErr = await rejectionOf(pool._transport.lend())
+    expect(lendErr.code).toBe('POOL_CLOSED')
+  })
+})
