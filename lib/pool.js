@@ -134,7 +134,7 @@ class Pool extends EventEmitter {
   /** `traced(q, go)`, when tracing: runs go() (the send) inside the trace. */
   _sendNow(connId, sql, values, forExecute, traced) {
     // During end()'s grace period a lent connection may still finish its work.
-    if (this._closed && (connId === 0 || this._ended)) return failed(this._closedError(), traced);
+    if (this._closed && (connId === 0 || this._transport.ended)) return failed(this._closedError(), traced);
     let q;
     try {
       q = prepare(this.config, sql, values, forExecute);
@@ -231,9 +231,7 @@ class Pool extends EventEmitter {
     if (this._ending) return this._ending;
     this._closed = true;
     for (const conn of this._lent) conn._stopLeakTimer();
-    this._ending = this._transport.end(this.config.endTimeout).then(() => {
-      this._ended = true;
-    });
+    this._ending = this._transport.end(this.config.endTimeout);
     return this._ending;
   }
 

@@ -121,6 +121,11 @@ class Transport {
     this._cutLink = null;
   }
 
+  /** end() is done: the native pool has stopped. */
+  get ended() {
+    return this._ended;
+  }
+
   /** The NativePool this transport drives. */
   attach(native) {
     this.native = native;
