@@ -21,7 +21,7 @@ const base = connOpts(srv)
 const N = 24
 
 // Runs in the child (serialized with toString): plain JS only.
-async function scenario({ createPool, FAST, conn, N }) {
+async function scenario({ createPool, mysql, FAST, conn, N }) {
   const tick = () => new Promise((r) => setImmediate(r))
   const handles = []
   const refs = []
@@ -58,11 +58,25 @@ async function scenario({ createPool, FAST, conn, N }) {
   const later = drainAll()
   const pools = refs.filter((r) => r.pool.deref() === undefined).length
   const natives = refs.filter((r) => r.native.deref() === undefined).length
+  // The reference: mysql2's pools, used and ended the same way.
+  const refs2 = []
+  for (let i = 0; i < N; i++) {
+    const pool = mysql.createPool({ ...conn, connectionLimit: 1 })
+    await pool.query('SELECT 1')
+    refs2.push(new WeakRef(pool))
+    await pool.end()
+  }
+  await new Promise((r) => setTimeout(r, 50))
+  for (let k = 0; k < 6; k++) {
+    await tick()
+    globalThis.gc()
+  }
+  const mysql2Pools = refs2.filter((r) => r.deref() === undefined).length
   // The process goes on: a new pool works.
   const pool = createPool({ ...conn, connectionLimit: 1 })
   const [[row]] = await pool.query('SELECT 42 AS v')
   await pool.end()
-  return { pools, natives, sameTick, later, after: row.v }
+  return { pools, natives, sameTick, later, after: row.v, mysql2Pools }
 }
 
 function runScenario() {
@@ -71,10 +85,11 @@ import { createRequire } from 'node:module'
 const require = createRequire(${JSON.stringify(path.join(ROOT, 'package.json'))})
 const { createPool } = require(${JSON.stringify(path.join(ROOT, 'lib/index.js'))})
 const FAST = require(${JSON.stringify(path.join(ROOT, 'lib/native.js'))}).NativePool.fastCalls()
+const mysql = require('mysql2/promise')
 const scenario = (${scenario.toString()})
 let out
 try {
-  out = { ok: true, value: await scenario({ createPool, FAST, conn: JSON.parse(process.env.NMP_COLLECT_CONN), N: ${N} }) }
+  out = { ok: true, value: await scenario({ createPool, mysql, FAST, conn: JSON.parse(process.env.NMP_COLLECT_CONN), N: ${N} }) }
 } catch (e) {
   out = { ok: false, error: String((e && e.stack) || e) }
 }
@@ -92,11 +107,13 @@ describe('ended pools are collected, and their handles refused', () => {
 
   const value = () => childValue(result)
 
-  it(`${N} pools used and ended: their JS pools and native pools are collected`, () => {
+  it(`${N} pools used and ended: their JS pools and native pools are collected, as ${N} mysql2 pools are`, () => {
     const v = value()
     // V8 may keep the last one a while longer (a register, a stack slot).
     expect(v.pools).toBeGreaterThanOrEqual(N - 1)
     expect(v.natives).toBeGreaterThanOrEqual(N - 1)
+    // As mysql2's, ended the same way in the same process.
+    expect(v.mysql2Pools).toBeGreaterThanOrEqual(N - 1)
   })
 
   it("submit()/drain() refuse a collected pool's handle with a coded error, in the tick of the collection and after", () => {
