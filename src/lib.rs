@@ -97,9 +97,12 @@ pub struct NativePool {
     router: tokio::sync::mpsc::UnboundedSender<Routed>,
 }
 
+// Every method is `catch_unwind`: a panic that reached Node-API's C frames
+// would abort the process ("failed to initiate panic"); caught, it is a
+// thrown Error. None is known to panic (__test__/resilience/native-methods).
 #[napi]
 impl NativePool {
-    #[napi(constructor)]
+    #[napi(catch_unwind, constructor)]
     pub fn new(
         env: Env,
         config: PoolConfig,
@@ -269,7 +272,7 @@ impl NativePool {
     }
 
     /// Lends a connection; completes with [connId, threadId].
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn get_connection(&self, env: Env, id: u32) {
         self.begin(env.raw(), 1);
         let conn_id = self.at.lending.next();
@@ -279,7 +282,7 @@ impl NativePool {
 
     /// Returns a lent connection after its queued commands finish. Counted
     /// as idle at once (mysql2 frees it synchronously; see Pool::note_returning).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn release(&self, conn_id: u32) {
         self.pool.note_returning();
         self.give_back(conn_id, false);
@@ -287,14 +290,14 @@ impl NativePool {
 
     /// conn.destroy() after conn.release(): closes that connection (by its
     /// server thread id) when it is idle in the pool, as mysql2 does.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn destroy_released(&self, thread_id: u32) {
         // Now, so pool.pool counts drop at once as mysql2's do.
         self.pool.destroy_released(thread_id);
     }
 
     /// Closes a lent connection instead of returning it.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn destroy(&self, conn_id: u32) {
         self.give_back(conn_id, true);
     }
@@ -311,7 +314,7 @@ impl NativePool {
     /// Stops the pool (or, for a shared pool other threads still use, only
     /// this thread's use of it); lent connections still out after
     /// `grace_ms` are closed.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn end(&self, env: Env, id: u32, grace_ms: f64) {
         self.begin(env.raw(), 1);
         // Paused streams must not hold their connections past end().
@@ -339,7 +342,7 @@ impl NativePool {
 
     /// JS's answer to a credentials request (credentials.rs): the values
     /// for one handshake; None keeps the configured one.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn provide_credentials(&self, request: u32, user: Option<String>, password: Option<String>) {
         if let Some(c) = &self.pool.credentials {
             c.answer(request, Ok((user, password)));
@@ -347,7 +350,7 @@ impl NativePool {
     }
 
     /// The credential functions failed: the waiting caller gets this message.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn fail_credentials(&self, request: u32, message: String) {
         if let Some(c) = &self.pool.credentials {
             c.answer(request, Err(ErrInfo::new(credentials::CODE, message)));
@@ -355,14 +358,14 @@ impl NativePool {
     }
 
     /// JS listens for 'connection' (true) or no longer does (false).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn set_connection_hook(&self, on: bool) {
         self.at.lending.announce.store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// A stream (query with the STREAM flag) took a chunk: `done` = it wants
     /// no more gating (ended or destroyed), else let one more chunk come.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn stream_ack(&self, id: u32, done: bool) {
         if done {
             self.completions.close_stream(id);
@@ -408,31 +411,31 @@ impl NativePool {
     }
 
     /// This pool's number for the boundary calls (fast_calls.rs).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn fast_handle(&self, env: Env, this: This) -> Result<u32> {
         fast_calls::handle_of(env.raw(), this.object.raw(), self, &self.fast_handle)
     }
 
     /// `{ submit, drain }`: the boundary calls, taking fastHandle()'s number
     /// (made once per thread by lib/transport.js).
-    #[napi(ts_return_type = "{ submit: Function; drain: Function }")]
+    #[napi(catch_unwind, ts_return_type = "{ submit: Function; drain: Function }")]
     pub fn fast_calls(env: Env) -> Result<Raw> {
         fast_calls::make(env)
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn counts(&self) -> snapshot::PoolCounts {
         snapshot::counts(&self.pool)
     }
 
     /// Lifetime counters and the acquire-wait, query-time and connect-time histograms.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn metrics(&self) -> snapshot::PoolMetrics {
         snapshot::metrics(&self.pool)
     }
 
     /// Sizes and evictions of the bounded per-pool caches, for stats().
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn cache_stats(&self) -> CacheStats {
         // Empty while a submit() or drain() holds them (stats() called from
         // JS those ran); a snapshot, not worth a panic.
@@ -454,13 +457,13 @@ impl NativePool {
         }
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn error_counts(&self) -> Vec<ErrorCount> {
         self.pool.metrics.errors().into_iter().map(|(code, count)| ErrorCount { code, count: count as f64 }).collect()
     }
 
     /// The last connection failure, for health().
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn last_connect_error(&self) -> Option<snapshot::ConnectError> {
         self.pool.last_connect_error().map(snapshot::connect_error)
     }
@@ -478,7 +481,7 @@ impl Drop for NativePool {
 }
 
 /// Histogram bucket bounds (seconds), for the JS metrics renderer.
-#[napi]
+#[napi(catch_unwind)]
 pub fn histogram_buckets() -> Vec<f64> {
     metrics::BUCKETS.to_vec()
 }

@@ -7,7 +7,7 @@ import { expect } from 'vitest'
 
 /**
  * Runs `node <args>` (a scenario that prints one `RESULT <json>` line) and
- * resolves with how it ended: { code, signal, timedOut, stderr, out }. A
+ * resolves with how it ended: { code, signal, timedOut, panicked, stderr, out }. A
  * native crash or a hang shows as a signal or timedOut, never a lost test run.
  */
 export function runChild(args, { cwd, env, timeoutMs = 30_000 } = {}) {
@@ -26,7 +26,9 @@ export function runChild(args, { cwd, env, timeoutMs = 30_000 } = {}) {
     child.on('close', (code, signal) => {
       clearTimeout(killer)
       const line = stdout.split('\n').find((l) => l.startsWith('RESULT '))
-      resolve({ code, signal, timedOut, stderr: stderr.slice(-3000), out: line ? JSON.parse(line.slice(7)) : null })
+      // A Rust panic prints this line even when it is caught and thrown to JS.
+      const panicked = /panicked at/.test(stderr)
+      resolve({ code, signal, timedOut, panicked, stderr: stderr.slice(-3000), out: line ? JSON.parse(line.slice(7)) : null })
     })
   })
 }
