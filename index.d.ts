@@ -10,7 +10,7 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 export declare class NativePool {
-  constructor(config: PoolConfig, onWake: (arg: number) => void, workerThreads?: number | undefined | null, share?: Array<string> | undefined | null, dynamicCredentials?: boolean | undefined | null)
+  constructor(config: PoolConfig, onWake: (arg: number) => void, workerThreads?: number | undefined | null, share?: Array<string> | undefined | null, dynamicCredentials?: boolean | undefined | null, uvWake?: boolean | undefined | null)
   /** Lends a connection; completes with [connId, threadId]. */
   getConnection(id: number): void
   /**
@@ -45,6 +45,8 @@ export declare class NativePool {
    * no more gating (ended or destroyed), else let one more chunk come.
    */
   streamAck(id: number, done: boolean): void
+  /** How the runtime wakes this pool's JS thread: "uv" or "tsfn" (wake.rs). */
+  wakeKind(): string
   /** This pool's number for the boundary calls (fast_calls.rs). */
   fastHandle(this: this): number
   /**

@@ -17,6 +17,11 @@ const batch = require('./batch');
 const tracing = require('./tracing');
 const { FLAG } = require('./wire');
 
+// Wake JS through a libuv async handle (src/wake.rs) under Node, where
+// libuv is the event loop; Bun and Deno get the threadsafe function.
+// NAPI_MYSQL_POOL_WAKE=tsfn forces the latter (a comparison, a workaround).
+const UV_WAKE = !process.versions.bun && !process.versions.deno && process.env.NAPI_MYSQL_POOL_WAKE !== 'tsfn';
+
 const rowsOf = (r) => r[0];
 const coreOf = (conn) => conn.connection;
 // A command refused before it was sent (still traced when traced).
@@ -49,7 +54,7 @@ class Pool extends EventEmitter {
     const dynamic = typeof cfg.user === 'function' || typeof cfg.password === 'function';
     const transport = this._transport;
     try {
-      this._native = new NativePool(nativeConfig(cfg), transport.wakeCallback(), cfg.workerThreads, shareKey(cfg), dynamic);
+      this._native = new NativePool(nativeConfig(cfg), transport.wakeCallback(), cfg.workerThreads, shareKey(cfg), dynamic, UV_WAKE);
       transport.attach(this._native);
     } catch (err) {
       // Native setup errors arrive as "CODE: message".

@@ -4,20 +4,17 @@
 //! (Direction: native -> JS. Commands go the other way through dispatch.rs.)
 use crate::boundary::{self, Completion};
 use crate::sync::lock;
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::Status;
+use crate::wake::Waker;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub(crate) type Wake = ThreadsafeFunction<u32, (), u32, Status, false>;
-
 /// Completed work waiting for the JS thread, and the credit that thread's
 /// streams give back (see `stream_ack`).
 pub(crate) struct Completions {
     pub(crate) queue: Mutex<Queue>,
-    pub(crate) wake: Wake,
+    pub(crate) wake: Waker,
     /// Streaming commands by id: after each chunk the command waits for a
     /// permit, which JS adds when its stream wants more rows.
     pub(crate) streams: Mutex<HashMap<u32, Arc<tokio::sync::Semaphore>>>,
@@ -73,7 +70,7 @@ impl Completions {
         // Connections of answers still waiting stay listed for their drain.
         let conns = std::mem::take(&mut q.conns);
         drop(q);
-        self.wake.call(0, ThreadsafeFunctionCallMode::NonBlocking);
+        self.wake.wake();
         (list, conns)
     }
 
@@ -112,7 +109,7 @@ impl Completions {
     fn pushed(self: &Arc<Self>, len: usize) {
         if len == 1 {
             if !defer(self) {
-                self.wake.call(0, ThreadsafeFunctionCallMode::NonBlocking);
+                self.wake.wake();
             }
         } else if len == DEFER_MAX {
             flush_deferred();
@@ -187,7 +184,7 @@ pub(crate) fn flush_deferred() {
         return;
     }
     for c in wakes.drain(..) {
-        c.wake.call(0, ThreadsafeFunctionCallMode::NonBlocking);
+        c.wake.wake();
     }
     // Keep the list's allocation for the next burst.
     let _ = DEFERRED.try_with(|d| {

@@ -33,11 +33,12 @@ mod snapshot;
 mod sync;
 mod text;
 mod tls;
+mod wake;
 mod wire;
 
 use attachment::Attachment;
 use boundary::{Batch, Payload, Raw};
-use completions::{Completions, Queue, Wake};
+use completions::{Completions, Queue};
 use config::PoolConfig;
 use credentials::Credentials;
 use dispatch::{guarded, route, start_pool_commands, Routed};
@@ -54,6 +55,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use sync::lock;
+use wake::{UvWake, Waker};
 
 #[napi(object)]
 pub struct CacheStats {
@@ -110,6 +112,7 @@ impl NativePool {
         worker_threads: Option<u32>,
         share: Option<Vec<String>>,
         dynamic_credentials: Option<bool>,
+        uv_wake: Option<bool>,
     ) -> Result<Self> {
         let hooks = runtime::Hooks {
             park: completions::worker_parking,
@@ -120,9 +123,19 @@ impl NativePool {
         tls::install_crypto_provider();
         let opts =
             config.mysql_opts().map_err(|e| Error::new(Status::InvalidArg, format!("{}: {}", e.code, e.message)))?;
-        let wake: Wake = on_wake.build_threadsafe_function().callee_handled::<false>().build()?;
+        // A libuv async handle where lib/pool.js says the runtime is Node
+        // (wake.rs), else a threadsafe function.
+        let uv = if uv_wake.unwrap_or(false) { UvWake::new(env.raw(), on_wake.raw()) } else { None };
+        let wake = match uv {
+            Some(u) => {
+                // Closed with the environment if the pool is not finalized first.
+                env.add_env_cleanup_hook(u.clone(), |u| u.close())?;
+                Waker::Uv(u)
+            }
+            None => Waker::Tsfn(on_wake.build_threadsafe_function().callee_handled::<false>().build()?),
+        };
         // Unreferenced while idle: an idle pool does not keep Node alive.
-        unsafe { sys::napi_unref_threadsafe_function(env.raw(), wake.raw()) };
+        wake.set_ref(env.raw(), false);
         let _guard = rt.enter();
         // share = [name, fingerprint of the connection settings]
         let completions =
@@ -208,7 +221,7 @@ impl NativePool {
     fn begin(&self, env: sys::napi_env, n: u32) {
         let before = self.inflight.get();
         if before == 0 && n > 0 {
-            unsafe { sys::napi_ref_threadsafe_function(env, self.completions.wake.raw()) };
+            self.completions.wake.set_ref(env, true);
         }
         self.inflight.set(before + n);
     }
@@ -405,9 +418,15 @@ impl NativePool {
         let left = self.inflight.get().saturating_sub(n);
         self.inflight.set(left);
         if left == 0 && n > 0 {
-            unsafe { sys::napi_unref_threadsafe_function(env, self.completions.wake.raw()) };
+            self.completions.wake.set_ref(env, false);
         }
         Ok(v)
+    }
+
+    /// How the runtime wakes this pool's JS thread: "uv" or "tsfn" (wake.rs).
+    #[napi(catch_unwind)]
+    pub fn wake_kind(&self) -> String {
+        self.completions.wake.kind().to_string()
     }
 
     /// This pool's number for the boundary calls (fast_calls.rs).
@@ -473,6 +492,8 @@ impl Drop for NativePool {
     /// A thread that exits without end() must not pin a shared pool forever.
     fn drop(&mut self) {
         fast_calls::forget(self.fast_handle.get());
+        // On the JS thread (a finalizer): no wake-up can reach JS any more.
+        self.completions.wake.close();
         if self.detach() && !self.pool.is_closed() {
             let at = self.at.clone();
             runtime::spawn(async move { registry::close(&at.pool, &at.json, Duration::from_secs(5)).await });
