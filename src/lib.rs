@@ -126,6 +126,9 @@ impl NativePool {
         // A libuv async handle where lib/pool.js says the runtime is Node
         // (wake.rs), else a threadsafe function.
         let uv = if uv_wake.unwrap_or(false) { UvWake::new(env.raw(), on_wake.raw()) } else { None };
+        // A constructor that fails from here on closes the handle at once
+        // (it would hold the wake function until the thread's end).
+        let mut close_on_error = wake::CloseOnDrop(uv.clone());
         let wake = match uv {
             Some(u) => {
                 // Closed with the environment if the pool is not finalized first.
@@ -204,6 +207,7 @@ impl NativePool {
         let abandon = Abandon { at: Arc::downgrade(&at), share: share.clone(), detached: detached.clone() };
         env.add_env_cleanup_hook(abandon, Abandon::run)?;
         rt.spawn(runtime::checked(route(at.clone(), rx)));
+        close_on_error.0 = None;
         Ok(NativePool {
             pool,
             at,

@@ -123,6 +123,17 @@ struct JsSide {
     async_ctx: sys::napi_async_context,
 }
 
+/// Closes the handle when dropped, unless emptied first (JS thread only).
+pub(crate) struct CloseOnDrop(pub(crate) Option<Arc<UvWake>>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        if let Some(u) = self.0.take() {
+            u.close();
+        }
+    }
+}
+
 /// A libuv async handle whose callback calls the pool's JS wake function.
 pub(crate) struct UvWake {
     /// The handle's memory (libuv's uv_async_t, `uv_handle_size` bytes;

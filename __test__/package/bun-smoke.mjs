@@ -81,6 +81,8 @@ try {
 
   await assert.rejects(pool.query('SELECT * FROM no_such_table_bun'), (e) => e.code === 'ER_NO_SUCH_TABLE' && e.errno === 1146)
   assert.equal(pool.stats().counts.total <= 4, true)
+  // Bun's event loop is not libuv: answers wake JS through a threadsafe function (src/wake.rs).
+  assert.equal(pool._native.wakeKind(), 'tsfn')
   step('error + stats')
 
   await pool.query('DROP TABLE bun_smoke')

@@ -6,7 +6,8 @@
 //     query in flight does (the wake-up is referenced only while needed);
 //  3. a throw from the wake callback is an uncaught exception, reported
 //     and survivable, not a crash;
-//  4. pools made and ended in a worker thread that exits leave nothing behind.
+//  4. pools made and ended in a worker thread that exits leave nothing behind,
+//     nor does a pool whose construction failed there.
 // Each scenario runs in a child: a native crash fails a test, never the run.
 import { describe, it, expect, inject } from 'vitest'
 import path from 'node:path'
@@ -109,7 +110,17 @@ for (const [mode, env, kind] of [
             const pools = Array.from({ length: 5 }, () => createPool({ ...workerData.conn, connectionLimit: 1 }))
             const got = await Promise.all(pools.map((p, i) => p.query('SELECT ? AS v', [i])))
             await pools[0].end()
-            parentPort.postMessage(got.map(([[row]]) => row.v))
+            // A constructor that fails after its wake-up was made (a shared
+            // pool's settings differ) must not leave that handle open.
+            const shared = createPool({ ...workerData.conn, shared: true, name: 'wake-shared' })
+            let refused = null
+            try {
+              createPool({ ...workerData.conn, connectionLimit: 9, shared: true, name: 'wake-shared' })
+            } catch (e) {
+              refused = e.code
+            }
+            await shared.end()
+            parentPort.postMessage({ values: got.map(([[row]]) => row.v), refused })
           })()`
         const results = []
         for (let k = 0; k < 3; k++) {
@@ -126,7 +137,7 @@ for (const [mode, env, kind] of [
       const v = childValue(r)
       expect(r.code).toBe(0)
       expect(r.panicked).toBe(false)
-      for (const w of v) expect(w).toEqual({ got: [0, 1, 2, 3, 4], exit: 0 })
+      for (const w of v) expect(w).toEqual({ got: { values: [0, 1, 2, 3, 4], refused: 'ERR_SHARED_POOL_MISMATCH' }, exit: 0 })
     })
   })
 }
