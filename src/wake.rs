@@ -163,11 +163,14 @@ impl UvWake {
                 return None;
             }
             let mut name = std::ptr::null_mut();
+            let mut resource = std::ptr::null_mut();
             let mut async_ctx = std::ptr::null_mut();
             let label = "napi-mysql-pool:wake";
+            // A resource object of our own: older Node versions refuse a null one.
             if sys::napi_create_string_utf8(env, label.as_ptr().cast(), label.len() as isize, &mut name)
                 != sys::Status::napi_ok
-                || sys::napi_async_init(env, std::ptr::null_mut(), name, &mut async_ctx) != sys::Status::napi_ok
+                || sys::napi_create_object(env, &mut resource) != sys::Status::napi_ok
+                || sys::napi_async_init(env, resource, name, &mut async_ctx) != sys::Status::napi_ok
             {
                 sys::napi_delete_reference(env, func_ref);
                 return None;
