@@ -298,3 +298,49 @@ describe('drizzle-orm/mysql-proxy adapter', () => {
     expect(back).toEqual([{ label: 'p3' }])
   })
 })
+
+// Two deliberate differences (README "Known differences"), each shown
+// against mysql2 on the same server, so the list stays true.
+describe('deliberate differences from mysql2, measured', () => {
+  it('a command on a released connection: mysql2 runs it on a connection back in the pool; here ERR_CONNECTION_RELEASED', async () => {
+    const outcome = async (p) => {
+      const conn = await p.getConnection()
+      const id = conn.threadId
+      conn.release()
+      // The connection is idle in the pool: the next caller gets it.
+      const other = await p.getConnection()
+      try {
+        const [[row]] = await conn.query('SELECT CONNECTION_ID() AS id')
+        return { ran: true, sameSession: Number(row.id) === id && other.threadId === id }
+      } catch (e) {
+        return { ran: false, code: e.code }
+      } finally {
+        other.release()
+      }
+    }
+    const theirs = await outcome(ref)
+    const ours = await outcome(pool)
+    // mysql2 runs it inside the session another caller now holds.
+    expect(theirs).toEqual({ ran: true, sameSession: true })
+    expect(ours).toEqual({ ran: false, code: 'ERR_CONNECTION_RELEASED' })
+  })
+
+  it('end() called a second time: mysql2 rejects (no code); here it resolves, and commands still get POOL_CLOSED', async () => {
+    const second = async (p) => {
+      await p.query('SELECT 1')
+      await p.end()
+      try {
+        await p.end()
+        return { resolved: true }
+      } catch (e) {
+        return { resolved: false, code: e.code, message: e.message }
+      }
+    }
+    const theirs = await second(mysql2.createPool({ ...base, connectionLimit: 1 }))
+    const p = lib.createPool({ ...base, connectionLimit: 1 })
+    const ours = await second(p)
+    expect(theirs).toEqual({ resolved: false, code: undefined, message: "Can't add new command when connection is in closed state" })
+    expect(ours).toEqual({ resolved: true })
+    await expect(p.query('SELECT 1')).rejects.toMatchObject({ code: 'POOL_CLOSED', message: expect.stringMatching(/^Pool is closed\./) })
+  })
+})
