@@ -172,6 +172,61 @@ class PoolConnection extends EventEmitter {
   format(sql, values) {
     return this._pool.format(sql, values);
   }
+
+  /** mysql2's promise implementation property. */
+  get Promise() {
+    return Promise;
+  }
+
+  /**
+   * mysql2's connect() on a pooled connection: it is connected already, so
+   * it resolves with the core connection (rejects once released).
+   */
+  connect() {
+    if (this._released) return this._send('', undefined, false);
+    return Promise.resolve(this.connection);
+  }
+
+  /** mysql2's close() on a pooled connection is destroy(). */
+  close() {
+    this.destroy();
+  }
+
+  /**
+   * mysql2's conn.changeUser(): not supported (README "Known differences").
+   * A pooled connection keeps the pool's credentials.
+   */
+  changeUser() {
+    return Promise.reject(notSupported('changeUser()', "a pooled connection keeps the pool's user; use a pool created with the other credentials"));
+  }
+
+  /** mysql2's conn.reset() (COM_RESET_CONNECTION): not supported (README "Known differences"). */
+  reset() {
+    return Promise.reject(
+      notSupported(
+        'reset()',
+        "release the connection with resetOnRelease: 'always' (or 'auto') to get a reset session, or run the statements that undo what you set",
+      ),
+    );
+  }
+
+  /** mysql2 pauses reading the socket; here JS owns no socket (README "Known differences"). */
+  pause() {
+    throw notSupported('pause()', 'rows are read on the native side; use query().stream(), which stops reading while the stream is full');
+  }
+
+  resume() {
+    throw notSupported('resume()', 'rows are read on the native side; use query().stream(), which stops reading while the stream is full');
+  }
+
+  createBinlogStream() {
+    throw notSupported('createBinlogStream()', 'the replication protocol is not implemented');
+  }
+}
+
+/** A mysql2 method this pool does not have: a coded error that says what to do instead. */
+function notSupported(what, instead) {
+  return errors.make('ERR_NOT_SUPPORTED', `${what} is not supported by napi-mysql-pool: ${instead}.`);
 }
 
 /** What conn.prepare() resolves to, as mysql2's PromisePreparedStatementInfo. */

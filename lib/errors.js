@@ -15,6 +15,7 @@ const POOL_CODES = Object.freeze({
   ERR_INVALID_QUERY: 'ERR_INVALID_QUERY',
   ERR_INVALID_PARAMETER: 'ERR_INVALID_PARAMETER',
   ERR_NATIVE_PANIC: 'ERR_NATIVE_PANIC',
+  ERR_NOT_SUPPORTED: 'ERR_NOT_SUPPORTED',
 });
 
 /** [message, code, errno, sqlState, sqlMessage, fatal, handshake] from the native side. */

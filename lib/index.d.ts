@@ -323,6 +323,7 @@ export declare const errorCodes: Readonly<{
   ERR_INVALID_QUERY: 'ERR_INVALID_QUERY';
   ERR_INVALID_PARAMETER: 'ERR_INVALID_PARAMETER';
   ERR_NATIVE_PANIC: 'ERR_NATIVE_PANIC';
+  ERR_NOT_SUPPORTED: 'ERR_NOT_SUPPORTED';
 }>;
 
 /** For drizzle-orm/mysql-proxy: `drizzle(createProxyCallback(pool))`. */

@@ -344,3 +344,42 @@ describe('deliberate differences from mysql2, measured', () => {
     await expect(p.query('SELECT 1')).rejects.toMatchObject({ code: 'POOL_CLOSED', message: expect.stringMatching(/^Pool is closed\./) })
   })
 })
+
+describe("mysql2's other connection methods", () => {
+  it('every method of a mysql2 pool connection exists here; the unsupported ones fail with ERR_NOT_SUPPORTED and leave the connection usable', async () => {
+    const theirs = await ref.getConnection()
+    const ours = await pool.getConnection()
+    try {
+      const methods = (o) => {
+        const out = new Set()
+        for (let p = o; p && p !== Object.prototype && p !== EventEmitter.prototype; p = Object.getPrototypeOf(p)) {
+          for (const k of Object.getOwnPropertyNames(p)) if (!k.startsWith('_') && k !== 'constructor' && typeof o[k] === 'function') out.add(k)
+        }
+        return out
+      }
+      const missing = [...methods(theirs)].filter((k) => typeof ours[k] !== 'function')
+      expect(missing).toEqual([])
+      for (const m of ['changeUser', 'reset']) {
+        await expect(ours[m]({ user: 'x' })).rejects.toMatchObject({ code: 'ERR_NOT_SUPPORTED', message: expect.stringContaining(`${m}() is not supported`) })
+      }
+      for (const m of ['pause', 'resume', 'createBinlogStream']) {
+        expect(() => ours[m]()).toThrow(expect.objectContaining({ code: 'ERR_NOT_SUPPORTED' }))
+      }
+      // As mysql2's: connect() on a pooled connection resolves with the core connection.
+      expect(await theirs.connect()).toBe(theirs.connection)
+      expect(await ours.connect()).toBe(ours.connection)
+      const [[row]] = await ours.query('SELECT 3 AS v')
+      expect(row.v).toBe(3)
+    } finally {
+      theirs.release()
+      ours.release()
+    }
+    // close() destroys, as mysql2's: the connection leaves the pool.
+    const c = await pool.getConnection()
+    const before = pool.stats().counts.total
+    c.close()
+    await expect(c.query('SELECT 1')).rejects.toMatchObject({ code: 'ERR_CONNECTION_RELEASED' })
+    await new Promise((r) => setTimeout(r, 100))
+    expect(pool.stats().counts.total).toBe(before - 1)
+  })
+})
