@@ -216,6 +216,9 @@ export declare const OP_PREPARE: number
 
 export declare const OP_QUERY: number
 
+/** conn.reset(): COM_RESET_CONNECTION on a lent connection. */
+export declare const OP_RESET: number
+
 export interface PoolConfig {
   host: string
   port: number

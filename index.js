@@ -884,6 +884,7 @@ module.exports.OP_HAND_BACK = nativeBinding.OP_HAND_BACK
 module.exports.OP_PING = nativeBinding.OP_PING
 module.exports.OP_PREPARE = nativeBinding.OP_PREPARE
 module.exports.OP_QUERY = nativeBinding.OP_QUERY
+module.exports.OP_RESET = nativeBinding.OP_RESET
 module.exports.ROWS_BIN_AT = nativeBinding.ROWS_BIN_AT
 module.exports.ROWS_BIN_LEN = nativeBinding.ROWS_BIN_LEN
 module.exports.ROWS_CELLS = nativeBinding.ROWS_CELLS

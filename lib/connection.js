@@ -200,14 +200,15 @@ class PoolConnection extends EventEmitter {
     return Promise.reject(notSupported('changeUser()', "a pooled connection keeps the pool's user; use a pool created with the other credentials"));
   }
 
-  /** mysql2's conn.reset() (COM_RESET_CONNECTION): not supported (README "Known differences"). */
+  /**
+   * mysql2's conn.reset(): COM_RESET_CONNECTION. The session is as new
+   * (variables, temporary tables, transaction, prepared statements gone),
+   * then set up again as when the connection opened: the pool's charset,
+   * initSql and what 'connection' listeners ran (mysql2 has only the first).
+   */
   reset() {
-    return Promise.reject(
-      notSupported(
-        'reset()',
-        "release the connection with resetOnRelease: 'always' (or 'auto') to get a reset session, or run the statements that undo what you set",
-      ),
-    );
+    if (this._released) return this._send('', undefined, false);
+    return this._pool._transport.resetSession(this._id);
   }
 
   /** mysql2 pauses reading the socket; here JS owns no socket (README "Known differences"). */

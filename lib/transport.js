@@ -258,6 +258,15 @@ class Transport {
     });
   }
 
+  /** COM_RESET_CONNECTION on a lent connection (conn.reset()): resolves undefined. */
+  resetSession(connId) {
+    return new Promise((resolve, reject) => {
+      const id = this.nextId();
+      this._pending.set(id, { resolve: () => resolve(), reject, q: null });
+      this._enqueue(entry(OP.RESET, id, connId, '', 0, 0, undefined));
+    });
+  }
+
   /** Prepares `sql` on a lent connection (errors surface now): resolves undefined. */
   prepareStatement(connId, sql) {
     return new Promise((resolve, reject) => {

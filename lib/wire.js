@@ -17,7 +17,7 @@ function group(prefix, names) {
 module.exports = Object.freeze({
   SUB: group('SUB', ['OP', 'ID', 'CONN', 'FLAGS', 'TIMEOUT', 'SQL', 'SQL_NEW', 'NPARAMS', 'PARAM0', 'INLINE_MAX', 'WIDTH', 'SQL_SLOTS', 'SQL_KEEP_MAX']),
   DRAIN: group('DRAIN', ['DIR_CAP', 'TAGS_CAP']),
-  OP: group('OP', ['QUERY', 'EXECUTE', 'PING', 'HAND_BACK', 'PREPARE']),
+  OP: group('OP', ['QUERY', 'EXECUTE', 'PING', 'HAND_BACK', 'PREPARE', 'RESET']),
   DONE: group('DONE', ['RESULTS', 'ERROR', 'CONN', 'OK', 'CHUNK', 'CREDENTIALS', 'WAIT']),
   SET: group('SET', ['ROWS', 'HEADER']),
   ROWS: group('ROWS', ['SHAPE', 'NEW_SHAPE_AT', 'COUNT', 'CELLS', 'TEXT_UNITS', 'TAGS_AT', 'BIN_AT', 'BIN_LEN', 'LEN']),

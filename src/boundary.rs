@@ -629,6 +629,11 @@ pub unsafe fn read_submissions(
                 out.push(sub);
                 continue;
             }
+            wire::OP_RESET => {
+                sub.op = Op::Reset;
+                out.push(sub);
+                continue;
+            }
             wire::OP_QUERY | wire::OP_EXECUTE | wire::OP_PREPARE => {}
             other => return Err(Error::new(Status::InvalidArg, format!("unknown op {other}"))),
         }

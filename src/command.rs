@@ -52,6 +52,7 @@ pub(crate) async fn run_op(at: &Attachment, c: &mut PooledConn, op: &Op, timeout
     let ddl = matches!(op, Op::Query(_, fl) | Op::Execute(_, _, fl) if fl & convert::flags::DDL != 0);
     let activity = ops::Activity::new(pool.settings.socket_timeout.is_some());
     let charset = c.charset;
+    let reset_charset = pool.settings.charset;
     let fut = async {
         let gate = gate.as_deref();
         let activity = &activity;
@@ -72,6 +73,7 @@ pub(crate) async fn run_op(at: &Attachment, c: &mut PooledConn, op: &Op, timeout
                 use mysql_async::prelude::Queryable;
                 c.conn.prep(&**sql).await.map(|_| Vec::new())
             }
+            Op::Reset => c.reset(reset_charset).await.map(|_| Vec::new()),
             // Only meaningful to conn_worker; nothing to run.
             Op::HandBack => Ok(Vec::new()),
         }

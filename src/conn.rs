@@ -123,26 +123,30 @@ impl PooledConn {
     /// NAMES, initSql), then what 'connection' listeners ran, which belongs
     /// to the session like initSql. False: the connection is unusable.
     pub(crate) async fn reset_session(&mut self, limit: Duration, charset: crate::charset::Charset) -> bool {
-        if !matches!(within(Some(limit), self.conn.reset()).await, Some(Ok(_))) {
-            return false;
+        matches!(within(Some(limit), self.reset(charset)).await, Some(Ok(())))
+    }
+
+    /// The reset itself (also conn.reset(), whose caller gets the error).
+    /// `charset`: the pool's, which the setup list sets again.
+    pub(crate) async fn reset(&mut self, charset: crate::charset::Charset) -> Result<(), mysql_async::Error> {
+        if !self.conn.reset().await? {
+            // MariaDB before 10.2.4 or MySQL before 5.7.3: what they answer
+            // COM_RESET_CONNECTION (mysql2 sends it anyway).
+            return Err(mysql_async::Error::Server(mysql_async::ServerError {
+                code: 1047,
+                message: "Unknown command".into(),
+                state: "08S01".into(),
+            }));
         }
         self.charset = charset;
-        if self.replay.is_empty() {
-            return true;
-        }
-        let conn = &mut self.conn;
-        let replay = &self.replay;
-        let run = async {
-            for (sql, params) in replay {
-                if params.is_empty() {
-                    conn.query_drop(sql.as_str()).await?;
-                } else {
-                    conn.exec_drop(sql.as_str(), params.clone()).await?;
-                }
+        for (sql, params) in &self.replay {
+            if params.is_empty() {
+                self.conn.query_drop(sql.as_str()).await?;
+            } else {
+                self.conn.exec_drop(sql.as_str(), params.clone()).await?;
             }
-            Ok::<(), mysql_async::Error>(())
-        };
-        matches!(within(Some(limit), run).await, Some(Ok(())))
+        }
+        Ok(())
     }
 
     /// ROLLBACK of a transaction a single statement left open.

@@ -66,6 +66,8 @@ pub enum Op {
     /// JS is done with a new connection it was shown ('connection' event):
     /// it goes to the command that was waiting for it.
     HandBack,
+    /// conn.reset(): COM_RESET_CONNECTION, then the connection's setup again.
+    Reset,
 }
 
 const SERVER_MORE_RESULTS_EXISTS: u16 = 0x0008;

@@ -62,6 +62,9 @@ pub const OP_PING: u32 = 2;
 pub const OP_HAND_BACK: u32 = 3;
 #[napi]
 pub const OP_PREPARE: u32 = 4;
+/// conn.reset(): COM_RESET_CONNECTION on a lent connection.
+#[napi]
+pub const OP_RESET: u32 = 5;
 
 // Completion kinds in a drain's directory: [id, kind, ...].
 #[napi]
