@@ -249,31 +249,31 @@ class Transport {
     return promise;
   }
 
-  /** COM_PING on a lent connection: resolves true. */
-  ping(connId) {
+  /**
+   * A command on a lent connection that returns no rows: resolves `value`.
+   * `sql` (prepare only) goes into the command and onto a server error.
+   */
+  _lentCommand(op, connId, sql, value) {
     return new Promise((resolve, reject) => {
       const id = this.nextId();
-      this._pending.set(id, { resolve: () => resolve(true), reject, q: null });
-      this._enqueue(entry(OP.PING, id, connId, '', 0, 0, undefined));
+      this._pending.set(id, { resolve: () => resolve(value), reject, q: null, sql });
+      this._enqueue(entry(op, id, connId, sql === undefined ? '' : sql, 0, 0, undefined));
     });
+  }
+
+  /** COM_PING on a lent connection: resolves true. */
+  ping(connId) {
+    return this._lentCommand(OP.PING, connId, undefined, true);
   }
 
   /** COM_RESET_CONNECTION on a lent connection (conn.reset()): resolves undefined. */
   resetSession(connId) {
-    return new Promise((resolve, reject) => {
-      const id = this.nextId();
-      this._pending.set(id, { resolve: () => resolve(), reject, q: null });
-      this._enqueue(entry(OP.RESET, id, connId, '', 0, 0, undefined));
-    });
+    return this._lentCommand(OP.RESET, connId, undefined, undefined);
   }
 
   /** Prepares `sql` on a lent connection (errors surface now): resolves undefined. */
   prepareStatement(connId, sql) {
-    return new Promise((resolve, reject) => {
-      const id = this.nextId();
-      this._pending.set(id, { resolve: () => resolve(), reject, q: null, sql });
-      this._enqueue(entry(OP.PREPARE, id, connId, sql, 0, 0, undefined));
-    });
+    return this._lentCommand(OP.PREPARE, connId, sql, undefined);
   }
 
   /** Ends JS's use of a connection shown to 'connection' listeners, behind what they sent. */
