@@ -9,19 +9,18 @@
 //     tick as the collection (finalizers not yet run)
 //  3. after end(), a command that reaches the transport is refused at once
 import { describe, it, expect, inject, beforeAll } from 'vitest'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { createPool, connOpts, rejectionOf } from './helpers.mjs'
-import { runChild, childValue } from './child-run.mjs'
+import { runScenario, childValue } from './child-run.mjs'
 
-const HERE = path.dirname(fileURLToPath(import.meta.url))
-const ROOT = path.resolve(HERE, '../..')
 const srv = inject('mysqlServer')
 const base = connOpts(srv)
 const N = 24
 
 // Runs in the child (serialized with toString): plain JS only.
-async function scenario({ createPool, mysql, FAST, conn, N }) {
+async function scenario({ require, conn, N }) {
+  const { createPool } = require('./lib/index.js')
+  const mysql = require('mysql2/promise')
+  const FAST = require('./lib/native.js').NativePool.fastCalls()
   const tick = () => new Promise((r) => setImmediate(r))
   const handles = []
   const refs = []
@@ -79,30 +78,10 @@ async function scenario({ createPool, mysql, FAST, conn, N }) {
   return { pools, natives, sameTick, later, after: row.v, mysql2Pools }
 }
 
-function runScenario() {
-  const src = `
-import { createRequire } from 'node:module'
-const require = createRequire(${JSON.stringify(path.join(ROOT, 'package.json'))})
-const { createPool } = require(${JSON.stringify(path.join(ROOT, 'lib/index.js'))})
-const FAST = require(${JSON.stringify(path.join(ROOT, 'lib/native.js'))}).NativePool.fastCalls()
-const mysql = require('mysql2/promise')
-const scenario = (${scenario.toString()})
-let out
-try {
-  out = { ok: true, value: await scenario({ createPool, mysql, FAST, conn: JSON.parse(process.env.NMP_COLLECT_CONN), N: ${N} }) }
-} catch (e) {
-  out = { ok: false, error: String((e && e.stack) || e) }
-}
-process.stdout.write('\\nRESULT ' + JSON.stringify(out) + '\\n')
-process.exit(0)
-`
-  return runChild(['--expose-gc', '--input-type=module', '-e', src], { cwd: ROOT, env: { NMP_COLLECT_CONN: JSON.stringify(base) } })
-}
-
 describe('ended pools are collected, and their handles refused', () => {
   let result
   beforeAll(async () => {
-    result = await runScenario()
+    result = await runScenario(scenario, { args: { conn: base, N }, execArgv: ['--expose-gc'] })
   }, 40_000)
 
   const value = () => childValue(result)

@@ -11,16 +11,19 @@ import { describe, it, expect, inject, beforeAll } from 'vitest'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { connOpts } from './helpers.mjs'
-import { runChild, childValue } from './child-run.mjs'
+import { runScenario, childValue } from './child-run.mjs'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
-const ROOT = path.resolve(HERE, '../..')
 const SEED = Number(process.env.FUZZ_SEED ?? 20261207)
 const CALLS = 4000
 const srv = inject('mysqlServer')
 
 // Runs in the child (serialized with toString): plain JS only.
-async function scenario({ createPool, NativePool, normalize, nativeConfig, prng, conn, seed, calls }) {
+async function scenario({ require, helpers, conn, seed, calls }) {
+  const { createPool } = require('./lib/index.js')
+  const { NativePool } = require('./lib/native.js')
+  const { normalize, nativeConfig } = require('./lib/config.js')
+  const { prng } = helpers
   const r = prng(seed)
   class Thrown extends Error {}
   // biome-ignore format: a list of values
@@ -113,31 +116,14 @@ async function scenario({ createPool, NativePool, normalize, nativeConfig, prng,
   return { tally, perMethod, names, answered: row.v, made: made.length, ended }
 }
 
-function runScenario() {
-  const src = `
-import { createRequire } from 'node:module'
-const require = createRequire(${JSON.stringify(path.join(ROOT, 'package.json'))})
-const { createPool } = require(${JSON.stringify(path.join(ROOT, 'lib/index.js'))})
-const { NativePool } = require(${JSON.stringify(path.join(ROOT, 'lib/native.js'))})
-const { normalize, nativeConfig } = require(${JSON.stringify(path.join(ROOT, 'lib/config.js'))})
-const { prng } = await import(${JSON.stringify(path.join(HERE, 'helpers.mjs'))})
-const scenario = (${scenario.toString()})
-let out
-try {
-  out = { ok: true, value: await scenario({ createPool, NativePool, normalize, nativeConfig, prng, conn: JSON.parse(process.env.NMP_JUNK_CONN), seed: ${SEED}, calls: ${CALLS} }) }
-} catch (e) {
-  out = { ok: false, error: String((e && e.stack) || e) }
-}
-process.stdout.write('\\nRESULT ' + JSON.stringify(out) + '\\n')
-process.exit(0)
-`
-  return runChild(['--input-type=module', '-e', src], { cwd: ROOT, env: { NMP_JUNK_CONN: JSON.stringify(connOpts(srv)) }, timeoutMs: 60_000 })
-}
-
 describe(`the native pool's methods called with junk (seed ${SEED})`, () => {
   let result
   beforeAll(async () => {
-    result = await runScenario()
+    result = await runScenario(scenario, {
+      imports: { helpers: path.join(HERE, 'helpers.mjs') },
+      args: { conn: connOpts(srv), seed: SEED, calls: CALLS },
+      timeoutMs: 60_000,
+    })
   }, 70_000)
 
   it('every call returns or throws an Error with a string code; no panic, no abort, and the pool still answers', () => {

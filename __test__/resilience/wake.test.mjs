@@ -10,30 +10,14 @@
 //     nor does a pool whose construction failed there.
 // Each scenario runs in a child: a native crash fails a test, never the run.
 import { describe, it, expect, inject } from 'vitest'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { connOpts } from './helpers.mjs'
-import { runChild, childValue } from './child-run.mjs'
+import { runScenario, childValue } from './child-run.mjs'
 
-const HERE = path.dirname(fileURLToPath(import.meta.url))
-const ROOT = path.resolve(HERE, '../..')
 const srv = inject('mysqlServer')
-const CONN = JSON.stringify(connOpts(srv))
 
-// Runs `body` (an async function of { createPool, conn }) in a child and
-// resolves with its value; the child's own exit says whether anything kept
-// its event loop alive (no process.exit here).
-function scenario(body, env = {}) {
-  const src = `
-const { createPool } = require(${JSON.stringify(path.join(ROOT, 'lib/index.js'))})
-const body = (${body.toString()})
-body({ createPool, conn: JSON.parse(process.env.NMP_WAKE_CONN) }).then(
-  (value) => process.stdout.write('\\nRESULT ' + JSON.stringify({ ok: true, value }) + '\\n'),
-  (e) => process.stdout.write('\\nRESULT ' + JSON.stringify({ ok: false, error: String((e && e.stack) || e) }) + '\\n'),
-)
-`
-  return runChild(['-e', src], { cwd: ROOT, env: { NMP_WAKE_CONN: CONN, ...env }, timeoutMs: 30_000 })
-}
+// `body` in a child that ends by itself (no process.exit): whether it exits
+// says whether anything kept its event loop alive.
+const scenario = (body, env = {}) => runScenario(body, { args: { conn: connOpts(srv) }, env, exit: false, timeoutMs: 30_000 })
 
 for (const [mode, env, kind] of [
   ['Node default', {}, 'uv'],
@@ -41,7 +25,8 @@ for (const [mode, env, kind] of [
 ]) {
   describe(`wake-ups: ${mode}`, () => {
     it(`uses the ${kind} wake-up; answers one and 300 queries; an idle pool never ended lets the process exit`, async () => {
-      const r = await scenario(async ({ createPool, conn }) => {
+      const r = await scenario(async ({ require, conn }) => {
+        const { createPool } = require('./lib/index.js')
         const pool = createPool({ ...conn, connectionLimit: 4 })
         const [[one]] = await pool.query('SELECT ? AS v', [7])
         const many = await Promise.all(Array.from({ length: 300 }, (_, i) => pool.execute('SELECT ? + 1 AS v', [i])))
@@ -56,7 +41,8 @@ for (const [mode, env, kind] of [
     })
 
     it('a query in flight keeps the process alive until it answers (no timer or socket of JS holds it)', async () => {
-      const r = await scenario(async ({ createPool, conn }) => {
+      const r = await scenario(async ({ require, conn }) => {
+        const { createPool } = require('./lib/index.js')
         const pool = createPool({ ...conn, connectionLimit: 1 })
         await pool.query('SELECT 1')
         // Nothing else is pending in JS: only the wake-up's reference can
@@ -72,7 +58,8 @@ for (const [mode, env, kind] of [
     })
 
     it("a throw from the wake callback is reported as 'uncaughtException' and the process goes on", async () => {
-      const r = await scenario(async ({ createPool, conn }) => {
+      const r = await scenario(async ({ require, conn }) => {
+        const { createPool } = require('./lib/index.js')
         const pool = createPool({ ...conn, connectionLimit: 1 })
         await pool.query('SELECT 1')
         const seen = []
@@ -100,7 +87,7 @@ for (const [mode, env, kind] of [
     })
 
     it('pools used and left in a worker thread that exits: the worker ends cleanly, the process goes on', async () => {
-      const r = await scenario(async ({ conn }) => {
+      const r = await scenario(async ({ require, conn }) => {
         const { Worker } = require('node:worker_threads')
         const lib = require.resolve('./lib/index.js')
         const code = `
