@@ -247,10 +247,28 @@ function evaluate(t, s) {
     got.length === 1
       ? `${num(worst.ours)} vs ${num(worst.other)} ${unitField(worst.name, worst.w, t.field)}`
       : `worst ${worst.name}: ${num(worst.ours)} vs ${num(worst.other)} ${unitField(worst.name, worst.w, t.field)}; ${got.map((g) => `${g.name} ${ratioFmt(g.v)}`).join(', ')}`;
+  // The HTTP app with no driver at all (client 'floor'): where even that
+  // misses the goal, no driver can meet it in this app.
+  const floors = got.map((g) => ({ name: g.name, v: ratio(g.w.clients.floor?.[t.field], g.other) })).filter((f) => f.v !== null);
+  if (floors.length) {
+    const best = floors.reduce((a, b) => (higher ? (b.v < a.v ? b : a) : b.v > a.v ? b : a));
+    r.floor = best.v;
+    r.floorMet = compare(best.v, t.cmp, t.ratio);
+    r.detail += `; with no driver at all (in-memory floor): ${floors.map((f) => `${f.name} ${ratioFmt(f.v)}`).join(', ')}`;
+  }
   return r;
 }
 
-const verdict = (met, t) => (t?.info && t.value != null ? 'ℹ️ reported' : met === null ? '– not measured' : met ? '✅ met' : '❌ not met');
+const verdict = (met, t) =>
+  t?.info && t.value != null
+    ? 'ℹ️ reported'
+    : met === null
+      ? '– not measured'
+      : met
+        ? '✅ met'
+        : t?.floorMet === false
+          ? '❌ not met; out of reach for any driver (the no-driver floor misses it too)'
+          : '❌ not met';
 const measuredText = (t) =>
   t.id === 'rss-flat'
     ? t.measured == null

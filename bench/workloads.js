@@ -7,7 +7,7 @@
 // pure-Rust ceiling (bench/ceiling, stock mysql_async); bun is Bun's built-in
 // MySQL client (Bun.SQL) and ours-bun this pool, both under the bun binary
 // (bench/worker.js again). See bench/README.md.
-const CLIENTS = ['ours', 'mysql2', 'mariadb', 'rust', 'bun', 'ours-bun'];
+const CLIENTS = ['ours', 'mysql2', 'mariadb', 'rust', 'bun', 'ours-bun', 'floor'];
 const CLIENT_LABELS = {
   ours: 'napi-mysql-pool',
   mysql2: 'mysql2',
@@ -15,8 +15,9 @@ const CLIENT_LABELS = {
   rust: 'mysql_async (pure Rust)',
   bun: 'Bun.SQL (bun)',
   'ours-bun': 'napi-mysql-pool (bun)',
+  floor: 'no driver (in-memory floor)',
 };
-const RUNTIME = { ours: 'node', mysql2: 'node', mariadb: 'node', rust: 'rust', bun: 'bun', 'ours-bun': 'bun' };
+const RUNTIME = { ours: 'node', mysql2: 'node', mariadb: 'node', rust: 'rust', bun: 'bun', 'ours-bun': 'bun', floor: 'node' };
 
 const POOL_SIZE = 20;
 const POINT_ROWS = 10_000;
@@ -46,7 +47,10 @@ const NODE3 = ['ours', 'mysql2', 'mariadb'];
 const ALL = [...NODE3, 'rust', 'bun', 'ours-bun'];
 const WITH_RUST = [...NODE3, 'rust'];
 const WITH_RUST_BUN = [...NODE3, 'rust', 'bun'];
-const HTTP = ['ours', 'mysql2'];
+// floor: the HTTP app with an in-memory stand-in for the pool (no driver,
+// no database; bench/http/floor-pool.js), the least CPU per request any
+// driver could reach there.
+const HTTP = ['ours', 'mysql2', 'floor'];
 // biome-ignore format: a table, one workload a line
 const WORKLOADS = [
   { name: 'point-query-1', title: 'Point select by PK, query(), 1 in flight', kind: 'loop', op: 'pointQuery', concurrency: 1, metric: 'ops', unit: K, clients: WITH_RUST_BUN },

@@ -5,7 +5,9 @@
 // (client, round), started by bench/http/drive.js, which drives it with
 // autocannon.
 //
-// Configuration: BENCH_HTTP (JSON: client 'ours' | 'mysql2', conn, poolSize).
+// Configuration: BENCH_HTTP (JSON: client 'ours' | 'mysql2' | 'floor', conn,
+// poolSize). 'floor' answers from memory (bench/http/floor-pool.js): the
+// app's own cost per request, with no driver and no database.
 // Prints '@@bench {"type":"ready","port":N}' once listening. GET /__bench
 // answers the process's CPU time (all threads), event-loop utilization and
 // memory, and how many procedures are running / have run, for the parent's
@@ -34,7 +36,9 @@ const poolOptions = {
 const pool =
   cfg.client === 'ours'
     ? require(path.join(__dirname, '..', '..', 'lib', 'index.js')).createPool(poolOptions)
-    : require('mysql2/promise').createPool(poolOptions);
+    : cfg.client === 'floor'
+      ? new (require('./floor-pool').FloorPool)(require('../workloads').POINT_ROWS)
+      : require('mysql2/promise').createPool(poolOptions);
 const db = drizzle(pool, { mode: 'default' });
 
 const points = mysqlTable('bench_points', {
