@@ -1,7 +1,7 @@
 'use strict';
 // The JS half of the boundary, one per pool: ids, the table of pending
 // promises, the batch of unsent commands (one native submit() per
-// microtask), and the decoder of each drained batch of completions
+// microtask, or per event-loop turn while answers are due: _enqueue), and the decoder of each drained batch of completions
 // (layout: src/wire.rs, built in src/boundary.rs). The mysql2-shaped API
 // (lib/pool.js, lib/connection.js) talks only to this.
 // Direction: `_unsent` goes JS -> native; completions come native -> JS.
@@ -11,6 +11,20 @@ const { SUB, OP, DONE, SET, ROWS, HEAD, FLAG, DRAIN } = require('./wire');
 // submit() and drain() as plain functions taking the pool's handle: cheaper
 // per call than methods (src/fast_calls.rs says why).
 const FAST = require('./native.js').NativePool.fastCalls();
+
+// Taken when this module loads, so that fake timers a test installs later
+// (sinon's, vitest's and jest's replace the global and node:timers' export)
+// cannot hold commands back; fakes installed before are recognised (their
+// `clock` / `_isMockFunction` marks) and turn-batching is off then.
+const realSetImmediate = require('node:timers').setImmediate;
+const IMMEDIATE_IS_REAL = typeof realSetImmediate === 'function' && realSetImmediate.clock === undefined && realSetImmediate._isMockFunction !== true;
+// NAPI_MYSQL_POOL_FLUSH=microtask: every microtask checkpoint's commands cross at once (no turn-batching).
+const TURN_BATCHING = IMMEDIATE_IS_REAL && process.env.NAPI_MYSQL_POOL_FLUSH !== 'microtask';
+// A turn-batched flush not run after this long when an answer arrives
+// (setImmediate faked in a way not recognised above, or one very long
+// turn) is run then (see the end of onWake).
+const IMMEDIATE_OVERDUE_MS = 20;
+const now = performance.now.bind(performance);
 
 /**
  * Hands rows to a streaming command's consumer. A throwing 'result' listener
@@ -73,11 +87,16 @@ class Transport {
     // Promises of commands on lent connections -> id, for query().stream().
     this._streamable = new WeakMap();
     this._nextId = 0;
-    // Commands wait here until the end of the current microtask queue, then
-    // cross to native code in one call (one runtime wake-up per batch).
+    // Commands wait here until the end of the current microtask queue (or
+    // of the event-loop turn, see _enqueue), then cross to native code in
+    // one call (one runtime wake-up per batch).
     this._unsent = [];
     this._flushScheduled = false;
     this._flush = () => this.flush();
+    // See _enqueue: on under Node's libuv wake-up (attach), where the
+    // answer's wake-up does not depend on the flush being on time.
+    this._turnBatching = false;
+    this._immediateAt = -1;
     // submit()'s numbers, reused (SUB.WIDTH per command), and the execute()
     // SQL texts native code keeps by number: a repeated statement crosses
     // as a number.
@@ -130,6 +149,7 @@ class Transport {
   attach(native) {
     this.native = native;
     this.handle = native.fastHandle();
+    this._turnBatching = TURN_BATCHING && native.wakeKind() === 'uv';
   }
 
   nextId() {
@@ -230,8 +250,18 @@ class Transport {
 
   _enqueue(e) {
     this._unsent.push(e);
-    if (!this._flushScheduled) {
-      this._flushScheduled = true;
+    if (this._flushScheduled) return;
+    this._flushScheduled = true;
+    // While answers are still to come, what the rest of this event-loop turn
+    // submits (other sockets' callbacks, as an HTTP server's requests) joins
+    // the same submit(): one native call and at most one wake-up of the
+    // runtime's worker per turn instead of one per callback. With nothing in
+    // flight (one query at a time, the first of a burst), at once.
+    if (this._turnBatching && this._pending.size > this._unsent.length) {
+      this._immediateAt = now();
+      realSetImmediate(this._flush);
+    } else {
+      this._immediateAt = -1;
       queueMicrotask(this._flush);
     }
   }
@@ -454,6 +484,12 @@ class Transport {
       } else if (p !== undefined) {
         p.resolve();
       }
+    }
+    // A turn-batched flush still waiting (_enqueue) goes now when it is
+    // overdue, or when nothing sent is left to answer: then no later
+    // wake-up would come to look again.
+    if (this._flushScheduled && this._immediateAt >= 0 && (this._pending.size <= this._unsent.length || now() - this._immediateAt > IMMEDIATE_OVERDUE_MS)) {
+      this.flush();
     }
     if (this._ended) this._letGo();
   }
