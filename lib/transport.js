@@ -62,6 +62,8 @@ function entry(op, id, connId, sql, flags, timeout, params) {
 }
 
 const WIDTH = SUB.WIDTH;
+// A getConnection() waiting in _unsent (JS only: it crosses as its own call).
+const LEND = -1;
 const PARAM0 = SUB.PARAM0;
 const INLINE_MAX = SUB.INLINE_MAX;
 const NO_EXTRA = Object.freeze([]);
@@ -175,6 +177,29 @@ class Transport {
       this._letGo();
       return;
     }
+    // A getConnection() in the queue splits it: what came before crosses
+    // first, so the pool serves callers in call order.
+    let from = 0;
+    for (let i = 0; i < n; i++) {
+      if (batch[i].op !== LEND) continue;
+      if (i > from) this._submit(batch, from, i);
+      const id = batch[i].id;
+      try {
+        this.native.getConnection(id);
+      } catch (err) {
+        // Thrown here it would be uncaught (flush runs from the event loop): fail that call only.
+        const p = this._pending.get(id);
+        this._pending.delete(id);
+        if (p) p.reject(err);
+      }
+      from = i + 1;
+    }
+    if (n > from) this._submit(batch, from, n);
+  }
+
+  /** One native submit() of batch[from, to). */
+  _submit(batch, from, to) {
+    const n = to - from;
     let nums = this._subNums;
     if (nums.length < n * WIDTH) {
       nums = new Float64Array(Math.max(n * WIDTH, nums.length * 2));
@@ -183,7 +208,7 @@ class Transport {
     const texts = [];
     const params = [];
     for (let i = 0; i < n; i++) {
-      const e = batch[i];
+      const e = batch[from + i];
       const b = i * WIDTH;
       nums[b + SUB.OP] = e.op;
       nums[b + SUB.ID] = e.id;
@@ -221,9 +246,9 @@ class Transport {
       // Only a malformed entry can get here; fail that batch, not the process.
       // Native code may not have kept this batch's texts: number them afresh.
       this._sqlSlots.clear();
-      for (const e of batch) {
-        const p = this._pending.get(e.id);
-        this._pending.delete(e.id);
+      for (let i = from; i < to; i++) {
+        const p = this._pending.get(batch[i].id);
+        this._pending.delete(batch[i].id);
         if (p) p.reject(errors.make('ERR_INVALID_PARAMETER', err.message, TypeError));
       }
     }
@@ -317,8 +342,9 @@ class Transport {
     return new Promise((resolve, reject) => {
       const id = this.nextId();
       this._pending.set(id, { resolve, reject, q: null });
-      this.flush();
-      this.native.getConnection(id);
+      // Queued with the commands (flush keeps call order), so requests of
+      // one event-loop turn wake the runtime once between them.
+      this._enqueue(entry(LEND, id, 0, '', 0, 0, undefined));
     });
   }
 

@@ -80,6 +80,22 @@ const scenario = (fake, when) =>
       await a
       out.lent = (await b)[0][0].v
       await due
+      // 5. getConnection() queued among commands keeps call order: with one
+      // connection held, the waiters are served query, getConnection, query.
+      const one = createPool({ ...conn, connectionLimit: 1 })
+      await one.query('SELECT 1')
+      const held = one.query('SELECT SLEEP(0.1)')
+      await new Promise((r) => setTimeout(r, 5))
+      const order = []
+      const q1 = one.query('SELECT 1').then(() => order.push('q1'))
+      const g = one.getConnection().then((lent) => {
+        order.push('get')
+        setTimeout(() => lent.release(), 30)
+      })
+      const q2 = one.query('SELECT 2').then(() => order.push('q2'))
+      await Promise.all([held, q1, g, q2])
+      out.order = order
+      await one.end()
       await pool.end()
       return out
     },
@@ -100,6 +116,7 @@ describe('commands cross once per event-loop turn while answers are due', () => 
     expect(v.sequentialSum).toBe(190)
     expect(v.sequentialSubmits).toBe(20)
     expect(v.lent).toBe(42)
+    expect(v.order).toEqual(['q1', 'get', 'q2'])
   })
 
   it('fake timers installed after the pool loads do not hold commands (setImmediate was taken at load)', async () => {
@@ -118,6 +135,7 @@ describe('commands cross once per event-loop turn while answers are due', () => 
     expect(v.busySubmits).toBe(10)
     expect(v.sequentialSum).toBe(190)
     expect(v.lent).toBe(42)
+    expect(v.order).toEqual(['q1', 'get', 'q2'])
   })
 
   it('an unknown setImmediate that never runs: the next answer sends what it holds', async () => {
@@ -126,5 +144,6 @@ describe('commands cross once per event-loop turn while answers are due', () => 
     expect(v.idle).toEqual(ten)
     expect(v.sequentialSum).toBe(190)
     expect(v.lent).toBe(42)
+    expect(v.order).toEqual(['q1', 'get', 'q2'])
   })
 })
