@@ -1,8 +1,9 @@
 'use strict';
 // The JS half of the boundary, one per pool: ids, the table of pending
 // promises, the batch of unsent commands (one native submit() per
-// microtask, or per event-loop turn while answers are due: _enqueue), and the decoder of each drained batch of completions
-// (layout: src/wire.rs, built in src/boundary.rs). The mysql2-shaped API
+// microtask, or per event-loop turn while answers are due: _enqueue), and
+// the decoder of each drained batch of completions (layout: src/wire.rs,
+// built in src/boundary.rs). The mysql2-shaped API
 // (lib/pool.js, lib/connection.js) talks only to this.
 // Direction: `_unsent` goes JS -> native; completions come native -> JS.
 const errors = require('./errors');
