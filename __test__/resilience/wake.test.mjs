@@ -112,11 +112,15 @@ for (const [mode, env, kind] of [
         const results = []
         for (let k = 0; k < 3; k++) {
           const w = new Worker(code, { eval: true, workerData: { lib, conn } })
+          // Listened for before the message: a worker that exits right after
+          // posting has its message and its 'exit' emitted in one tick, before
+          // code awaiting the message could start listening.
+          const exited = new Promise((res) => w.once('exit', res))
           const got = await new Promise((res, rej) => {
             w.once('message', res)
             w.once('error', rej)
           })
-          const exit = await new Promise((res) => w.once('exit', res))
+          const exit = await exited
           results.push({ got, exit })
         }
         return results
