@@ -276,14 +276,25 @@ class Transport {
 
   _enqueue(e) {
     this._unsent.push(e);
-    if (this._flushScheduled) return;
+    // A command on a lent connection goes at once, with whatever waits: its
+    // caller holds that connection (a transaction), and each turn it waited
+    // would be a turn nobody could use the connection. In the HTTP
+    // transaction workload, holding them for the turn cost ~10% of req/s.
+    const lent = e.connId !== 0;
+    if (this._flushScheduled) {
+      if (lent && this._immediateAt >= 0) {
+        this._immediateAt = -1;
+        queueMicrotask(this._flush);
+      }
+      return;
+    }
     this._flushScheduled = true;
     // While answers are still to come, what the rest of this event-loop turn
     // submits (other sockets' callbacks, as an HTTP server's requests) joins
     // the same submit(): one native call and at most one wake-up of the
     // runtime's worker per turn instead of one per callback. With nothing in
     // flight (one query at a time, the first of a burst), at once.
-    if (this._turnBatching && this._pending.size > this._unsent.length) {
+    if (this._turnBatching && !lent && this._pending.size > this._unsent.length) {
       this._immediateAt = now();
       realSetImmediate(this._flush);
     } else {

@@ -4,7 +4,8 @@
 // nothing in flight, at once. Fake timers must never hold a command back:
 // setImmediate is taken when the module loads, known fakes installed before
 // switch the batching off, and an answer's wake-up sends what an unknown
-// fake holds. Each scenario runs in a child (globals are replaced there).
+// fake holds. Commands on a lent connection are never held for the turn.
+// Each scenario runs in a child (globals are replaced there).
 import { describe, it, expect, inject } from 'vitest'
 import { connOpts } from './helpers.mjs'
 import { runScenario, childValue } from './child-run.mjs'
@@ -74,11 +75,19 @@ const scenario = (fake, when) =>
       const c = await pool.getConnection()
       const due = pool.query('SELECT SLEEP(0.05)')
       await new Promise((r) => setTimeout(r, 1))
+      // They cross in this turn's microtasks, not the next check phase: the
+      // caller holds the connection while they wait. A pool command queued
+      // before them (held for the turn) goes with them.
+      n0 = submits
+      const pooled = pool.query('SELECT 3 AS v')
       const a = c.query('SET @flush_order = 41')
       const b = c.query('SELECT @flush_order + 1 AS v')
+      for (let i = 0; i < 3; i++) await null
+      out.lentSubmitsInTurn = submits - n0
       c.release()
       await a
       out.lent = (await b)[0][0].v
+      out.pooled = (await pooled)[0][0].v
       await due
       // 5. getConnection() queued among commands keeps call order: with one
       // connection held, the waiters are served query, getConnection, query,
@@ -115,6 +124,9 @@ function expectAllAnswered(v) {
   expect(v.idle).toEqual(ten)
   expect(v.sequentialSum).toBe(190)
   expect(v.lent).toBe(42)
+  // One submit for both, before the turn ends (holding them for the turn makes 0).
+  expect(v.lentSubmitsInTurn).toBe(1)
+  expect(v.pooled).toBe(3)
   expect(v.mysql2Order).toEqual(['q1', 'get', 'q2'])
   expect(v.order).toEqual(v.mysql2Order)
 }
