@@ -16,8 +16,12 @@ export declare class NativePool {
   /**
    * Returns a lent connection after its queued commands finish. Counted
    * as idle at once (mysql2 frees it synchronously; see Pool::note_returning).
+   * `idle`: JS has every answer of this connection. Then, when the next
+   * caller in line is a getConnection() of this thread, that caller gets
+   * the connection now: [its call id, its new connection id, the server
+   * thread id] is returned and JS settles it (no runtime round trip).
    */
-  release(connId: number): void
+  release(connId: number, idle?: boolean | undefined | null): Array<number> | null
   /**
    * conn.destroy() after conn.release(): closes that connection (by its
    * server thread id) when it is idle in the pool, as mysql2 does.

@@ -95,6 +95,9 @@ class Transport {
     // one call (one runtime wake-up per batch).
     this._unsent = [];
     this._flushScheduled = false;
+    // Unanswered commands per lent connection (connId -> count): release()
+    // hands over only a connection with none (see release).
+    this._lentOut = new Map();
     this._flush = () => this.flush();
     // See _enqueue: on under Node's libuv wake-up (attach), where the
     // answer's wake-up does not depend on the flush being on time.
@@ -309,6 +312,7 @@ class Transport {
     const promise = new Promise((resolve, reject) => {
       id = this.nextId();
       const e = entry(forExecute ? OP.EXECUTE : OP.QUERY, id, connId, q.sql, q.flags, q.timeout, q.params);
+      if (connId !== 0) [resolve, reject] = this._countLent(connId, resolve, reject);
       this._pending.set(id, { resolve, reject, q, entry: e });
       this._enqueue(e);
     });
@@ -323,6 +327,7 @@ class Transport {
   _lentCommand(op, connId, sql, value) {
     return new Promise((resolve, reject) => {
       const id = this.nextId();
+      [resolve, reject] = this._countLent(connId, resolve, reject);
       this._pending.set(id, { resolve: () => resolve(value), reject, q: null, sql });
       this._enqueue(entry(op, id, connId, sql === undefined ? '' : sql, 0, 0, undefined));
     });
@@ -360,10 +365,45 @@ class Transport {
     });
   }
 
-  /** release() of a lent connection: after the commands JS sent before it. */
+  /** Counts a command on lent connection connId until it settles. */
+  _countLent(connId, resolve, reject) {
+    const out = this._lentOut;
+    out.set(connId, (out.get(connId) || 0) + 1);
+    const settled = () => {
+      const n = out.get(connId) - 1;
+      if (n > 0) out.set(connId, n);
+      else out.delete(connId);
+    };
+    return [
+      (v) => {
+        settled();
+        resolve(v);
+      },
+      (err) => {
+        settled();
+        reject(err);
+      },
+    ];
+  }
+
+  /**
+   * release() of a lent connection: after the commands JS sent before it.
+   * With all of its answers in, native code may hand it straight to the
+   * oldest waiting getConnection() of this pool (as mysql2 does in the same
+   * tick); that call is settled here with it, under a new id.
+   */
   release(connId) {
     this.flush();
-    this.native.release(connId);
+    const idle = !this._ended && !this._lentOut.has(connId);
+    this._lentOut.delete(connId);
+    const handed = this.native.release(connId, idle);
+    if (handed == null) return;
+    const [id, newConnId, threadId] = handed;
+    const p = this._pending.get(id);
+    this._pending.delete(id);
+    if (p !== undefined) p.resolve([newConnId, threadId]);
+    // Nobody waits for it any more: back to the pool, not lost.
+    else this.native.release(newConnId, false);
   }
 
   destroy(connId) {

@@ -5,7 +5,7 @@
 //! are this thread's.
 use crate::completions::Completions;
 use crate::json_columns::JsonColumns;
-use crate::lending::{Lending, Lent};
+use crate::lending::{Lending, LentEntry};
 use crate::pool::Pool;
 use crate::sync::lock;
 use std::collections::HashMap;
@@ -22,7 +22,7 @@ pub(crate) struct Attachment {
 
 #[derive(Default)]
 pub(crate) struct LentConns {
-    pub(crate) map: HashMap<u32, Lent>,
+    pub(crate) map: HashMap<u32, LentEntry>,
     /// This thread let go (end(), thread gone): nothing more is lent to it.
     closed: bool,
 }
@@ -31,12 +31,12 @@ impl Attachment {
     /// Registers a lent connection's worker. False once this thread has let
     /// go: the caller then returns the connection, or it would wait forever
     /// for a release nobody can send (its worker holds this attachment).
-    pub(crate) fn lend(&self, conn_id: u32, tx: Lent) -> bool {
+    pub(crate) fn lend(&self, conn_id: u32, entry: LentEntry) -> bool {
         let mut l = lock(&self.lent);
         if l.closed {
             return false;
         }
-        l.map.insert(conn_id, tx);
+        l.map.insert(conn_id, entry);
         true
     }
 

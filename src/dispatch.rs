@@ -9,7 +9,7 @@ use crate::command::run_op;
 use crate::completions::Completions;
 use crate::convert;
 use crate::error::{self, ErrInfo};
-use crate::lending::{conn_worker, first_use, ConnJob};
+use crate::lending::{conn_worker, first_use, ConnJob, LentEntry};
 use crate::metrics::Metrics;
 use crate::ops::Op;
 use crate::pool::Ticket;
@@ -146,7 +146,7 @@ pub(crate) async fn route(at: Arc<Attachment>, mut rx: tokio::sync::mpsc::Unboun
                 let sent = lock(lent)
                     .map
                     .remove(&conn_id)
-                    .is_some_and(|tx| tx.send(if destroy { ConnJob::Destroy } else { ConnJob::Release }).is_ok());
+                    .is_some_and(|e| e.tx.send(if destroy { ConnJob::Destroy } else { ConnJob::Release }).is_ok());
                 if !destroy && !sent {
                     // JS counted a release that will not come (the worker is gone).
                     pool.returned_now();
@@ -157,17 +157,20 @@ pub(crate) async fn route(at: Arc<Attachment>, mut rx: tokio::sync::mpsc::Unboun
                 runtime::spawn_here(guarded(completions.clone(), id, async move {
                     let got = match at.pool.finish_acquire(ticket).await {
                         Ok(c) => first_use(c, &at).await,
+                        // A release() on the JS thread served it (lib.rs hand_over).
+                        Err(e) if e.code == crate::pool::codes::HANDED_OVER => return None,
                         Err(e) => Err(e),
                     };
                     match got {
                         Ok(c) => {
                             let thread_id = c.thread_id();
                             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-                            if !at.lend(conn_id, tx) {
+                            let (entry, broken) = LentEntry::new(tx, &c);
+                            if !at.lend(conn_id, entry) {
                                 at.pool.release(c, true, false).await;
                                 return Some(Payload::Error(ErrInfo::closed()));
                             }
-                            runtime::spawn_here(conn_worker(at, c, rx, None));
+                            runtime::spawn_here(conn_worker(at, c, rx, None, broken));
                             Some(Payload::Conn { conn_id, thread_id })
                         }
                         Err(e) => Some(Payload::Error(e)),
@@ -183,9 +186,9 @@ pub(crate) async fn route(at: Arc<Attachment>, mut rx: tokio::sync::mpsc::Unboun
                     }
                     // HandBack ends JS's use of a connection it was shown.
                     let tx = if matches!(op, Op::HandBack) {
-                        lock(lent).map.remove(&conn_id)
+                        lock(lent).map.remove(&conn_id).map(|e| e.tx)
                     } else {
-                        lock(lent).map.get(&conn_id).cloned()
+                        lock(lent).map.get(&conn_id).map(|e| e.tx.clone())
                     };
                     let sent = tx.map(|tx| tx.send(ConnJob::Run(id, op, timeout_ms)));
                     if !matches!(sent, Some(Ok(()))) {

@@ -10,7 +10,9 @@ use crate::pool::PooledConn;
 use crate::runtime;
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Work for a lent connection. Each lent connection has one worker task
 /// that runs these in submission order, as mysql2 queues commands.
@@ -20,6 +22,29 @@ pub(crate) enum ConnJob {
     Destroy,
 }
 pub(crate) type Lent = tokio::sync::mpsc::UnboundedSender<ConnJob>;
+
+/// A lent connection as its JS thread sees it: the way to its worker, and
+/// what a release() must know to hand it straight to a waiting
+/// getConnection() (lib.rs `hand_over`) without asking the worker.
+pub(crate) struct LentEntry {
+    pub(crate) tx: Lent,
+    pub(crate) thread_id: u32,
+    pub(crate) expires: Option<Instant>,
+    /// Set by the worker after each command: an error left it unusable.
+    pub(crate) broken: Arc<AtomicBool>,
+}
+
+impl LentEntry {
+    pub(crate) fn new(tx: Lent, c: &PooledConn) -> (LentEntry, Arc<AtomicBool>) {
+        let broken = Arc::new(AtomicBool::new(c.broken));
+        (LentEntry { tx, thread_id: c.thread_id(), expires: c.expires, broken: broken.clone() }, broken)
+    }
+
+    /// Healthy and within its lifetime (pool.rs would lend it again).
+    pub(crate) fn reusable(&self) -> bool {
+        !self.broken.load(Ordering::Relaxed) && !matches!(self.expires, Some(t) if t <= Instant::now())
+    }
+}
 
 /// Ids for lent connections, and whether JS wants to see each new connection
 /// before its first use (a 'connection' listener: mysql2 hands that event a
@@ -52,11 +77,12 @@ pub(crate) async fn first_use(mut c: PooledConn, at: &Arc<Attachment>) -> std::r
     let thread_id = c.thread_id();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let (back_tx, back_rx) = tokio::sync::oneshot::channel();
-    if !at.lend(conn_id, tx) {
+    let (entry, broken) = LentEntry::new(tx, &c);
+    if !at.lend(conn_id, entry) {
         at.pool.release(c, false, false).await;
         return Err(ErrInfo::closed());
     }
-    runtime::spawn_here(conn_worker(at.clone(), c, rx, Some(back_tx)));
+    runtime::spawn_here(conn_worker(at.clone(), c, rx, Some(back_tx), broken));
     at.completions.push(Completion { id: 0, payload: Payload::NewConn { conn_id, thread_id } });
     match back_rx.await {
         Ok(c) if !c.broken => Ok(c),
@@ -75,6 +101,7 @@ pub(crate) async fn conn_worker(
     mut c: PooledConn,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<ConnJob>,
     mut back: Option<tokio::sync::oneshot::Sender<PooledConn>>,
+    broken: Arc<AtomicBool>,
 ) {
     let (pool, completions) = (&at.pool, &at.completions);
     loop {
@@ -111,6 +138,8 @@ pub(crate) async fn conn_worker(
                         }
                     }
                 };
+                // Before the answer is queued: JS, having every answer, sees it.
+                broken.store(c.broken, Ordering::Relaxed);
                 if let Some(payload) = payload {
                     completions.push(Completion { id, payload });
                 }

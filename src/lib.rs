@@ -47,6 +47,7 @@ use json_columns::JsonColumns;
 use lending::Lending;
 use napi::bindgen_prelude::*;
 use napi::sys;
+use pool::LendTag;
 use pool::Pool;
 use registry::{detach, Abandon, SharedEntry, SHARED};
 use std::cell::{Cell, RefCell};
@@ -293,16 +294,53 @@ impl NativePool {
     pub fn get_connection(&self, env: Env, id: u32) {
         self.begin(env.raw(), 1);
         let conn_id = self.at.lending.next();
-        let ticket = self.pool.begin_acquire();
+        let tag = LendTag { owner: self.owner(), js_id: id, conn_id };
+        let ticket = self.pool.begin_acquire_for(Some(tag));
         let _ = self.router.send(Routed::GetConnection(id, conn_id, ticket));
+    }
+
+    /// This thread's attachment, as pool.rs tags its waiting getConnection()s.
+    fn owner(&self) -> usize {
+        Arc::as_ptr(&self.at) as usize
     }
 
     /// Returns a lent connection after its queued commands finish. Counted
     /// as idle at once (mysql2 frees it synchronously; see Pool::note_returning).
+    /// `idle`: JS has every answer of this connection. Then, when the next
+    /// caller in line is a getConnection() of this thread, that caller gets
+    /// the connection now: [its call id, its new connection id, the server
+    /// thread id] is returned and JS settles it (no runtime round trip).
     #[napi(catch_unwind)]
-    pub fn release(&self, conn_id: u32) {
+    pub fn release(&self, env: Env, conn_id: u32, idle: Option<bool>) -> Option<Vec<u32>> {
+        if idle == Some(true) {
+            if let Some(handed) = self.hand_over(env.raw(), conn_id) {
+                return Some(handed);
+            }
+        }
         self.pool.note_returning();
         self.give_back(conn_id, false);
+        None
+    }
+
+    /// See `release`. The connection's worker keeps it; only the id JS knows
+    /// it by changes, so a command on the released object is refused.
+    fn hand_over(&self, env: sys::napi_env, conn_id: u32) -> Option<Vec<u32>> {
+        let mut lent = lock(&self.at.lent);
+        if !lent.map.get(&conn_id)?.reusable() {
+            return None;
+        }
+        let tag = self.pool.hand_over(self.owner())?;
+        let entry = lent.map.remove(&conn_id)?;
+        let thread_id = entry.thread_id;
+        lent.map.insert(tag.conn_id, entry);
+        drop(lent);
+        // Its getConnection() was counted in flight; no completion will come.
+        let left = self.inflight.get().saturating_sub(1);
+        self.inflight.set(left);
+        if left == 0 {
+            self.completions.wake.set_ref(env, false);
+        }
+        Some(vec![tag.js_id, tag.conn_id, thread_id])
     }
 
     /// conn.destroy() after conn.release(): closes that connection (by its

@@ -23,6 +23,9 @@ pub mod codes {
     pub const NO_CONNECTIONS: &str = "POOL_NO_CONNECTIONS";
     pub const ACQUIRE_TIMEOUT: &str = "POOL_ACQUIRE_TIMEOUT";
     pub const CIRCUIT_OPEN: &str = "POOL_CIRCUIT_OPEN";
+    /// Internal, never shown to JS: a waiting getConnection() was served on
+    /// the JS thread by a release() (`Pool::hand_over`); its task ends quietly.
+    pub const HANDED_OVER: &str = "HANDED_OVER";
 }
 
 pub enum Step {
@@ -44,9 +47,21 @@ impl Ticket {
     }
 }
 
+/// A queued getConnection(): the JS thread it came from (its attachment's
+/// address) and the ids JS gave it, so that a release() on the same thread
+/// can hand its connection straight over (`Pool::hand_over`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LendTag {
+    pub owner: usize,
+    pub js_id: u32,
+    pub conn_id: u32,
+}
+
 struct Waiter {
     id: u64,
     tx: oneshot::Sender<Result<PooledConn, ErrInfo>>,
+    lend: Option<LendTag>,
+    asked: Instant,
 }
 
 #[derive(Default)]
@@ -159,19 +174,25 @@ impl Pool {
     /// decision in request order (see lib.rs `submit`), so waiters queue in
     /// the order requests were made.
     pub fn begin_acquire(self: &Arc<Self>) -> Ticket {
-        Ticket { step: self.decide(), start: Instant::now() }
+        self.begin_acquire_for(None)
     }
 
-    fn decide(self: &Arc<Self>) -> Result<Step, ErrInfo> {
+    /// `begin_acquire` for a getConnection(): if it has to wait, it waits
+    /// tagged, so a release() on its own thread may serve it at once.
+    pub fn begin_acquire_for(self: &Arc<Self>, lend: Option<LendTag>) -> Ticket {
+        Ticket { step: self.decide(lend), start: Instant::now() }
+    }
+
+    fn decide(self: &Arc<Self>, lend: Option<LendTag>) -> Result<Step, ErrInfo> {
         // With `wait`, a step is always returned (joining the queue at worst).
-        self.decide_with(true).map(|step| step.unwrap_or(Step::Connect))
+        self.decide_with(true, lend).map(|step| step.unwrap_or(Step::Connect))
     }
 
     /// An acquisition that takes an idle connection or opens one, but never
     /// queues: None when it would have to wait (a retry must not turn a fast
     /// failure into a wait for acquireTimeout during an outage).
     pub fn begin_acquire_now(self: &Arc<Self>) -> Option<Ticket> {
-        match self.decide_with(false) {
+        match self.decide_with(false, None) {
             Ok(None) => None,
             Ok(Some(step)) => Some(Ticket { step: Ok(step), start: Instant::now() }),
             Err(e) => Some(Ticket { step: Err(e), start: Instant::now() }),
@@ -180,7 +201,7 @@ impl Pool {
 
     /// `wait`: whether the caller may join the queue (a retry may not).
     /// Ok(None): the caller would have to queue and `wait` is false.
-    fn decide_with(self: &Arc<Self>, wait: bool) -> Result<Option<Step>, ErrInfo> {
+    fn decide_with(self: &Arc<Self>, wait: bool, lend: Option<LendTag>) -> Result<Option<Step>, ErrInfo> {
         let mut st = lock(&self.state);
         let now = Instant::now();
         if st.closed {
@@ -189,7 +210,7 @@ impl Pool {
         if st.waiters.len() < st.returning {
             // The most recently released connection is on its way back:
             // mysql2 would hand out that one (LIFO), so wait for it.
-            return Ok(wait.then(|| self.enqueue(&mut st)));
+            return Ok(wait.then(|| self.enqueue(&mut st, lend)));
         }
         // LIFO, by the moment JS saw each connection's last answer.
         let pick = st.idle.iter().rposition(|c| !c.undelivered).or(st.idle.len().checked_sub(1));
@@ -216,16 +237,45 @@ impl Pool {
         } else if self.settings.queue_limit > 0 && st.waiters.len() >= self.settings.queue_limit {
             Err(self.reject(&st, codes::QUEUE_LIMIT, "Queue limit reached."))
         } else {
-            Ok(wait.then(|| self.enqueue(&mut st)))
+            Ok(wait.then(|| self.enqueue(&mut st, lend)))
         }
     }
 
-    fn enqueue(&self, st: &mut State) -> Step {
+    fn enqueue(&self, st: &mut State, lend: Option<LendTag>) -> Step {
         let (tx, rx) = oneshot::channel();
         st.next_waiter_id += 1;
         let id = st.next_waiter_id;
-        st.waiters.push_back(Waiter { id, tx });
+        st.waiters.push_back(Waiter { id, tx, lend, asked: Instant::now() });
         Step::Wait(id, rx)
+    }
+
+    /// A release() on the JS thread `owner`, of a lent connection that is
+    /// healthy, unexpired and has nothing left to run: when the caller the
+    /// pool would serve next is a getConnection() of that same thread, it
+    /// takes this connection now, without a trip through the runtime (as
+    /// mysql2 hands a released connection to its oldest waiter in the same
+    /// tick). Its queued task is told to end quietly. Never with a reset on
+    /// release (the reset must run first), nor on a closed pool.
+    pub fn hand_over(&self, owner: usize) -> Option<LendTag> {
+        if self.settings.reset != ResetPolicy::Never {
+            return None;
+        }
+        let mut st = lock(&self.state);
+        if st.closed {
+            return None;
+        }
+        loop {
+            let tag = st.waiters.front()?.lend.filter(|t| t.owner == owner)?;
+            let w = st.waiters.pop_front()?;
+            // A waiter whose task is gone (its receiver dropped) is skipped,
+            // as serve_waiters does.
+            if w.tx.send(Err(ErrInfo::new(codes::HANDED_OVER, ""))).is_ok() {
+                Metrics::inc(&self.metrics.released);
+                Metrics::inc(&self.metrics.acquired);
+                self.metrics.acquire_wait.observe(w.asked.elapsed());
+                return Some(tag);
+            }
+        }
     }
 
     /// JS released a lent connection (its worker returns it shortly).
@@ -379,8 +429,11 @@ impl Pool {
                                 self.timeout_error(&st)
                             };
                             rx.close();
-                            if let Ok(Ok(c)) = rx.try_recv() {
-                                self.put_back(c, false);
+                            match rx.try_recv() {
+                                Ok(Ok(c)) => self.put_back(c, false),
+                                // Served on the JS thread in that instant: JS has it.
+                                Ok(Err(e)) if e.code == codes::HANDED_OVER => return Err(e),
+                                _ => {}
                             }
                             return Err(err);
                         }
@@ -392,7 +445,7 @@ impl Pool {
                 self.metrics.acquire_wait.observe(start.elapsed());
                 return Ok(c);
             }
-            step = self.decide();
+            step = self.decide(None);
         }
     }
 
