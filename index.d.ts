@@ -24,7 +24,9 @@ export declare class NativePool {
   release(connId: number, idle?: boolean | undefined | null): Array<number> | null
   /**
    * conn.destroy() after conn.release(): closes that connection (by its
-   * server thread id) when it is idle in the pool, as mysql2 does.
+   * server thread id) when it is idle in the pool, as mysql2 does; one
+   * the release handed to a waiting caller closes when that caller
+   * releases it (mysql2 would close it under that caller).
    */
   destroyReleased(threadId: number): void
   /** Closes a lent connection instead of returning it. */

@@ -326,10 +326,11 @@ impl NativePool {
     /// it by changes, so a command on the released object is refused.
     fn hand_over(&self, env: sys::napi_env, conn_id: u32) -> Option<Vec<u32>> {
         let mut lent = lock(&self.at.lent);
-        if !lent.map.get(&conn_id)?.reusable() {
+        let entry = lent.map.get(&conn_id)?;
+        if !entry.reusable() {
             return None;
         }
-        let tag = self.pool.hand_over(self.owner())?;
+        let tag = self.pool.hand_over(self.owner(), entry.thread_id)?;
         let entry = lent.map.remove(&conn_id)?;
         let thread_id = entry.thread_id;
         lent.map.insert(tag.conn_id, entry);
@@ -344,11 +345,14 @@ impl NativePool {
     }
 
     /// conn.destroy() after conn.release(): closes that connection (by its
-    /// server thread id) when it is idle in the pool, as mysql2 does.
+    /// server thread id) when it is idle in the pool, as mysql2 does; one
+    /// the release handed to a waiting caller closes when that caller
+    /// releases it (mysql2 would close it under that caller).
     #[napi(catch_unwind)]
     pub fn destroy_released(&self, thread_id: u32) {
         // Now, so pool.pool counts drop at once as mysql2's do.
-        self.pool.destroy_released(thread_id);
+        let lent_again = lock(&self.at.lent).map.values().any(|e| e.thread_id == thread_id);
+        self.pool.destroy_released(thread_id, lent_again);
     }
 
     /// Closes a lent connection instead of returning it.

@@ -256,12 +256,13 @@ impl Pool {
     /// mysql2 hands a released connection to its oldest waiter in the same
     /// tick). Its queued task is told to end quietly. Never with a reset on
     /// release (the reset must run first), nor on a closed pool.
-    pub fn hand_over(&self, owner: usize) -> Option<LendTag> {
+    pub fn hand_over(&self, owner: usize, thread_id: u32) -> Option<LendTag> {
         if self.settings.reset != ResetPolicy::Never {
             return None;
         }
         let mut st = lock(&self.state);
-        if st.closed {
+        // Doomed: a conn.destroy() after an earlier release() asked for it to close.
+        if st.closed || st.doomed.contains(&thread_id) {
             return None;
         }
         loop {
@@ -295,7 +296,9 @@ impl Pool {
     }
 
     /// conn.destroy() after release(): mysql2 closes that pooled connection.
-    pub fn destroy_released(self: &Arc<Self>, thread_id: u32) {
+    /// `lent_again`: a release() already handed it to a waiting caller of
+    /// this thread (`hand_over`); it is closed when that caller releases it.
+    pub fn destroy_released(self: &Arc<Self>, thread_id: u32, lent_again: bool) {
         let found = {
             let mut st = lock(&self.state);
             match st.idle.iter().position(|c| c.thread_id() == thread_id) {
@@ -307,7 +310,7 @@ impl Pool {
                     c
                 }
                 None => {
-                    if st.returning > 0 {
+                    if st.returning > 0 || lent_again {
                         st.doomed.push(thread_id);
                     }
                     None

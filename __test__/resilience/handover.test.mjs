@@ -40,8 +40,8 @@ async function releaseToWaiter({ options = {}, before, atRelease, holdMs = 20 },
   if (atRelease) atRelease(a)
   a.release()
   const b = await next
-  await check({ a, b, handed: handed.n })
-  b.release()
+  await check({ a, b, handed: handed.n, pool })
+  if (!b._released) b.release()
   await pool.end()
 }
 
@@ -174,6 +174,24 @@ describe('release() hands a connection straight to a waiting getConnection()', (
     await releaseToWaiter({ options: { maxLifetime: 150 }, holdMs: 250 }, async ({ a, b, handed }) => {
       expect(handed).toBe(0)
       expect(b.threadId).not.toBe(a.threadId)
+    })
+  })
+
+  it('destroy() after a release that was handed over: the new holder keeps a working connection, closed when it releases it', async () => {
+    await releaseToWaiter({ atRelease: (a) => setImmediate(() => a.destroy()) }, async ({ a, b, handed, pool }) => {
+      expect(handed).toBe(1)
+      await new Promise((r) => setTimeout(r, 10))
+      expect(b.threadId).toBe(a.threadId)
+      // mysql2 closes it under the new holder; here the holder's session goes on.
+      expect((await b.query('SELECT @who AS w'))[0][0].w).toBe(1)
+      // With a caller waiting, its release is not handed over either.
+      const waiting = pool.getConnection()
+      await new Promise((r) => setTimeout(r, 10))
+      b.release()
+      const c = await waiting
+      expect(c.threadId).not.toBe(a.threadId)
+      expect(pool.stats().counters.destroyed).toBe(1)
+      c.release()
     })
   })
 
