@@ -9,7 +9,7 @@ use crate::command::run_op;
 use crate::completions::Completions;
 use crate::convert;
 use crate::error::{self, ErrInfo};
-use crate::lending::{conn_worker, first_use, ConnJob, LentEntry};
+use crate::lending::{first_use, start_lent, ConnJob};
 use crate::metrics::Metrics;
 use crate::ops::Op;
 use crate::pool::Ticket;
@@ -164,13 +164,10 @@ pub(crate) async fn route(at: Arc<Attachment>, mut rx: tokio::sync::mpsc::Unboun
                     match got {
                         Ok(c) => {
                             let thread_id = c.thread_id();
-                            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-                            let (entry, broken) = LentEntry::new(tx, &c);
-                            if !at.lend(conn_id, entry) {
+                            if let Err(c) = start_lent(&at, conn_id, c, None) {
                                 at.pool.release(c, true, false).await;
                                 return Some(Payload::Error(ErrInfo::closed()));
                             }
-                            runtime::spawn_here(conn_worker(at, c, rx, None, broken));
                             Some(Payload::Conn { conn_id, thread_id })
                         }
                         Err(e) => Some(Payload::Error(e)),

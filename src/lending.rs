@@ -75,14 +75,11 @@ pub(crate) async fn first_use(mut c: PooledConn, at: &Arc<Attachment>) -> std::r
     }
     let conn_id = lending.next();
     let thread_id = c.thread_id();
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let (back_tx, back_rx) = tokio::sync::oneshot::channel();
-    let (entry, broken) = LentEntry::new(tx, &c);
-    if !at.lend(conn_id, entry) {
+    if let Err(c) = start_lent(at, conn_id, c, Some(back_tx)) {
         at.pool.release(c, false, false).await;
         return Err(ErrInfo::closed());
     }
-    runtime::spawn_here(conn_worker(at.clone(), c, rx, Some(back_tx), broken));
     at.completions.push(Completion { id: 0, payload: Payload::NewConn { conn_id, thread_id } });
     match back_rx.await {
         Ok(c) if !c.broken => Ok(c),
@@ -95,8 +92,25 @@ pub(crate) async fn first_use(mut c: PooledConn, at: &Arc<Attachment>) -> std::r
     }
 }
 
+/// Registers `c` as this thread's lent connection `conn_id` and starts its
+/// worker. Err(c) when the thread has let go (the caller returns it).
+pub(crate) fn start_lent(
+    at: &Arc<Attachment>,
+    conn_id: u32,
+    c: PooledConn,
+    back: Option<tokio::sync::oneshot::Sender<PooledConn>>,
+) -> Result<(), PooledConn> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (entry, broken) = LentEntry::new(tx, &c);
+    if !at.lend(conn_id, entry) {
+        return Err(c);
+    }
+    runtime::spawn_here(conn_worker(at.clone(), c, rx, back, broken));
+    Ok(())
+}
+
 /// Owns one lent connection and runs its commands in order until released.
-pub(crate) async fn conn_worker(
+async fn conn_worker(
     at: Arc<Attachment>,
     mut c: PooledConn,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<ConnJob>,

@@ -210,7 +210,7 @@ impl Pool {
         if st.waiters.len() < st.returning {
             // The most recently released connection is on its way back:
             // mysql2 would hand out that one (LIFO), so wait for it.
-            return Ok(wait.then(|| self.enqueue(&mut st, lend)));
+            return Ok(wait.then(|| self.enqueue(&mut st, lend, now)));
         }
         // LIFO, by the moment JS saw each connection's last answer.
         let pick = st.idle.iter().rposition(|c| !c.undelivered).or(st.idle.len().checked_sub(1));
@@ -237,15 +237,15 @@ impl Pool {
         } else if self.settings.queue_limit > 0 && st.waiters.len() >= self.settings.queue_limit {
             Err(self.reject(&st, codes::QUEUE_LIMIT, "Queue limit reached."))
         } else {
-            Ok(wait.then(|| self.enqueue(&mut st, lend)))
+            Ok(wait.then(|| self.enqueue(&mut st, lend, now)))
         }
     }
 
-    fn enqueue(&self, st: &mut State, lend: Option<LendTag>) -> Step {
+    fn enqueue(&self, st: &mut State, lend: Option<LendTag>, asked: Instant) -> Step {
         let (tx, rx) = oneshot::channel();
         st.next_waiter_id += 1;
         let id = st.next_waiter_id;
-        st.waiters.push_back(Waiter { id, tx, lend, asked: Instant::now() });
+        st.waiters.push_back(Waiter { id, tx, lend, asked });
         Step::Wait(id, rx)
     }
 
