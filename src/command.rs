@@ -126,6 +126,9 @@ pub(crate) async fn run_op(at: &Attachment, c: &mut PooledConn, op: &Op, timeout
             // After a client-side driver error mysql_async may have dropped
             // the socket or left the stream mid-command: never reuse it.
             c.broken |= info.fatal || matches!(e, mysql_async::Error::Driver(_));
+            // Not `fatal` (mysql2 does not set it for a server's error packet),
+            // but the server hangs up right after it.
+            c.broken |= info.errno.is_some_and(error::ends_connection);
             if info.errno.is_some_and(error::means_failover) && !c.broken {
                 // This endpoint now leads to a read-only or departing server:
                 // a new connection finds the new primary (mysql2 3.17 does the

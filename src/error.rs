@@ -160,6 +160,13 @@ pub fn means_failover(errno: u32) -> bool {
     matches!(errno, 1290 | 1792 | 1836 | 1053)
 }
 
+/// Server errors after which the server closes this connection itself:
+/// MariaDB's ER_CONNECTION_KILLED (1927), the answer to a `KILL` of the
+/// connection's own id. Reused, the connection would fail its next borrower.
+pub fn ends_connection(errno: u32) -> bool {
+    errno == 1927
+}
+
 const CONNECTION_LOST: &str = "Connection lost: The server closed the connection.";
 
 fn lost_code(kind: std::io::ErrorKind) -> &'static str {
