@@ -245,6 +245,8 @@ export interface PoolConfig {
   idlePingInterval: number
   connectTimeout: number
   validateAfterIdle: number
+  /** Queued pool execute()s a free connection takes at once (pipeline.rs); 0: off. */
+  pipelining?: number
   /** "always" | "never" | "auto" */
   resetOnRelease: string
   maxPreparedStatements: number
@@ -292,6 +294,7 @@ export interface PoolMetrics {
   resets: number
   failoverClosed: number
   retried: number
+  pipelined: number
   uptimeSeconds: number
   acquireWait: HistogramSnapshot
   queryTime: HistogramSnapshot

@@ -62,8 +62,9 @@ function metricsOf(s, acquire, query, connect) {
     'uptimeSeconds',
     'failoverClosed',
     'retried',
+    'pipelined',
   ]
-  // Fixtures of 11 numbers predate the last two counters: those are 0 there.
+  // Fixtures of 11 numbers predate the last three counters: those are 0 there.
   const m = Object.fromEntries(names.map((n, i) => [n, s[i] ?? 0]))
   return { ...m, acquireWait: histOf(hist(acquire)), queryTime: histOf(hist(query)), connectTime: histOf(hist(connect)) }
 }
@@ -308,7 +309,7 @@ describe('stats() and config redaction', () => {
   }
   const native = fakeNative({
     counts: [6, 2, 3, 1, 4, 0, 0, 20],
-    scalars: [30, 28, 7, 1, 2, 3, 25, 4, 5, 6, 42.5, 8, 9],
+    scalars: [30, 28, 7, 1, 2, 3, 25, 4, 5, 6, 42.5, 8, 9, 10],
     acquire: [0.0003, 0.0003, 0.004, 0.2],
     query: [0.001, 0.001, 0.002, 0.002],
     errors: [
@@ -336,6 +337,7 @@ describe('stats() and config redaction', () => {
       resets: 6,
       failoverClosed: 8,
       retried: 9,
+      pipelined: 10,
       leaks: 2,
     })
     expect(s.errors).toEqual({ ER_DUP_ENTRY: 3, POOL_ACQUIRE_TIMEOUT: 2 })
@@ -486,6 +488,7 @@ describe('Prometheus exposition (fake pools)', () => {
       mysql_pool_connection_resets_total: 'COUNTER',
       mysql_pool_connections_failover_closed_total: 'COUNTER',
       mysql_pool_queries_retried_total: 'COUNTER',
+      mysql_pool_queries_pipelined_total: 'COUNTER',
       mysql_pool_connection_leaks_total: 'COUNTER',
       mysql_pool_errors_total: 'COUNTER',
       mysql_pool_acquire_wait_seconds: 'HISTOGRAM',
@@ -495,7 +498,7 @@ describe('Prometheus exposition (fake pools)', () => {
     expect(Object.fromEntries(Object.entries(fams).map(([k, f]) => [k, f.type]))).toEqual(expected)
     expect([...types].sort()).toEqual(Object.keys(expected).sort())
     const all = series(text)
-    expect(Object.keys(all).length).toBe(22 + 3 * 3) // 22 plain families + _bucket/_sum/_count x 3
+    expect(Object.keys(all).length).toBe(23 + 3 * 3) // 23 plain families + _bucket/_sum/_count x 3
     for (const list of Object.values(all)) {
       for (const m of list) expect([tricky, 'b']).toContain(m.labels.pool)
     }

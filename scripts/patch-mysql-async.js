@@ -425,6 +425,77 @@ pub use self::queryable::query_result::RawRow;`,
             | CapabilityFlags::CLIENT_PLUGIN_AUTH
             | CapabilityFlags::CLIENT_SESSION_TRACK;`,
   ],
+  [
+    'src/conn/routines/exec.rs',
+    '/// A routine that executes `COM_STMT_EXECUTE`.',
+    `/// napi-mysql-pool: pipelining. \`pipeline_send\` writes one COM_STMT_EXECUTE
+/// without reading its answer; \`pipeline_read\` reads the oldest unread
+/// answer. Only the first send of a pipeline checks that nothing waits
+/// unread (later ones would see the earlier answers arriving).
+impl Conn {
+    pub async fn pipeline_send(
+        &mut self,
+        stmt: &Statement,
+        params: Params,
+        first: bool,
+    ) -> crate::Result<()> {
+        let params = params
+            .into_values(Some(stmt.named_params.as_slice()).filter(|x| !x.is_empty()))?;
+        if params.len() > MAX_STATEMENT_PARAMS {
+            Err(DriverError::StmtParamsNumberExceedsLimit {
+                supplied: params.len(),
+            })?
+        }
+        if stmt.num_params() as usize != params.len() {
+            Err(DriverError::StmtParamsMismatch {
+                required: stmt.num_params(),
+                supplied: params.len(),
+            })?
+        }
+        let (body, as_long_data) = ComStmtExecuteRequestBuilder::new(stmt.id()).build(&params);
+        if as_long_data {
+            // Long data goes as commands of their own: never pipelined.
+            Err(DriverError::PacketTooLarge)?
+        }
+        if first {
+            self.clean_dirty().await?;
+            self.check_unread()?;
+        }
+        self.reset_seq_id();
+        self.write_struct(&body).await
+    }
+
+    pub async fn pipeline_read<'a>(
+        &'a mut self,
+        stmt: &Statement,
+    ) -> crate::Result<QueryResult<'a, 'static, BinaryProtocol>> {
+        if let Some(stream) = self.inner.stream.as_mut() {
+            stream.expect_answer();
+        }
+        self.read_result_set::<BinaryProtocol>(true, Some(stmt)).await?;
+        Ok(QueryResult::new(self))
+    }
+}
+
+/// A routine that executes \`COM_STMT_EXECUTE\`.`,
+  ],
+  [
+    'src/io/mod.rs',
+    `    pub(crate) fn sync_seq_id(&mut self) {`,
+    `    /// napi-mysql-pool: pipelining. Sets the sequence id an answer starts
+    /// with (1), as writing its command would have: an empty packet is
+    /// encoded into a scratch buffer that goes nowhere.
+    pub(crate) fn expect_answer(&mut self) {
+        if let Some(codec) = self.codec.as_mut() {
+            let codec = codec.codec_mut();
+            codec.inner.reset_seq_id();
+            let mut scratch = BytesMut::new();
+            let _ = codec.inner.encode(&mut &[][..], &mut scratch);
+        }
+    }
+
+    pub(crate) fn sync_seq_id(&mut self) {`,
+  ],
 ];
 
 const stamp = crypto.createHash('sha256').update(VERSION).update(JSON.stringify(EDITS)).digest('hex').slice(0, 16);

@@ -8,7 +8,7 @@ use crate::convert;
 use crate::error::{self, ErrInfo};
 use crate::metrics::Metrics;
 use crate::ops::{self, Op};
-use crate::pool::PooledConn;
+use crate::pool::{Pool, PooledConn};
 use std::time::{Duration, Instant};
 
 const QUERY_TIMEOUT_MSG: &str = "Query inactivity timeout";
@@ -22,11 +22,28 @@ async fn sleep_until(at: Option<Instant>) {
 }
 
 /// Why a command was stopped before it finished.
-enum Cut {
+pub(crate) enum Cut {
     /// No packet from the server for `socketTimeout`.
     Silent(Duration),
     /// end()'s grace period ran out.
     Killed,
+}
+
+impl Cut {
+    /// What the command's caller gets.
+    pub(crate) fn error(&self) -> ErrInfo {
+        match self {
+            Cut::Silent(t) => ErrInfo::new(
+                "PROTOCOL_SEQUENCE_TIMEOUT",
+                format!("Socket inactivity timeout: no data from the server for {} ms (socketTimeout)", t.as_millis()),
+            ),
+            Cut::Killed => ErrInfo::new(
+                "POOL_CLOSED",
+                "Pool is closed: the command did not finish within endTimeout and was cut off.",
+            ),
+        }
+        .fatal()
+    }
 }
 
 /// Runs one command. Returns its answer, or None when the answer was
@@ -79,35 +96,17 @@ pub(crate) async fn run_op(at: &Attachment, c: &mut PooledConn, op: &Op, timeout
         }
     };
     let query_deadline = (timeout_ms > 0.0).then(|| t0 + Duration::from_micros((timeout_ms.min(1e12) * 1000.0) as u64));
-    let silent_limit = pool.settings.socket_timeout;
-    let mut killed = pool.killed();
     let mut answered = false;
-    // In a block: the command's borrow of the connection ends with it.
-    let res = {
-        tokio::pin!(fut);
-        loop {
-            let silent_at = silent_limit.map(|t| activity.last() + t);
-            tokio::select! {
-                r = &mut fut => break Ok(r),
-                _ = sleep_until(query_deadline), if !answered && query_deadline.is_some() => {
-                    answered = true;
-                    // A stream must not stay paused on a command JS gave up on.
-                    completions.close_stream(id);
-                    pool.metrics.error("PROTOCOL_SEQUENCE_TIMEOUT");
-                    let e = ErrInfo::new("PROTOCOL_SEQUENCE_TIMEOUT", QUERY_TIMEOUT_MSG);
-                    completions.push(Completion { id, payload: Payload::Error(e) });
-                }
-                _ = sleep_until(silent_at), if silent_at.is_some() => {
-                    if let Some(t) = silent_limit {
-                        if activity.last().elapsed() >= t {
-                            break Err(Cut::Silent(t));
-                        }
-                    }
-                }
-                Ok(_) = killed.wait_for(|k| *k) => break Err(Cut::Killed),
-            }
-        }
+    let on_deadline = || {
+        answered = true;
+        // A stream must not stay paused on a command JS gave up on.
+        completions.close_stream(id);
+        pool.metrics.error("PROTOCOL_SEQUENCE_TIMEOUT");
+        let e = ErrInfo::new("PROTOCOL_SEQUENCE_TIMEOUT", QUERY_TIMEOUT_MSG);
+        completions.push(Completion { id, payload: Payload::Error(e) });
     };
+    // The command's borrow of the connection ends with `fut`.
+    let res = within_deadlines(fut, pool, &activity, query_deadline, on_deadline).await;
     if gate.is_some() {
         completions.close_stream(id);
     }
@@ -142,23 +141,45 @@ pub(crate) async fn run_op(at: &Attachment, c: &mut PooledConn, op: &Op, timeout
         Err(cut) => {
             // The command is cut mid-flight; the connection cannot be reused.
             c.broken = true;
-            let info = match cut {
-                Cut::Silent(t) => ErrInfo::new(
-                    "PROTOCOL_SEQUENCE_TIMEOUT",
-                    format!(
-                        "Socket inactivity timeout: no data from the server for {} ms (socketTimeout)",
-                        t.as_millis()
-                    ),
-                ),
-                Cut::Killed => ErrInfo::new(
-                    "POOL_CLOSED",
-                    "Pool is closed: the command did not finish within endTimeout and was cut off.",
-                ),
-            }
-            .fatal();
+            let info = cut.error();
             pool.metrics.error(&info.code);
             Payload::Error(info)
         }
     };
     (!answered).then_some(payload)
+}
+
+/// Runs `fut` unless socketTimeout passes with no packet from the server
+/// (`activity`) or end()'s grace period runs out: then it is dropped
+/// mid-flight and the connection is unusable. At `query_deadline` (mysql2's
+/// query `timeout`) `on_deadline` runs once and the command goes on.
+pub(crate) async fn within_deadlines<F: std::future::Future>(
+    fut: F,
+    pool: &Pool,
+    activity: &ops::Activity,
+    query_deadline: Option<Instant>,
+    mut on_deadline: impl FnMut(),
+) -> Result<F::Output, Cut> {
+    let silent_limit = pool.settings.socket_timeout;
+    let mut killed = pool.killed();
+    let mut deadline_passed = false;
+    tokio::pin!(fut);
+    loop {
+        let silent_at = silent_limit.map(|t| activity.last() + t);
+        tokio::select! {
+            r = &mut fut => break Ok(r),
+            _ = sleep_until(query_deadline), if !deadline_passed && query_deadline.is_some() => {
+                deadline_passed = true;
+                on_deadline();
+            }
+            _ = sleep_until(silent_at), if silent_at.is_some() => {
+                if let Some(t) = silent_limit {
+                    if activity.last().elapsed() >= t {
+                        break Err(Cut::Silent(t));
+                    }
+                }
+            }
+            Ok(_) = killed.wait_for(|k| *k) => break Err(Cut::Killed),
+        }
+    }
 }

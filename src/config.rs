@@ -48,6 +48,8 @@ pub struct PoolConfig {
     pub idle_ping_interval: f64,
     pub connect_timeout: f64,
     pub validate_after_idle: f64,
+    /// Queued pool execute()s a free connection takes at once (pipeline.rs); 0: off.
+    pub pipelining: Option<u32>,
     /// "always" | "never" | "auto"
     pub reset_on_release: String,
     pub max_prepared_statements: u32,
@@ -86,6 +88,8 @@ pub struct Settings {
     pub idle_ping_interval: Option<Duration>,
     pub connect_timeout: Option<Duration>,
     pub validate_after_idle: Duration,
+    /// At most this many queued execute()s ride one connection (0: none).
+    pub pipeline_depth: usize,
     pub reset: ResetPolicy,
     pub breaker_threshold: u32,
     pub breaker_reset: Duration,
@@ -96,6 +100,10 @@ pub struct Settings {
     /// out in it, column names come back in it.
     pub charset: Charset,
 }
+
+/// The `pipelining` option's default and bound (see pipeline.rs).
+const PIPELINE_DEPTH: usize = 8;
+const PIPELINE_DEPTH_MAX: u32 = 64;
 
 fn ms(v: f64) -> Option<Duration> {
     if v.is_finite() && v > 0.0 {
@@ -122,6 +130,7 @@ impl PoolConfig {
             idle_ping_interval: ms(self.idle_ping_interval),
             connect_timeout: ms(self.connect_timeout),
             validate_after_idle: ms(self.validate_after_idle).unwrap_or(Duration::ZERO),
+            pipeline_depth: self.pipelining.map_or(PIPELINE_DEPTH, |d| d.min(PIPELINE_DEPTH_MAX) as usize),
             reset: match self.reset_on_release.as_str() {
                 "always" => ResetPolicy::Always,
                 "never" => ResetPolicy::Never,

@@ -12,13 +12,15 @@ use crate::error::{self, ErrInfo};
 use crate::lending::{first_use, start_lent, ConnJob};
 use crate::metrics::Metrics;
 use crate::ops::Op;
-use crate::pool::Ticket;
+use crate::pipeline::{self, JobSlot, PipeJob};
+use crate::pool::{PooledConn, Ticket};
 use crate::runtime;
 use crate::sync::lock;
 use futures_util::FutureExt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 
 pub(crate) enum Routed {
     /// Commands on lent connections (and commands JS sent malformed), in
@@ -57,29 +59,41 @@ fn retry_safe(payload: &Option<Payload>) -> bool {
 /// thread in submit()), run it, put the connection back before the answer is
 /// queued. Its place among other commands was settled by its ticket, on the JS
 /// thread.
-pub(crate) async fn pool_command(at: Arc<Attachment>, id: u32, op: Op, timeout_ms: f64, ticket: Ticket) {
+pub(crate) async fn pool_command(at: Arc<Attachment>, id: u32, op: Source, timeout_ms: f64, ticket: Ticket) {
     let completions = at.completions.clone();
     guarded(completions, id, async move {
         let pool = &at.pool;
         let mut ticket = ticket;
         let asked = (op.flags() & convert::flags::POOL_WAIT != 0).then(|| ticket.asked_at());
+        let mut op = op;
         // At most one retry, and only of a command that was certainly never
         // written (see `retry_safe`).
         for attempt in 0..2 {
             let got = match pool.finish_acquire(ticket).await {
                 Ok(c) => first_use(c, &at).await,
+                // Another command's pipeline runs it (pipeline.rs).
+                Err(e) if e.code == crate::pool::codes::PIPELINED => return None,
                 Err(e) => Err(e),
             };
             let mut c = match got {
                 Ok(c) => c,
                 Err(e) => return Some(Payload::Error(e)),
             };
+            let Some(op) = op.get() else {
+                // Not reachable: a pipeline takes the op only from a waiter it
+                // removed from the queue, which then gets no connection.
+                pool.release_settled(c, false);
+                return None;
+            };
             if let (0, Some(asked)) = (attempt, asked) {
                 let us = asked.elapsed().as_secs_f64() * 1e6;
                 at.completions.push(Completion { id, payload: Payload::Waited(us) });
             }
-            let payload = run_op(&at, &mut c, &op, timeout_ms, id).await;
+            let mut payload = run_op(&at, &mut c, op, timeout_ms, id).await;
             let may_retry = attempt == 0 && retry_safe(&payload);
+            if !may_retry {
+                ride(&at, &mut c, id, &mut payload).await;
+            }
             // As mysql2: the connection is back in the idle set (LIFO) before
             // the promise resolves, so the caller's next query finds it. A
             // reset due on release (opt-in) comes first, while nobody else can
@@ -124,13 +138,108 @@ pub(crate) async fn pool_command(at: Arc<Attachment>, id: u32, op: Op, timeout_m
     .await
 }
 
+/// A pool command's op: its own, or offered to pipelines while it waits.
+pub(crate) enum Source {
+    Own(Op),
+    Offered(JobSlot, Option<Op>),
+}
+
+impl Source {
+    fn flags(&self) -> u32 {
+        match self {
+            Source::Own(op) => op.flags(),
+            Source::Offered(slot, _) => lock(slot).as_ref().map_or(0, |j| j.op.flags()),
+        }
+    }
+
+    /// The op to run, taken back from the offer the first time.
+    fn get(&mut self) -> Option<&Op> {
+        match self {
+            Source::Own(op) => Some(op),
+            Source::Offered(slot, mine) => {
+                if mine.is_none() {
+                    *mine = pipeline::take(slot).map(|j| j.op);
+                }
+                mine.as_ref()
+            }
+        }
+    }
+}
+
+/// After a pool command: while the queue's head holds commands that may
+/// ride (pipeline.rs), run them on this connection before it goes back. The
+/// command's own answer is queued first.
+async fn ride(at: &Arc<Attachment>, c: &mut PooledConn, id: u32, payload: &mut Option<Payload>) {
+    let depth = at.pool.settings.pipeline_depth;
+    if depth == 0 {
+        return;
+    }
+    let mut first = true;
+    loop {
+        let expired = matches!(c.expires, Some(t) if t <= std::time::Instant::now());
+        if c.broken || expired || at.pool.needs_settling(c, false) {
+            return;
+        }
+        let jobs = at.pool.adopt(depth);
+        if jobs.is_empty() {
+            return;
+        }
+        if first {
+            first = false;
+            if let Some(p) = payload.take() {
+                at.completions.push(Completion { id, payload: p });
+            }
+        }
+        let Some(unsent) = pipeline::run(at, c, jobs).await else { continue };
+        // Never written: each runs as its own command, as a command whose
+        // connection failed that way is retried (never by joining the queue).
+        for job in unsent.jobs {
+            match at.pool.begin_acquire_now() {
+                Some(ticket) => {
+                    Metrics::inc(&at.pool.metrics.retried);
+                    Metrics::inc(&at.pool.metrics.released);
+                    runtime::spawn_here(own_command(at.clone(), job.id, job.op, ticket));
+                }
+                None => {
+                    Metrics::inc(&at.pool.metrics.released);
+                    at.pool.metrics.error(&unsent.error.code);
+                    let payload = Payload::Error(unsent.error.clone());
+                    at.completions.push(Completion { id: job.id, payload });
+                }
+            }
+        }
+    }
+}
+
+/// A pool command as a task of its own, behind a plain boxed type: a
+/// pipeline that hands a job back starts one from inside pool_command.
+fn own_command(at: Arc<Attachment>, id: u32, op: Op, ticket: Ticket) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    Box::pin(pool_command(at, id, Source::Own(op), 0.0, ticket))
+}
+
 /// Starts one submit()'s pool commands, a task each, their places in the
 /// pool already decided. Boxed: a command's future is ~7.5 KB (mysql_async's
 /// state machines), and tokio moves a task's future by value when it is
 /// spawned and when it finishes; behind a Box those moves copy a pointer.
 pub(crate) async fn start_pool_commands(at: Arc<Attachment>, batch: Vec<(Submission, Ticket)>) {
+    let pipelining = at.pool.settings.pipeline_depth > 0;
     for (job, ticket) in batch {
         let Submission { id, op, timeout_ms, .. } = job;
+        let op = match ticket.waiter() {
+            Some(waiter) if pipelining && pipeline::eligible(&op, timeout_ms) => {
+                let slot: JobSlot = Arc::new(Mutex::new(Some(PipeJob { id, op, asked: ticket.asked_at() })));
+                if at.pool.offer(waiter, slot.clone()) {
+                    Source::Offered(slot, None)
+                } else {
+                    // Served meanwhile: it runs on its own.
+                    match pipeline::take(&slot) {
+                        Some(j) => Source::Own(j.op),
+                        None => continue,
+                    }
+                }
+            }
+            _ => Source::Own(op),
+        };
         runtime::spawn_here(Box::pin(pool_command(at.clone(), id, op, timeout_ms, ticket)));
     }
 }

@@ -25,6 +25,7 @@ mod lending;
 mod maintain;
 mod metrics;
 mod ops;
+mod pipeline;
 mod pool;
 mod registry;
 mod runtime;

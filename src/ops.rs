@@ -142,27 +142,112 @@ pub async fn execute(
     // From the connection's statement cache after the first time.
     let stmt = conn.prep(r.charset.encode(sql).as_ref()).await?;
     r.activity.touch();
-    // mysql2 binds as many values as the statement has placeholders; extra
-    // values are not an error there.
-    let params = &params[..params.len().min(usize::from(stmt.num_params()))];
-    let params = if params.is_empty() {
-        Params::Empty
-    } else {
-        let cs = r.charset;
-        Params::Positional(
-            params
-                .iter()
-                .map(|p| match p {
-                    Param::Text(t) if !cs.is_utf8() => Value::Bytes(cs.encode(t).into_owned()),
-                    p => Value::from(p.clone()),
-                })
-                .collect(),
-        )
-    };
+    let params = bind(params, stmt.num_params(), r.charset);
     let qr = conn.exec_iter(&stmt, params).await?;
     let mut out = collect(qr, true, version, r).await?;
     fill_status(conn, &mut out);
     Ok(out)
+}
+
+/// execute()'s values: as many as the statement has placeholders (mysql2
+/// binds no more; extra values are not an error there), in the
+/// connection's character set.
+fn bind(params: &[Param], placeholders: u16, cs: Charset) -> Params {
+    let params = &params[..params.len().min(usize::from(placeholders))];
+    if params.is_empty() {
+        return Params::Empty;
+    }
+    Params::Positional(
+        params
+            .iter()
+            .map(|p| match p {
+                Param::Text(t) if !cs.is_utf8() => Value::Bytes(cs.encode(t).into_owned()),
+                p => Value::from(p.clone()),
+            })
+            .collect(),
+    )
+}
+
+/// One execute() of a pipeline: its statement, values and conversion flags.
+pub struct Piped<'a> {
+    pub sql: &'a str,
+    pub params: &'a [Param],
+    pub flags: u32,
+}
+
+/// Where a pipeline's answers go: `answer(i, result)` once per command that
+/// was answered (in order), `chunk(i, set, rows)` for the leading rows of a
+/// large result.
+pub struct PipeOut<'s> {
+    pub answer: &'s mut (dyn FnMut(usize, mysql_async::Result<Vec<ResultSet>>) + Send),
+    pub chunk: &'s mut (dyn FnMut(usize, usize, RowBatch) + Send),
+}
+
+/// execute()s pipelined on one connection (see dispatch.rs): each statement
+/// is prepared (from the connection's cache after the first time), all are
+/// written, then the answers are read in order. The server's own error
+/// answers one command and the rest go on, as they would one by one. Any
+/// other error leaves the stream unusable: it is returned, and the commands
+/// not answered by then get it from the caller.
+pub async fn execute_pipelined(
+    conn: &mut Conn,
+    jobs: &[Piped<'_>],
+    json: &JsonColumns,
+    activity: &Activity,
+    charset: Charset,
+    out: PipeOut<'_>,
+) -> Option<mysql_async::Error> {
+    use mysql_async::Error as E;
+    let version = conn.server_version();
+    let PipeOut { answer, chunk } = out;
+    // Statements first: a miss costs a round trip, which must not fall
+    // between written commands and their answers.
+    let mut stmts = Vec::with_capacity(jobs.len());
+    for (i, job) in jobs.iter().enumerate() {
+        match conn.prep(charset.encode(job.sql).as_ref()).await {
+            Ok(stmt) => stmts.push(Some(stmt)),
+            Err(e @ E::Server(_)) => {
+                answer(i, Err(e));
+                stmts.push(None);
+            }
+            Err(e) => return Some(e),
+        }
+    }
+    activity.touch();
+    let mut sent = Vec::with_capacity(jobs.len());
+    for (i, (job, stmt)) in jobs.iter().zip(&stmts).enumerate() {
+        let Some(stmt) = stmt else { continue };
+        let params = bind(job.params, stmt.num_params(), charset);
+        match conn.pipeline_send(stmt, params, sent.is_empty()).await {
+            Ok(()) => sent.push(i),
+            // Refused before a byte was written (values that do not fit the
+            // statement): that command's answer; the stream is untouched.
+            Err(e @ E::Driver(_)) => answer(i, Err(e)),
+            Err(e) => return Some(e),
+        }
+    }
+    for i in sent {
+        let (Some(job), Some(Some(stmt))) = (jobs.get(i), stmts.get(i)) else { continue };
+        let qr = match conn.pipeline_read(stmt).await {
+            Ok(qr) => qr,
+            Err(e @ E::Server(_)) => {
+                answer(i, Err(e));
+                continue;
+            }
+            Err(e) => return Some(e),
+        };
+        let mut sink = |set: usize, rows: RowBatch| chunk(i, set, rows);
+        let r = Reading { flags: job.flags, json, gate: None, sink: &mut sink, activity, charset };
+        match collect(qr, true, version, r).await {
+            Ok(mut sets) => {
+                fill_status(conn, &mut sets);
+                answer(i, Ok(sets));
+            }
+            Err(e @ E::Server(_)) => answer(i, Err(e)),
+            Err(e) => return Some(e),
+        }
+    }
+    None
 }
 
 async fn collect<P: Protocol>(

@@ -10,6 +10,7 @@ use crate::conn::{self, Slot};
 use crate::credentials::Credentials;
 use crate::error::{self, ErrInfo};
 use crate::metrics::Metrics;
+use crate::pipeline::{JobSlot, PipeJob};
 use crate::sync::lock;
 use mysql_async::Opts;
 use std::collections::VecDeque;
@@ -26,6 +27,9 @@ pub mod codes {
     /// Internal, never shown to JS: a waiting getConnection() was served on
     /// the JS thread by a release() (`Pool::hand_over`); its task ends quietly.
     pub const HANDED_OVER: &str = "HANDED_OVER";
+    /// Internal, never shown to JS: a waiting pool command was taken into
+    /// another command's pipeline (`Pool::adopt`); its task ends quietly.
+    pub const PIPELINED: &str = "PIPELINED";
 }
 
 pub enum Step {
@@ -45,6 +49,14 @@ impl Ticket {
     pub fn asked_at(&self) -> Instant {
         self.start
     }
+
+    /// The queue place it holds, if it has to wait.
+    pub fn waiter(&self) -> Option<u64> {
+        match &self.step {
+            Ok(Step::Wait(id, _)) => Some(*id),
+            _ => None,
+        }
+    }
 }
 
 /// A queued getConnection(): the JS thread it came from (its attachment's
@@ -62,6 +74,8 @@ struct Waiter {
     tx: oneshot::Sender<Result<PooledConn, ErrInfo>>,
     lend: Option<LendTag>,
     asked: Instant,
+    /// A pool command another one's connection may run (pipeline.rs).
+    job: Option<JobSlot>,
 }
 
 #[derive(Default)]
@@ -245,7 +259,7 @@ impl Pool {
         let (tx, rx) = oneshot::channel();
         st.next_waiter_id += 1;
         let id = st.next_waiter_id;
-        st.waiters.push_back(Waiter { id, tx, lend, asked });
+        st.waiters.push_back(Waiter { id, tx, lend, asked, job: None });
         Step::Wait(id, rx)
     }
 
@@ -277,6 +291,45 @@ impl Pool {
                 return Some(tag);
             }
         }
+    }
+
+    /// Offers queued pool command `waiter` to pipelines; false when it is no
+    /// longer queued (served meanwhile: its task runs it).
+    pub fn offer(&self, waiter: u64, job: JobSlot) -> bool {
+        let mut st = lock(&self.state);
+        match st.waiters.iter_mut().rev().find(|w| w.id == waiter) {
+            Some(w) => {
+                w.job = Some(job);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Up to `max` offered pool commands from the head of the queue, for a
+    /// connection that is free now (pipeline.rs). Stops at the first waiter
+    /// that was not offered (a getConnection(), a command that needs a
+    /// connection of its own), so the queue's order is kept. Each taken
+    /// waiter's task is told to end quietly.
+    pub fn adopt(&self, max: usize) -> Vec<PipeJob> {
+        let mut out = Vec::new();
+        let mut st = lock(&self.state);
+        if st.closed {
+            return out;
+        }
+        while out.len() < max {
+            let Some(slot) = st.waiters.front().and_then(|w| w.job.clone()) else { break };
+            let Some(w) = st.waiters.pop_front() else { break };
+            let Some(job) = lock(&slot).take() else { continue };
+            // A waiter whose task is gone is skipped: nobody waits for its answer.
+            if w.tx.send(Err(ErrInfo::new(codes::PIPELINED, ""))).is_ok() {
+                Metrics::inc(&self.metrics.acquired);
+                Metrics::inc(&self.metrics.pipelined);
+                self.metrics.acquire_wait.observe(w.asked.elapsed());
+                out.push(job);
+            }
+        }
+        out
     }
 
     /// JS released a lent connection (its worker returns it shortly).
@@ -436,6 +489,8 @@ impl Pool {
                                 Ok(Ok(c)) => self.put_back(c, false),
                                 // Served on the JS thread in that instant: JS has it.
                                 Ok(Err(e)) if e.code == codes::HANDED_OVER => return Err(e),
+                                // Taken into a pipeline in that instant: it runs there.
+                                Ok(Err(e)) if e.code == codes::PIPELINED => return Err(e),
                                 _ => {}
                             }
                             return Err(err);
@@ -899,6 +954,7 @@ mod tests {
             idle_ping_interval: None,
             connect_timeout: None,
             validate_after_idle: Duration::from_millis(500),
+            pipeline_depth: 0,
             reset: ResetPolicy::Never,
             breaker_threshold: 3,
             breaker_reset: Duration::from_secs(1),

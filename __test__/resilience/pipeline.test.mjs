@@ -1,0 +1,183 @@
+// Pipelining (src/pipeline.rs): when every connection is busy, a connection
+// that comes free takes up to `pipelining` waiting pool execute()s, writes
+// them all and reads their answers in order. Each answer must still be its
+// own command's, a server error must answer only its command, a connection
+// lost mid-pipeline must settle every command on it, and the queue's order
+// (a getConnection() waiting among them) must hold, as without pipelining.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { connOpts, createPool, prng, rejectionOf, settled } from './helpers.mjs'
+
+const srv = inject('mysqlServer')
+const conn = connOpts(srv)
+const require = (await import('node:module')).createRequire(import.meta.url)
+const mysql2 = require('mysql2/promise')
+
+let admin
+beforeAll(async () => {
+  admin = createPool({ ...conn, connectionLimit: 1, pipelining: 0 })
+  await admin.query('CREATE TABLE IF NOT EXISTS pipe_rows (id INT PRIMARY KEY, v VARCHAR(20))')
+  await admin.query('TRUNCATE pipe_rows')
+  const rows = Array.from({ length: 500 }, (_, i) => [i + 1, `v${i + 1}`])
+  await admin.query('INSERT INTO pipe_rows VALUES ?', [rows])
+})
+afterAll(() => admin?.end())
+
+// 100 callers x 60 execute()s on 3 connections: rows, a prepare-time error,
+// an execution-time error and an insert, in a seeded order.
+async function mixed(pool) {
+  const rnd = prng(20261207)
+  const plan = Array.from({ length: 100 }, () => Array.from({ length: 60 }, () => [rnd.int(10), 1 + rnd.int(500)]))
+  const tally = { rows: 0, noTable: 0, subquery: 0, inserts: 0, wrong: [] }
+  await Promise.all(
+    plan.map(async (steps) => {
+      for (const [kind, k] of steps) {
+        if (kind === 0) {
+          const err = await rejectionOf(pool.execute('SELECT v FROM pipe_no_such_table WHERE id = ?', [k]))
+          if (err.code === 'ER_NO_SUCH_TABLE') tally.noTable++
+          else tally.wrong.push(['noTable', k, err.code])
+        } else if (kind === 1) {
+          // Prepares fine, fails while it runs.
+          const sql = 'SELECT v FROM pipe_rows WHERE id = (SELECT id FROM pipe_rows WHERE id IN (?, ?))'
+          const err = await rejectionOf(pool.execute(sql, [k, (k % 500) + 1]))
+          if (err.code === 'ER_SUBQUERY_NO_1_ROW') tally.subquery++
+          else tally.wrong.push(['subquery', k, err.code])
+        } else if (kind === 2) {
+          const [h] = await pool.execute('INSERT INTO pipe_log (k) VALUES (?)', [k])
+          const [[row]] = await pool.execute('SELECT k FROM pipe_log WHERE id = ?', [h.insertId])
+          if (h.affectedRows === 1 && row?.k === k) tally.inserts++
+          else tally.wrong.push(['insert', k, h, row])
+        } else {
+          const [rows] = await pool.execute('SELECT id, v, ? AS echo FROM pipe_rows WHERE id = ?', [`e${k}`, k])
+          if (rows.length === 1 && rows[0].id === k && rows[0].v === `v${k}` && rows[0].echo === `e${k}`) tally.rows++
+          else tally.wrong.push(['row', k, rows])
+        }
+      }
+    }),
+  )
+  return tally
+}
+
+describe('pipelining', () => {
+  beforeAll(async () => {
+    await admin.query('CREATE TABLE IF NOT EXISTS pipe_log (id INT AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL)')
+  })
+
+  it('every answer is its own command’s, errors included; with pipelining off, the same answers', async () => {
+    const results = {}
+    for (const depth of [8, 0]) {
+      const pool = createPool({ ...conn, connectionLimit: 3, pipelining: depth })
+      try {
+        const tally = await mixed(pool)
+        await settled(pool)
+        const { counters, counts } = pool.stats()
+        results[depth] = { tally, counters, counts }
+      } finally {
+        await pool.end()
+      }
+    }
+    const on = results[8]
+    const off = results[0]
+    expect(on.tally.wrong).toEqual([])
+    expect(off.tally.wrong).toEqual([])
+    // The same seeded plan: the same outcomes.
+    expect(on.tally).toEqual(off.tally)
+    expect(on.tally.rows + on.tally.noTable + on.tally.subquery + on.tally.inserts * 2).toBe(6000 + on.tally.inserts)
+    expect(on.tally.noTable).toBeGreaterThan(400)
+    expect(on.tally.subquery).toBeGreaterThan(400)
+    // Commands really rode (100 callers on 3 connections), and none without it.
+    expect(on.counters.pipelined).toBeGreaterThan(1000)
+    expect(off.counters.pipelined).toBe(0)
+    for (const r of [on, off]) {
+      expect(r.counters.acquired).toBe(r.counters.released)
+      expect(r.counts).toMatchObject({ active: 0, waiting: 0, total: 3 })
+    }
+  })
+
+  it('a connection killed mid-pipeline: every command on it settles, the rest run, the pool goes on', async () => {
+    const pool = createPool({ ...conn, connectionLimit: 1, pipelining: 8 })
+    try {
+      const [[{ id }]] = await pool.execute('SELECT CONNECTION_ID() AS id')
+      // Holds the only connection; 12 execute()s queue behind it and ride
+      // in pipelines of 8, each taking 60 ms on the server.
+      const held = pool.execute('SELECT SLEEP(0.1) AS s')
+      await new Promise((r) => setTimeout(r, 20))
+      const queued = Array.from({ length: 12 }, (_, i) =>
+        pool.execute('SELECT SLEEP(0.06) AS s, ? AS i', [i]).then(
+          ([[row]]) => ({ ok: row.i }),
+          (e) => ({ code: e.code, fatal: e.fatal }),
+        ),
+      )
+      // Inside the first pipeline: the held command ends at ~100 ms.
+      await new Promise((r) => setTimeout(r, 200))
+      await admin.query(`KILL ${id}`)
+      const outcomes = await Promise.all(queued)
+      await held
+      const ok = outcomes.filter((o) => 'ok' in o)
+      const lost = outcomes.filter((o) => 'code' in o)
+      // Answers that came before the kill are right; the rest fail as lost.
+      for (const o of ok) expect(typeof o.ok).toBe('number')
+      expect(ok.length).toBeGreaterThan(0)
+      expect(lost.length).toBeGreaterThan(0)
+      for (const o of lost) expect(o).toEqual({ code: 'PROTOCOL_CONNECTION_LOST', fatal: true })
+      // A pipeline answers in order: every command after the first lost one is lost.
+      const firstLost = outcomes.findIndex((o) => 'code' in o)
+      expect(outcomes.slice(firstLost).every((o) => 'code' in o || o.ok >= 8)).toBe(true)
+      expect((await pool.execute('SELECT 7 AS n'))[0][0].n).toBe(7)
+      await settled(pool)
+      const { counters } = pool.stats()
+      expect(counters.acquired).toBe(counters.released)
+      expect(counters.pipelined).toBeGreaterThan(0)
+    } finally {
+      await pool.end()
+    }
+  })
+
+  // One connection held; queued: execute A, getConnection G, execute B.
+  // Order served: A, G, B (B does not ride ahead of G), as mysql2 serves them.
+  const servedOrder = async (make) => {
+    const one = make({ ...conn, connectionLimit: 1 })
+    try {
+      await one.execute('SELECT 1')
+      const held = one.execute('SELECT SLEEP(0.1)')
+      await new Promise((r) => setTimeout(r, 10))
+      const order = []
+      const a = one.execute('SELECT 1').then(() => order.push('A'))
+      const g = one.getConnection().then((lent) => {
+        order.push('G')
+        setTimeout(() => lent.release(), 30)
+      })
+      const b = one.execute('SELECT 2').then(() => order.push('B'))
+      await Promise.all([held, a, g, b])
+      return order
+    } finally {
+      await one.end()
+    }
+  }
+
+  it('a getConnection() queued among execute()s keeps its place, as in mysql2', async () => {
+    const ours = await servedOrder((o) => createPool({ ...o, pipelining: 8 }))
+    const theirs = await servedOrder(mysql2.createPool)
+    expect(ours).toEqual(['A', 'G', 'B'])
+    expect(ours).toEqual(theirs)
+  })
+
+  it('commands that need a connection of their own never ride', async () => {
+    const pool = createPool({ ...conn, connectionLimit: 1, pipelining: 8 })
+    try {
+      const held = pool.execute('SELECT SLEEP(0.1)')
+      await new Promise((r) => setTimeout(r, 10))
+      const waiting = [
+        ...Array.from({ length: 5 }, (_, i) => pool.query('SELECT ? AS i', [i])),
+        ...Array.from({ length: 5 }, (_, i) => pool.execute({ sql: 'SELECT ? AS i', timeout: 5000 }, [i])),
+        ...Array.from({ length: 2 }, () => pool.execute('SELECT ? AS big', ['x'.repeat(70_000)])),
+      ]
+      const answers = await Promise.all(waiting)
+      await held
+      expect(answers.slice(0, 10).map(([[r]]) => r.i)).toEqual([0, 1, 2, 3, 4, 0, 1, 2, 3, 4])
+      expect(answers[10][0][0].big).toHaveLength(70_000)
+      expect(pool.stats().counters.pipelined).toBe(0)
+    } finally {
+      await pool.end()
+    }
+  })
+})

@@ -1,0 +1,135 @@
+//! Pipelining: pool execute()s that wait for a connection ride one that is
+//! free now. When a pool command finishes and the queue's head holds plain
+//! pool execute()s, its task takes up to `depth` of them (`Pool::adopt`),
+//! writes them all, then reads their answers in order (ops::execute_pipelined)
+//! before the connection goes back. The server reads several commands per
+//! wake-up and the client several answers per read: less CPU on both sides
+//! per statement, which is what limits a busy pool on a small machine.
+//! Only commands that gain nothing from a connection of their own ride:
+//! execute() with no query `timeout`, no stream, no DDL and small values.
+use crate::attachment::Attachment;
+use crate::boundary::{Completion, Payload};
+use crate::command::within_deadlines;
+use crate::convert::{self, ResultSet};
+use crate::error::{self, ErrInfo};
+use crate::metrics::Metrics;
+use crate::ops::{self, Op, Param, PipeOut, Piped};
+use crate::pool::PooledConn;
+use crate::sync::lock;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// A queued pool command that another command's connection may run: its
+/// task takes the op back when the pool serves it normally, an adopting
+/// pipeline takes it otherwise (one of the two, under the slot's lock).
+pub(crate) type JobSlot = Arc<Mutex<Option<PipeJob>>>;
+
+pub(crate) struct PipeJob {
+    pub(crate) id: u32,
+    pub(crate) op: Op,
+    /// When JS asked (for traced commands' waits).
+    pub(crate) asked: Instant,
+}
+
+/// Values larger than this in one execute() never ride (mysql_async sends
+/// very large values as commands of their own, which cannot be pipelined).
+const VALUE_BYTES_MAX: usize = 64 << 10;
+
+/// Whether a pool command may ride another's connection.
+pub(crate) fn eligible(op: &Op, timeout_ms: f64) -> bool {
+    let Op::Execute(_, params, flags) = op else { return false };
+    if timeout_ms > 0.0 || flags & (convert::flags::STREAM | convert::flags::DDL) != 0 {
+        return false;
+    }
+    let mut bytes = 0usize;
+    for p in params {
+        bytes += match p {
+            Param::Bytes(b) => b.len(),
+            Param::Text(t) => t.len(),
+            _ => 8,
+        };
+    }
+    bytes <= VALUE_BYTES_MAX
+}
+
+/// Jobs of a pipeline that failed before any of them was written (the peer
+/// had closed, or unread bytes were waiting): safe to run elsewhere.
+pub(crate) struct Unsent {
+    pub(crate) jobs: Vec<PipeJob>,
+    pub(crate) error: ErrInfo,
+}
+
+/// Runs adopted `jobs` on `c`, pushing each answer as it is read. A failure
+/// that leaves the stream unusable marks `c` broken and answers every job
+/// still waiting, unless none was written: those are handed back.
+pub(crate) async fn run(at: &Attachment, c: &mut PooledConn, jobs: Vec<PipeJob>) -> Option<Unsent> {
+    let (pool, completions) = (&at.pool, &at.completions);
+    let mut ids = Vec::with_capacity(jobs.len());
+    let mut piped = Vec::with_capacity(jobs.len());
+    for job in &jobs {
+        // eligible() let only execute()s in.
+        let Op::Execute(sql, params, flags) = &job.op else { continue };
+        if flags & convert::flags::POOL_WAIT != 0 {
+            let us = job.asked.elapsed().as_secs_f64() * 1e6;
+            completions.push(Completion { id: job.id, payload: Payload::Waited(us) });
+        }
+        ids.push(job.id);
+        piped.push(Piped { sql, params, flags: *flags });
+    }
+    let mut answered = vec![false; ids.len()];
+    let t0 = Instant::now();
+    let activity = ops::Activity::new(pool.settings.socket_timeout.is_some());
+    let charset = c.charset;
+    let res = {
+        let mut answer = |i: usize, r: mysql_async::Result<Vec<ResultSet>>| {
+            let (Some(&id), Some(done)) = (ids.get(i), answered.get_mut(i)) else { return };
+            *done = true;
+            let payload = match r {
+                Ok(sets) => Payload::Results(sets),
+                Err(e) => {
+                    let info = error::from_mysql(&e, false);
+                    pool.metrics.error(&info.code);
+                    Payload::Error(info)
+                }
+            };
+            Metrics::inc(&pool.metrics.queries);
+            Metrics::inc(&pool.metrics.released);
+            completions.push(Completion { id, payload });
+        };
+        let mut chunk = |i: usize, set: usize, rows: convert::RowBatch| {
+            if let Some(&id) = ids.get(i) {
+                completions.push(Completion { id, payload: Payload::Chunk(set as u32, rows) });
+            }
+        };
+        let out = PipeOut { answer: &mut answer, chunk: &mut chunk };
+        let fut = ops::execute_pipelined(&mut c.conn, &piped, &at.json, &activity, charset, out);
+        within_deadlines(fut, pool, &activity, None, || {}).await
+    };
+    pool.metrics.query_time.observe(t0.elapsed());
+    let failed: Option<ErrInfo> = match res {
+        Ok(None) => None,
+        Ok(Some(e)) => Some(error::from_mysql(&e, false).fatal()),
+        Err(cut) => Some(cut.error()),
+    };
+    drop(piped);
+    let Some(info) = failed else {
+        c.track_session();
+        return None;
+    };
+    c.broken = true;
+    let waiting = jobs.into_iter().zip(answered).filter(|(_, done)| !*done).map(|(j, _)| j);
+    if info.never_sent {
+        return Some(Unsent { jobs: waiting.collect(), error: info });
+    }
+    pool.metrics.error(&info.code);
+    for job in waiting {
+        Metrics::inc(&pool.metrics.released);
+        completions.push(Completion { id: job.id, payload: Payload::Error(info.clone()) });
+    }
+    None
+}
+
+/// Takes a job's op back for its own task (None: a pipeline took it).
+pub(crate) fn take(slot: &JobSlot) -> Option<PipeJob> {
+    lock(slot).take()
+}
