@@ -122,6 +122,14 @@ export interface ErrorCount {
 /** typeCast === false: every cell is a Buffer. */
 export declare const FLAG_ALL_BUFFERS: number
 
+/**
+ * The command must run on a connection of its own, never in a pipeline
+ * (src/pipeline.rs): JS saw LOAD (LOAD DATA LOCAL makes the server read the
+ * next bytes as file content), a character-set change (the commands behind
+ * it are encoded before its answer), or several statements.
+ */
+export declare const FLAG_ALONE: number
+
 export declare const FLAG_BIG_NUMBER_STRINGS: number
 
 export declare const FLAG_DATE_STRINGS_DATE: number
@@ -245,7 +253,7 @@ export interface PoolConfig {
   idlePingInterval: number
   connectTimeout: number
   validateAfterIdle: number
-  /** Queued pool execute()s a free connection takes at once (pipeline.rs); 0: off. */
+  /** Queued pool commands a free connection takes at once (pipeline.rs); 0: off. */
   pipelining?: number
   /** "always" | "never" | "auto" */
   resetOnRelease: string

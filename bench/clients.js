@@ -124,6 +124,14 @@ const ADAPTERS = {
 };
 // This pool under bun: the same adapter; the bun binary is the difference.
 ADAPTERS['ours-bun'] = ADAPTERS.ours;
+// The same pool with its opt-in pipelining (README "Pipelining").
+ADAPTERS['ours-pipe'] = () => {
+  const { createPool } = require(path.join(__dirname, '..', 'lib', 'index.js'));
+  return mysql2Like(
+    (opts) => createPool({ ...opts, pipelining: 8, ...oursExtra }),
+    (pool, sql, rows) => pool.batch(sql, rows),
+  );
+};
 
 function makeClient(name) {
   const make = ADAPTERS[name];

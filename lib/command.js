@@ -8,6 +8,10 @@ const SqlEscaper = require('sql-escaper');
 const errors = require('./errors');
 const { statementEnd } = require('./statements');
 const { isDdl } = require('./sql');
+
+// LOAD DATA LOCAL makes the server read the next bytes as file content; a
+// character-set change alters how the commands behind it are encoded.
+const ALONE_WORDS = /\b(?:LOAD|NAMES|CHARSET|CHARACTER)\b/i;
 const { FLAG } = require('./wire');
 
 let namedCompiler = null;
@@ -122,6 +126,9 @@ function prepare(cfg, sql, values, forExecute) {
   const timeout = typeof o.timeout === 'number' && o.timeout > 0 ? o.timeout : 0;
   // DDL may change which MariaDB columns are JSON (src/json_columns.rs).
   if (isDdl(sql)) flags |= FLAG.DDL;
+  // Never pipelined (src/pipeline.rs): a word anywhere, strings included,
+  // is enough; a false match only costs the pipeline.
+  if ((!forExecute && cfg.multipleStatements) || (typeof sql === 'string' && ALONE_WORDS.test(sql))) flags |= FLAG.ALONE;
   return { sql, params, flags, shape, typeCast, timeout };
 }
 

@@ -143,8 +143,8 @@ export interface PoolOptions extends Omit<mysql.PoolOptions, 'resetOnRelease' | 
   /** Ping a connection before lending it if it has been idle this long (ms, default 500). */
   validateAfterIdle?: number;
   /**
-   * Pool `execute()`s waiting for a connection that one free connection takes at once: it writes
-   * them all, then reads their answers in order (default 8; 0 = off, at most 64). See README "Pipelining".
+   * Pool `query()`s and `execute()`s waiting for a connection that one free connection takes at once: it writes
+   * them all, then reads their answers in order (default 0 = off; at most 64). See README "Pipelining".
    */
   pipelining?: number;
   /** Consecutive connect failures that open the circuit breaker (default 3; 0 = off). */
@@ -215,7 +215,7 @@ export interface PoolStats {
     failoverClosed: number;
     /** pool.query/execute commands run again on a fresh connection (safe retry). */
     retried: number;
-    /** pool.execute() commands written behind others on one connection (the `pipelining` option). */
+    /** pool.query/execute commands written behind others on one connection (the `pipelining` option). */
     pipelined: number;
     leaks: number;
   };

@@ -332,7 +332,7 @@ const COUNTERS = [
   ['connection_resets_total', 'Session resets on release.', 'resets'],
   ['connections_failover_closed_total', 'Connections closed because the server answered read-only or shutting down.', 'failoverClosed'],
   ['queries_retried_total', 'pool.query/execute commands run again because their connection failed before the command was sent.', 'retried'],
-  ['queries_pipelined_total', 'pool.execute() commands written behind others on a connection that was free (pipelining).', 'pipelined'],
+  ['queries_pipelined_total', 'pool.query/execute commands written behind others on a connection that was free (pipelining).', 'pipelined'],
   ['connection_leaks_total', 'Lent connections not released within leakDetectionTimeout.', 'leaks'],
 ];
 

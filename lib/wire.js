@@ -35,6 +35,7 @@ module.exports = Object.freeze({
     'STREAM',
     'DDL',
     'POOL_WAIT',
+    'ALONE',
   ]),
   KIND: group('KIND', ['NUMBER', 'STRING', 'BUFFER', 'DATE', 'DATETIME', 'JSON', 'BIGINT', 'GEOMETRY', 'NULL', 'BIN_DATETIME', 'JSON_BIG', 'EXTENDED_JSON']),
   TAG: group('TAG', ['NULL', 'VALUE', 'STRING', 'BUFFER']),

@@ -475,6 +475,31 @@ impl Conn {
         self.read_result_set::<BinaryProtocol>(true, Some(stmt)).await?;
         Ok(QueryResult::new(self))
     }
+
+    /// A COM_QUERY of a pipeline (see pipeline_send).
+    pub async fn pipeline_send_query(&mut self, sql: &[u8], first: bool) -> crate::Result<()> {
+        if first {
+            self.clean_dirty().await?;
+            self.check_unread()?;
+        }
+        let mut buf = crate::buffer_pool().get();
+        let body = buf.as_mut();
+        body.push(mysql_common::constants::Command::COM_QUERY as u8);
+        body.extend_from_slice(sql);
+        self.reset_seq_id();
+        self.write_packet(buf).await
+    }
+
+    /// The answer of a pipelined COM_QUERY (see pipeline_read).
+    pub async fn pipeline_read_query<'a>(
+        &'a mut self,
+    ) -> crate::Result<QueryResult<'a, 'static, crate::TextProtocol>> {
+        if let Some(stream) = self.inner.stream.as_mut() {
+            stream.expect_answer();
+        }
+        self.read_result_set::<crate::TextProtocol>(true, None).await?;
+        Ok(QueryResult::new(self))
+    }
 }
 
 /// A routine that executes \`COM_STMT_EXECUTE\`.`,

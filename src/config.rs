@@ -48,7 +48,7 @@ pub struct PoolConfig {
     pub idle_ping_interval: f64,
     pub connect_timeout: f64,
     pub validate_after_idle: f64,
-    /// Queued pool execute()s a free connection takes at once (pipeline.rs); 0: off.
+    /// Queued pool commands a free connection takes at once (pipeline.rs); 0: off.
     pub pipelining: Option<u32>,
     /// "always" | "never" | "auto"
     pub reset_on_release: String,
@@ -88,7 +88,7 @@ pub struct Settings {
     pub idle_ping_interval: Option<Duration>,
     pub connect_timeout: Option<Duration>,
     pub validate_after_idle: Duration,
-    /// At most this many queued execute()s ride one connection (0: none).
+    /// At most this many queued commands ride one connection (0: none).
     pub pipeline_depth: usize,
     pub reset: ResetPolicy,
     pub breaker_threshold: u32,
@@ -101,8 +101,9 @@ pub struct Settings {
     pub charset: Charset,
 }
 
-/// The `pipelining` option's default and bound (see pipeline.rs).
-const PIPELINE_DEPTH: usize = 8;
+/// The `pipelining` option's default (off: mysql2's behaviour when a
+/// connection is lost) and bound (see pipeline.rs).
+const PIPELINE_DEPTH: usize = 0;
 const PIPELINE_DEPTH_MAX: u32 = 64;
 
 fn ms(v: f64) -> Option<Duration> {

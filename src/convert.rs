@@ -32,6 +32,7 @@ pub mod flags {
     pub const STREAM: u32 = wire::FLAG_STREAM;
     pub const DDL: u32 = wire::FLAG_DDL;
     pub const POOL_WAIT: u32 = wire::FLAG_POOL_WAIT;
+    pub const ALONE: u32 = wire::FLAG_ALONE;
 }
 
 /// Column kinds (src/wire.rs KIND_*), as bytes.

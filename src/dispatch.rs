@@ -180,7 +180,7 @@ async fn ride(at: &Arc<Attachment>, c: &mut PooledConn, id: u32, payload: &mut O
         if c.broken || expired || at.pool.needs_settling(c, false) {
             return;
         }
-        let jobs = at.pool.adopt(depth);
+        let jobs = at.pool.adopt(depth, Arc::as_ptr(at) as usize);
         if jobs.is_empty() {
             return;
         }
@@ -228,7 +228,7 @@ pub(crate) async fn start_pool_commands(at: Arc<Attachment>, batch: Vec<(Submiss
         let op = match ticket.waiter() {
             Some(waiter) if pipelining && pipeline::eligible(&op, timeout_ms) => {
                 let slot: JobSlot = Arc::new(Mutex::new(Some(PipeJob { id, op, asked: ticket.asked_at() })));
-                if at.pool.offer(waiter, slot.clone()) {
+                if at.pool.offer(waiter, Arc::as_ptr(&at) as usize, slot.clone()) {
                     Source::Offered(slot, None)
                 } else {
                     // Served meanwhile: it runs on its own.

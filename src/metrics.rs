@@ -57,7 +57,7 @@ pub struct Metrics {
     /// pool.query/execute commands run again after their first connection
     /// failed before the command was written (dispatch::retry_safe).
     pub retried: AtomicU64,
-    /// pool.execute() commands run in another command's pipeline (pipeline.rs).
+    /// pool.query/execute commands run in another command's pipeline (pipeline.rs).
     pub pipelined: AtomicU64,
     pub acquire_wait: Histogram,
     pub query_time: Histogram,

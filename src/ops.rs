@@ -168,10 +168,11 @@ fn bind(params: &[Param], placeholders: u16, cs: Charset) -> Params {
     )
 }
 
-/// One execute() of a pipeline: its statement, values and conversion flags.
+/// One command of a pipeline: its SQL, its values (None: a query()) and
+/// its conversion flags.
 pub struct Piped<'a> {
     pub sql: &'a str,
-    pub params: &'a [Param],
+    pub params: Option<&'a [Param]>,
     pub flags: u32,
 }
 
@@ -183,13 +184,13 @@ pub struct PipeOut<'s> {
     pub chunk: &'s mut (dyn FnMut(usize, usize, RowBatch) + Send),
 }
 
-/// execute()s pipelined on one connection (see dispatch.rs): each statement
-/// is prepared (from the connection's cache after the first time), all are
-/// written, then the answers are read in order. The server's own error
+/// query()s and execute()s pipelined on one connection (see pipeline.rs):
+/// each execute()'s statement is prepared (from the connection's cache after
+/// the first time), all are written, then the answers are read in order. The server's own error
 /// answers one command and the rest go on, as they would one by one. Any
 /// other error leaves the stream unusable: it is returned, and the commands
 /// not answered by then get it from the caller.
-pub async fn execute_pipelined(
+pub async fn run_pipelined(
     conn: &mut Conn,
     jobs: &[Piped<'_>],
     json: &JsonColumns,
@@ -202,8 +203,14 @@ pub async fn execute_pipelined(
     let PipeOut { answer, chunk } = out;
     // Statements first: a miss costs a round trip, which must not fall
     // between written commands and their answers.
+    // Statements first: a miss costs a round trip, which must not fall
+    // between written commands and their answers.
     let mut stmts = Vec::with_capacity(jobs.len());
     for (i, job) in jobs.iter().enumerate() {
+        if job.params.is_none() {
+            stmts.push(None);
+            continue;
+        }
         match conn.prep(charset.encode(job.sql).as_ref()).await {
             Ok(stmt) => stmts.push(Some(stmt)),
             Err(e @ E::Server(_)) => {
@@ -216,9 +223,16 @@ pub async fn execute_pipelined(
     activity.touch();
     let mut sent = Vec::with_capacity(jobs.len());
     for (i, (job, stmt)) in jobs.iter().zip(&stmts).enumerate() {
-        let Some(stmt) = stmt else { continue };
-        let params = bind(job.params, stmt.num_params(), charset);
-        match conn.pipeline_send(stmt, params, sent.is_empty()).await {
+        let first = sent.is_empty();
+        let res = match (job.params, stmt) {
+            (None, _) => conn.pipeline_send_query(charset.encode(job.sql).as_ref(), first).await,
+            (Some(params), Some(stmt)) => {
+                conn.pipeline_send(stmt, bind(params, stmt.num_params(), charset), first).await
+            }
+            // Its prepare failed: already answered.
+            (Some(_), None) => continue,
+        };
+        match res {
             Ok(()) => sent.push(i),
             // Refused before a byte was written (values that do not fit the
             // statement): that command's answer; the stream is untouched.
@@ -227,18 +241,20 @@ pub async fn execute_pipelined(
         }
     }
     for i in sent {
-        let (Some(job), Some(Some(stmt))) = (jobs.get(i), stmts.get(i)) else { continue };
-        let qr = match conn.pipeline_read(stmt).await {
-            Ok(qr) => qr,
-            Err(e @ E::Server(_)) => {
-                answer(i, Err(e));
-                continue;
-            }
-            Err(e) => return Some(e),
-        };
+        let (Some(job), Some(stmt)) = (jobs.get(i), stmts.get(i)) else { continue };
         let mut sink = |set: usize, rows: RowBatch| chunk(i, set, rows);
         let r = Reading { flags: job.flags, json, gate: None, sink: &mut sink, activity, charset };
-        match collect(qr, true, version, r).await {
+        let got = match stmt {
+            Some(stmt) => match conn.pipeline_read(stmt).await {
+                Ok(qr) => collect(qr, true, version, r).await,
+                Err(e) => Err(e),
+            },
+            None => match conn.pipeline_read_query().await {
+                Ok(qr) => collect(qr, false, version, r).await,
+                Err(e) => Err(e),
+            },
+        };
+        match got {
             Ok(mut sets) => {
                 fill_status(conn, &mut sets);
                 answer(i, Ok(sets));

@@ -1,12 +1,14 @@
-//! Pipelining: pool execute()s that wait for a connection ride one that is
-//! free now. When a pool command finishes and the queue's head holds plain
-//! pool execute()s, its task takes up to `depth` of them (`Pool::adopt`),
-//! writes them all, then reads their answers in order (ops::execute_pipelined)
-//! before the connection goes back. The server reads several commands per
-//! wake-up and the client several answers per read: less CPU on both sides
-//! per statement, which is what limits a busy pool on a small machine.
-//! Only commands that gain nothing from a connection of their own ride:
-//! execute() with no query `timeout`, no stream, no DDL and small values.
+//! Pipelining: pool query()s and execute()s that wait for a connection ride
+//! one that is free now. When a pool command finishes and the queue's head
+//! holds commands that may ride, its task takes up to `pipelining` of them
+//! (`Pool::adopt`), writes them all, then reads their answers in order
+//! (ops::run_pipelined) before the connection goes back. The server reads
+//! several commands per wake-up and the client several answers per read:
+//! less CPU on both sides per statement, which is what limits a busy pool
+//! on a small machine. Only commands that need nothing of a connection of
+//! their own ride (`eligible`): no query `timeout`, no stream, no DDL, small,
+//! and nothing JS marked ALONE (LOAD, a character-set change, several
+//! statements).
 use crate::attachment::Attachment;
 use crate::boundary::{Completion, Payload};
 use crate::command::within_deadlines;
@@ -31,14 +33,19 @@ pub(crate) struct PipeJob {
     pub(crate) asked: Instant,
 }
 
-/// Values larger than this in one execute() never ride (mysql_async sends
-/// very large values as commands of their own, which cannot be pipelined).
+/// SQL or values larger than this never ride (mysql_async sends very large
+/// values as commands of their own, which cannot be pipelined; and a big
+/// command gains nothing from sharing a write).
 const VALUE_BYTES_MAX: usize = 64 << 10;
 
 /// Whether a pool command may ride another's connection.
 pub(crate) fn eligible(op: &Op, timeout_ms: f64) -> bool {
-    let Op::Execute(_, params, flags) = op else { return false };
-    if timeout_ms > 0.0 || flags & (convert::flags::STREAM | convert::flags::DDL) != 0 {
+    let (params, flags): (&[Param], u32) = match op {
+        Op::Execute(_, params, flags) => (params, *flags),
+        Op::Query(sql, flags) => (&[], *flags | if sql.len() > VALUE_BYTES_MAX { convert::flags::ALONE } else { 0 }),
+        _ => return false,
+    };
+    if timeout_ms > 0.0 || flags & (convert::flags::STREAM | convert::flags::DDL | convert::flags::ALONE) != 0 {
         return false;
     }
     let mut bytes = 0usize;
@@ -67,14 +74,18 @@ pub(crate) async fn run(at: &Attachment, c: &mut PooledConn, jobs: Vec<PipeJob>)
     let mut ids = Vec::with_capacity(jobs.len());
     let mut piped = Vec::with_capacity(jobs.len());
     for job in &jobs {
-        // eligible() let only execute()s in.
-        let Op::Execute(sql, params, flags) = &job.op else { continue };
-        if flags & convert::flags::POOL_WAIT != 0 {
+        // eligible() let only query()s and execute()s in.
+        let p = match &job.op {
+            Op::Execute(sql, params, flags) => Piped { sql, params: Some(params), flags: *flags },
+            Op::Query(sql, flags) => Piped { sql, params: None, flags: *flags },
+            _ => continue,
+        };
+        if p.flags & convert::flags::POOL_WAIT != 0 {
             let us = job.asked.elapsed().as_secs_f64() * 1e6;
             completions.push(Completion { id: job.id, payload: Payload::Waited(us) });
         }
         ids.push(job.id);
-        piped.push(Piped { sql, params, flags: *flags });
+        piped.push(p);
     }
     let mut answered = vec![false; ids.len()];
     let t0 = Instant::now();
@@ -102,7 +113,7 @@ pub(crate) async fn run(at: &Attachment, c: &mut PooledConn, jobs: Vec<PipeJob>)
             }
         };
         let out = PipeOut { answer: &mut answer, chunk: &mut chunk };
-        let fut = ops::execute_pipelined(&mut c.conn, &piped, &at.json, &activity, charset, out);
+        let fut = ops::run_pipelined(&mut c.conn, &piped, &at.json, &activity, charset, out);
         within_deadlines(fut, pool, &activity, None, || {}).await
     };
     pool.metrics.query_time.observe(t0.elapsed());

@@ -74,8 +74,10 @@ struct Waiter {
     tx: oneshot::Sender<Result<PooledConn, ErrInfo>>,
     lend: Option<LendTag>,
     asked: Instant,
-    /// A pool command another one's connection may run (pipeline.rs).
-    job: Option<JobSlot>,
+    /// A pool command another one's connection may run (pipeline.rs), and
+    /// the JS thread it came from (its attachment's address): only a task of
+    /// that thread may run it, as only that thread can take its answer.
+    job: Option<(usize, JobSlot)>,
 }
 
 #[derive(Default)]
@@ -293,32 +295,36 @@ impl Pool {
         }
     }
 
-    /// Offers queued pool command `waiter` to pipelines; false when it is no
-    /// longer queued (served meanwhile: its task runs it).
-    pub fn offer(&self, waiter: u64, job: JobSlot) -> bool {
+    /// Offers queued pool command `waiter` of JS thread `owner` to
+    /// pipelines; false when it is no longer queued (served meanwhile: its
+    /// task runs it).
+    pub fn offer(&self, waiter: u64, owner: usize, job: JobSlot) -> bool {
         let mut st = lock(&self.state);
         match st.waiters.iter_mut().rev().find(|w| w.id == waiter) {
             Some(w) => {
-                w.job = Some(job);
+                w.job = Some((owner, job));
                 true
             }
             None => false,
         }
     }
 
-    /// Up to `max` offered pool commands from the head of the queue, for a
-    /// connection that is free now (pipeline.rs). Stops at the first waiter
-    /// that was not offered (a getConnection(), a command that needs a
-    /// connection of its own), so the queue's order is kept. Each taken
-    /// waiter's task is told to end quietly.
-    pub fn adopt(&self, max: usize) -> Vec<PipeJob> {
+    /// Up to `max` commands that JS thread `owner` offered, from the head of
+    /// the queue, for a connection that is free now (pipeline.rs). Stops at
+    /// the first waiter that was not offered (a getConnection(), a command
+    /// that needs a connection of its own) or is another thread's (a shared
+    /// pool), so the queue's order is kept. Each taken waiter's task is told
+    /// to end quietly.
+    pub fn adopt(&self, max: usize, owner: usize) -> Vec<PipeJob> {
         let mut out = Vec::new();
         let mut st = lock(&self.state);
         if st.closed {
             return out;
         }
         while out.len() < max {
-            let Some(slot) = st.waiters.front().and_then(|w| w.job.clone()) else { break };
+            let Some((_, slot)) = st.waiters.front().and_then(|w| w.job.clone()).filter(|(o, _)| *o == owner) else {
+                break;
+            };
             let Some(w) = st.waiters.pop_front() else { break };
             let Some(job) = lock(&slot).take() else { continue };
             // A waiter whose task is gone is skipped: nobody waits for its answer.

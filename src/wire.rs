@@ -164,6 +164,12 @@ pub const FLAG_DDL: u32 = 1024;
 /// commands (lib/otel.js shows it as an attribute).
 #[napi]
 pub const FLAG_POOL_WAIT: u32 = 2048;
+/// The command must run on a connection of its own, never in a pipeline
+/// (src/pipeline.rs): JS saw LOAD (LOAD DATA LOCAL makes the server read the
+/// next bytes as file content), a character-set change (the commands behind
+/// it are encoded before its answer), or several statements.
+#[napi]
+pub const FLAG_ALONE: u32 = 4096;
 
 // Column kinds, in each shape's metadata.
 #[napi]

@@ -1,6 +1,6 @@
 // Pipelining (src/pipeline.rs): when every connection is busy, a connection
-// that comes free takes up to `pipelining` waiting pool execute()s, writes
-// them all and reads their answers in order. Each answer must still be its
+// that comes free takes up to `pipelining` waiting pool query()s and
+// execute()s, writes them all and reads their answers in order. Each answer must still be its
 // own command's, a server error must answer only its command, a connection
 // lost mid-pipeline must settle every command on it, and the queue's order
 // (a getConnection() waiting among them) must hold, as without pipelining.
@@ -22,12 +22,13 @@ beforeAll(async () => {
 })
 afterAll(() => admin?.end())
 
-// 100 callers x 60 execute()s on 3 connections: rows, a prepare-time error,
-// an execution-time error and an insert, in a seeded order.
+// 100 callers x 60 commands on 3 connections: rows through execute() and
+// query(), a prepare-time error, an execution-time error, a syntax error
+// through query() and an insert, in a seeded order.
 async function mixed(pool) {
   const rnd = prng(20261207)
   const plan = Array.from({ length: 100 }, () => Array.from({ length: 60 }, () => [rnd.int(10), 1 + rnd.int(500)]))
-  const tally = { rows: 0, noTable: 0, subquery: 0, inserts: 0, wrong: [] }
+  const tally = { rows: 0, textRows: 0, noTable: 0, subquery: 0, syntax: 0, inserts: 0, wrong: [] }
   await Promise.all(
     plan.map(async (steps) => {
       for (const [kind, k] of steps) {
@@ -46,6 +47,14 @@ async function mixed(pool) {
           const [[row]] = await pool.execute('SELECT k FROM pipe_log WHERE id = ?', [h.insertId])
           if (h.affectedRows === 1 && row?.k === k) tally.inserts++
           else tally.wrong.push(['insert', k, h, row])
+        } else if (kind === 3) {
+          const err = await rejectionOf(pool.query('SELEC v FROM pipe_rows WHERE id = ?', [k]))
+          if (err.code === 'ER_PARSE_ERROR') tally.syntax++
+          else tally.wrong.push(['syntax', k, err.code])
+        } else if (kind < 7) {
+          const [rows] = await pool.query('SELECT id, v, ? AS echo FROM pipe_rows WHERE id = ?', [`e${k}`, k])
+          if (rows.length === 1 && rows[0].id === k && rows[0].v === `v${k}` && rows[0].echo === `e${k}`) tally.textRows++
+          else tally.wrong.push(['text row', k, rows])
         } else {
           const [rows] = await pool.execute('SELECT id, v, ? AS echo FROM pipe_rows WHERE id = ?', [`e${k}`, k])
           if (rows.length === 1 && rows[0].id === k && rows[0].v === `v${k}` && rows[0].echo === `e${k}`) tally.rows++
@@ -81,9 +90,10 @@ describe('pipelining', () => {
     expect(off.tally.wrong).toEqual([])
     // The same seeded plan: the same outcomes.
     expect(on.tally).toEqual(off.tally)
-    expect(on.tally.rows + on.tally.noTable + on.tally.subquery + on.tally.inserts * 2).toBe(6000 + on.tally.inserts)
-    expect(on.tally.noTable).toBeGreaterThan(400)
-    expect(on.tally.subquery).toBeGreaterThan(400)
+    const t = on.tally
+    expect(t.rows + t.textRows + t.noTable + t.subquery + t.syntax + t.inserts).toBe(6000)
+    for (const n of [t.noTable, t.subquery, t.syntax, t.inserts]) expect(n).toBeGreaterThan(400)
+    expect(t.textRows).toBeGreaterThan(1500)
     // Commands really rode (100 callers on 3 connections), and none without it.
     expect(on.counters.pipelined).toBeGreaterThan(1000)
     expect(off.counters.pipelined).toBe(0)
@@ -162,22 +172,36 @@ describe('pipelining', () => {
   })
 
   it('commands that need a connection of their own never ride', async () => {
-    const pool = createPool({ ...conn, connectionLimit: 1, pipelining: 8 })
-    try {
-      const held = pool.execute('SELECT SLEEP(0.1)')
-      await new Promise((r) => setTimeout(r, 10))
-      const waiting = [
-        ...Array.from({ length: 5 }, (_, i) => pool.query('SELECT ? AS i', [i])),
-        ...Array.from({ length: 5 }, (_, i) => pool.execute({ sql: 'SELECT ? AS i', timeout: 5000 }, [i])),
-        ...Array.from({ length: 2 }, () => pool.execute('SELECT ? AS big', ['x'.repeat(70_000)])),
-      ]
-      const answers = await Promise.all(waiting)
-      await held
-      expect(answers.slice(0, 10).map(([[r]]) => r.i)).toEqual([0, 1, 2, 3, 4, 0, 1, 2, 3, 4])
-      expect(answers[10][0][0].big).toHaveLength(70_000)
-      expect(pool.stats().counters.pipelined).toBe(0)
-    } finally {
-      await pool.end()
+    const riders = async (opts, make) => {
+      const pool = createPool({ ...conn, connectionLimit: 1, pipelining: 8, ...opts })
+      try {
+        const held = pool.execute('SELECT SLEEP(0.1)')
+        await new Promise((r) => setTimeout(r, 10))
+        const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => make(pool, i)))
+        await held
+        return { values: answers.map(([rows]) => (Array.isArray(rows[0]) ? rows[0][0] : rows[0])), pipelined: pool.stats().counters.pipelined }
+      } finally {
+        await pool.end()
+      }
     }
+    const i6 = [0, 1, 2, 3, 4, 5]
+    const cases = {
+      // The control: these do ride.
+      plain: await riders({}, (p, i) => p.query('SELECT ? AS i', [i])),
+      timeout: await riders({}, (p, i) => p.execute({ sql: 'SELECT ? AS i', timeout: 5000 }, [i])),
+      bigValue: await riders({}, (p, i) => p.execute('SELECT ? AS i, ? AS big', [i, 'x'.repeat(70_000)])),
+      loadWord: await riders({}, (p, i) => p.query("SELECT ? AS i, 'load' AS w", [i])),
+      charsetWord: await riders({}, (p, i) => p.execute('SELECT ? AS i /* SET NAMES */', [i])),
+      multi: await riders({ multipleStatements: true }, (p, i) => p.query('SELECT ? AS i', [i])),
+    }
+    for (const [name, c] of Object.entries(cases)) {
+      expect(
+        c.values.map((r) => r.i),
+        name,
+      ).toEqual(i6)
+      if (name === 'plain') expect(c.pipelined, name).toBeGreaterThan(0)
+      else expect(c.pipelined, name).toBe(0)
+    }
+    expect(cases.bigValue.values[0].big).toHaveLength(70_000)
   })
 })

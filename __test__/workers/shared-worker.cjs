@@ -4,7 +4,7 @@ const { parentPort, workerData } = require('node:worker_threads')
 const { createPool } = require('../../lib/index.js')
 
 ;(async () => {
-  const pool = createPool({ ...workerData.options, shared: true, name: 'shared-w' })
+  const pool = createPool({ ...workerData.options, shared: true, name: workerData.name })
   const threadIds = new Set()
   let ok = 0
   for (let round = 0; round < 10; round++) {
@@ -16,5 +16,5 @@ const { createPool } = require('../../lib/index.js')
   }
   const stats = pool.stats()
   await pool.end()
-  parentPort.postMessage({ ok, threadIds: [...threadIds], total: stats.counts.total, limit: stats.counts.limit })
+  parentPort.postMessage({ ok, threadIds: [...threadIds], total: stats.counts.total, limit: stats.counts.limit, pipelined: stats.counters.pipelined })
 })().catch((err) => parentPort.postMessage({ error: `${err.code}: ${err.message}` }))

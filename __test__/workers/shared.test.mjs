@@ -9,18 +9,22 @@ const { createPool } = require('../../lib/index.js')
 const srv = inject('mysqlServer')
 const options = { host: srv.host, port: srv.port, user: srv.user, password: srv.password, database: srv.database, connectionLimit: 4 }
 
-function runWorker(index) {
+function runWorker(index, opts = options, name = 'shared-w') {
   return new Promise((resolve, reject) => {
-    const w = new Worker(new URL('./shared-worker.cjs', import.meta.url), { workerData: { index, options } })
+    const w = new Worker(new URL('./shared-worker.cjs', import.meta.url), { workerData: { index, options: opts, name } })
     w.once('message', resolve)
     w.once('error', reject)
   })
 }
 
-it('worker threads attach to one pool by name and share its connections and counters', async () => {
-  const main = createPool({ ...options, shared: true, name: 'shared-w' })
+// With pipelining, a connection takes only its own thread's waiting
+// commands: another thread's answers would go where nobody waits for them.
+it.each([0, 8])('worker threads attach to one pool by name and share its connections and counters (pipelining %i)', async (pipelining) => {
+  const opts = { ...options, pipelining }
+  const name = `shared-w-${pipelining}`
+  const main = createPool({ ...opts, shared: true, name })
   const before = main.stats().counters.queries
-  const results = await Promise.all([1, 2, 3, 4].map(runWorker))
+  const results = await Promise.all([1, 2, 3, 4].map((i) => runWorker(i, opts, name)))
   for (const r of results) {
     expect(r.error).toBeUndefined()
     expect(r.ok).toBe(200)
@@ -29,6 +33,9 @@ it('worker threads attach to one pool by name and share its connections and coun
   }
   // Four threads x 200 queries went through the one pool the main thread sees...
   expect(main.stats().counters.queries - before).toBe(800)
+  // ...riding pipelines when they are on (80 callers, 4 connections).
+  if (pipelining > 0) expect(main.stats().counters.pipelined).toBeGreaterThan(0)
+  else expect(main.stats().counters.pipelined).toBe(0)
   // ...over at most connectionLimit physical connections in total.
   const allThreads = new Set(results.flatMap((r) => r.threadIds))
   expect(allThreads.size).toBeLessThanOrEqual(4)
