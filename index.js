@@ -846,6 +846,7 @@ module.exports.DONE_WAIT = nativeBinding.DONE_WAIT
 module.exports.DRAIN_DIR_CAP = nativeBinding.DRAIN_DIR_CAP
 module.exports.DRAIN_TAGS_CAP = nativeBinding.DRAIN_TAGS_CAP
 module.exports.FLAG_ALL_BUFFERS = nativeBinding.FLAG_ALL_BUFFERS
+module.exports.FLAG_ALONE = nativeBinding.FLAG_ALONE
 module.exports.FLAG_BIG_NUMBER_STRINGS = nativeBinding.FLAG_BIG_NUMBER_STRINGS
 module.exports.FLAG_DATE_STRINGS_DATE = nativeBinding.FLAG_DATE_STRINGS_DATE
 module.exports.FLAG_DATE_STRINGS_DATETIME = nativeBinding.FLAG_DATE_STRINGS_DATETIME
