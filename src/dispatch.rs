@@ -171,7 +171,9 @@ impl Source {
 /// command's own answer is queued first.
 async fn ride(at: &Arc<Attachment>, c: &mut PooledConn, id: u32, payload: &mut Option<Payload>) {
     let depth = at.pool.settings.pipeline_depth;
-    if depth == 0 {
+    // With a reset on release, each pool command must find a clean session:
+    // nothing may follow another on one connection without it.
+    if depth == 0 || at.pool.settings.reset != crate::config::ResetPolicy::Never {
         return;
     }
     let mut first = true;
@@ -191,22 +193,15 @@ async fn ride(at: &Arc<Attachment>, c: &mut PooledConn, id: u32, payload: &mut O
             }
         }
         let Some(unsent) = pipeline::run(at, c, jobs).await else { continue };
-        // Never written: each runs as its own command, as a command whose
-        // connection failed that way is retried (never by joining the queue).
-        for job in unsent.jobs {
-            match at.pool.begin_acquire_now() {
-                Some(ticket) => {
-                    Metrics::inc(&at.pool.metrics.retried);
-                    Metrics::inc(&at.pool.metrics.released);
-                    runtime::spawn_here(own_command(at.clone(), job.id, job.op, ticket));
-                }
-                None => {
-                    Metrics::inc(&at.pool.metrics.released);
-                    at.pool.metrics.error(&unsent.error.code);
-                    let payload = Payload::Error(unsent.error.clone());
-                    at.completions.push(Completion { id: job.id, payload });
-                }
-            }
+        // Never written: each goes back to the place it had, the front of
+        // the queue (last first, so they keep their order), and runs as a
+        // command of its own, as a command whose connection failed that way
+        // is run again. This connection is broken: closing it makes room.
+        for job in unsent.jobs.into_iter().rev() {
+            Metrics::inc(&at.pool.metrics.retried);
+            Metrics::inc(&at.pool.metrics.released);
+            let ticket = at.pool.requeue(job.asked);
+            runtime::spawn_here(own_command(at.clone(), job.id, job.op, ticket));
         }
     }
 }
@@ -222,7 +217,7 @@ fn own_command(at: Arc<Attachment>, id: u32, op: Op, ticket: Ticket) -> Pin<Box<
 /// state machines), and tokio moves a task's future by value when it is
 /// spawned and when it finishes; behind a Box those moves copy a pointer.
 pub(crate) async fn start_pool_commands(at: Arc<Attachment>, batch: Vec<(Submission, Ticket)>) {
-    let pipelining = at.pool.settings.pipeline_depth > 0;
+    let pipelining = at.pool.settings.pipeline_depth > 0 && at.pool.settings.reset == crate::config::ResetPolicy::Never;
     for (job, ticket) in batch {
         let Submission { id, op, timeout_ms, .. } = job;
         let op = match ticket.waiter() {

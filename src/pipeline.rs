@@ -63,7 +63,6 @@ pub(crate) fn eligible(op: &Op, timeout_ms: f64) -> bool {
 /// had closed, or unread bytes were waiting): safe to run elsewhere.
 pub(crate) struct Unsent {
     pub(crate) jobs: Vec<PipeJob>,
-    pub(crate) error: ErrInfo,
 }
 
 /// Runs adopted `jobs` on `c`, pushing each answer as it is read. A failure
@@ -71,29 +70,40 @@ pub(crate) struct Unsent {
 /// still waiting, unless none was written: those are handed back.
 pub(crate) async fn run(at: &Attachment, c: &mut PooledConn, jobs: Vec<PipeJob>) -> Option<Unsent> {
     let (pool, completions) = (&at.pool, &at.completions);
-    let mut ids = Vec::with_capacity(jobs.len());
+    // piped[i] is jobs[index[i]]; answered[j] tells whether jobs[j] has its answer.
+    let mut index = Vec::with_capacity(jobs.len());
     let mut piped = Vec::with_capacity(jobs.len());
-    for job in &jobs {
-        // eligible() let only query()s and execute()s in.
+    let mut answered = vec![false; jobs.len()];
+    for (j, job) in jobs.iter().enumerate() {
         let p = match &job.op {
             Op::Execute(sql, params, flags) => Piped { sql, params: Some(params), flags: *flags },
             Op::Query(sql, flags) => Piped { sql, params: None, flags: *flags },
-            _ => continue,
+            _ => {
+                // eligible() lets only query()s and execute()s in; anything
+                // else is answered, never left waiting.
+                answered[j] = true;
+                let e = ErrInfo::new(
+                    "ERR_NATIVE_PANIC",
+                    "internal error in napi-mysql-pool: a command that cannot be pipelined was",
+                );
+                completions.push(Completion { id: job.id, payload: Payload::Error(e) });
+                continue;
+            }
         };
         if p.flags & convert::flags::POOL_WAIT != 0 {
             let us = job.asked.elapsed().as_secs_f64() * 1e6;
             completions.push(Completion { id: job.id, payload: Payload::Waited(us) });
         }
-        ids.push(job.id);
+        index.push(j);
         piped.push(p);
     }
-    let mut answered = vec![false; ids.len()];
+    let ids: Vec<u32> = index.iter().filter_map(|&j| jobs.get(j).map(|job| job.id)).collect();
     let t0 = Instant::now();
     let activity = ops::Activity::new(pool.settings.socket_timeout.is_some());
     let charset = c.charset;
     let res = {
         let mut answer = |i: usize, r: mysql_async::Result<Vec<ResultSet>>| {
-            let (Some(&id), Some(done)) = (ids.get(i), answered.get_mut(i)) else { return };
+            let (Some(&id), Some(done)) = (ids.get(i), index.get(i).and_then(|&j| answered.get_mut(j))) else { return };
             *done = true;
             let payload = match r {
                 Ok(sets) => Payload::Results(sets),
@@ -130,7 +140,7 @@ pub(crate) async fn run(at: &Attachment, c: &mut PooledConn, jobs: Vec<PipeJob>)
     c.broken = true;
     let waiting = jobs.into_iter().zip(answered).filter(|(_, done)| !*done).map(|(j, _)| j);
     if info.never_sent {
-        return Some(Unsent { jobs: waiting.collect(), error: info });
+        return Some(Unsent { jobs: waiting.collect() });
     }
     pool.metrics.error(&info.code);
     for job in waiting {

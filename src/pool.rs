@@ -265,6 +265,27 @@ impl Pool {
         Step::Wait(id, rx)
     }
 
+    /// A command a pipeline took from the queue and hands back unwritten
+    /// (pipeline.rs `Unsent`): an idle connection if there is one, else the
+    /// front of the queue, the place it had; its acquireTimeout still counts
+    /// from `asked`.
+    pub fn requeue(&self, asked: Instant) -> Ticket {
+        let mut st = lock(&self.state);
+        let step = if st.closed {
+            Err(self.reject(&st, codes::CLOSED, error::CLOSED_MESSAGE))
+        } else if let Some(c) = st.idle.pop_back() {
+            st.active += 1;
+            Ok(Step::Got(c))
+        } else {
+            let (tx, rx) = oneshot::channel();
+            st.next_waiter_id += 1;
+            let id = st.next_waiter_id;
+            st.waiters.push_front(Waiter { id, tx, lend: None, asked, job: None });
+            Ok(Step::Wait(id, rx))
+        };
+        Ticket { step, start: asked }
+    }
+
     /// A release() on the JS thread `owner`, of a lent connection that is
     /// healthy, unexpired and has nothing left to run: when the caller the
     /// pool would serve next is a getConnection() of that same thread, it

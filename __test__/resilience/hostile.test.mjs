@@ -232,7 +232,7 @@ async function hugeColumnsScenario({ createPool, startFakeMysql, hostile, settle
   return { first, second, settled: settle.ok, counts, connections: fake.connections }
 }
 
-async function trailingScenario({ createPool, startFakeMysql, hostile, sleep, settled, bounded, capture }) {
+async function trailingScenario({ createPool, startFakeMysql, hostile, sleep, settled, bounded, capture, args }) {
   const poisoned = []
   const fake = await startFakeMysql({
     onQuery: (sql, conn) => {
@@ -256,18 +256,24 @@ async function trailingScenario({ createPool, startFakeMysql, hostile, sleep, se
     acquireTimeout: 3000,
     connectTimeout: 2000,
     endTimeout: 300,
+    // pipelined: waves of 20 queries ride pipelines; a pipeline whose
+    // connection turns out poisoned before its first write hands them back.
+    ...(args.pipelined ? { pipelining: 8 } : {}),
   })
   const wrong = []
   const failures = []
   let right = 0
-  for (let n = 1; n <= 200; n++) {
-    const r = await capture(bounded(pool.query({ sql: 'SELECT ? AS v', timeout: 1000 }, [n]), 3000, `query ${n}`))
+  const one = async (n) => {
+    const q = args.pipelined ? pool.query('SELECT ? AS v', [n]) : pool.query({ sql: 'SELECT ? AS v', timeout: 1000 }, [n])
+    const r = await capture(bounded(q, 3000, `query ${n}`))
     if (r.ok) {
       const v = r.value[0]?.[0]?.v
       if (v === n) right++
       else wrong.push({ n, got: r.value[0] })
     } else failures.push({ n, code: r.code, fatal: r.fatal, message: r.message, hung: r.hung })
   }
+  const wave = args.pipelined ? 20 : 1
+  for (let n = 1; n <= 200; n += wave) await Promise.all(Array.from({ length: wave }, (_, i) => one(n + i)))
   await capture(settled(pool, 2000))
   await sleep(300)
   const stillOpen = fake.conns.filter((c) => poisoned.includes(c.id) && !c.closed).map((c) => c.id)
@@ -288,6 +294,7 @@ async function trailingScenario({ createPool, startFakeMysql, hostile, sleep, se
     stillOpen,
     newest,
     retried: pool.stats().counters.retried,
+    pipelined: pool.stats().counters.pipelined,
     usedAfterPoison,
     connections: fake.connections,
   }
@@ -571,6 +578,7 @@ const CONNECT_MODES = ['stall', 'close-on-accept', 'close-after-greeting', 'clos
 for (const mode of CONNECT_MODES) job(`connect ${mode}`, () => runChild(connectPhaseScenario, { args: { mode }, timeout: 15_000 }))
 
 job('trailing', () => runChild(trailingScenario, { timeout: 30_000 }))
+job('trailing pipelined', () => runChild(trailingScenario, { args: { pipelined: true }, timeout: 30_000 }))
 job('corrupt', () =>
   withProxy(
     (proxy, onAsk) =>
@@ -714,6 +722,23 @@ describe('trailing bytes after a result set', () => {
     expect(v.right + v.failureCount).toBe(200)
     expect(v.right, 'every query answered right (retried when its connection was poisoned)').toBe(200)
     expect(v.retried).toBe(199)
+  })
+
+  it('the same in waves of 20 with pipelining: poisoned connections are found before a write, never a wrong answer', async () => {
+    const v = valueOf(await result('trailing pipelined'), 'trailing result sets, pipelined')
+    expect(v.wrongCount, `wrong answers (first ones): ${JSON.stringify(v.wrong)}`).toBe(0)
+    expect(v.usedAfterPoison, 'connections that got trailing bytes and were used again').toEqual([])
+    expect(v.pipelined, 'commands rode pipelines').toBeGreaterThan(0)
+    // A pipeline that finds its connection poisoned before its first write
+    // hands its commands back to the front of the queue (counted as
+    // retried). A command that finds it on its own is run again only with a
+    // connection at hand (the pool's retry rule); with the pool saturated it
+    // fails, coded and fatal: at most one such failure per poisoned connection.
+    expect(v.retried).toBeGreaterThan(0)
+    for (const f of v.failures) expect(f).toMatchObject({ code: 'PROTOCOL_UNEXPECTED_PACKET', fatal: true, hung: false })
+    expect(v.failureCount).toBeLessThanOrEqual(v.poisoned)
+    expect(v.right + v.failureCount).toBe(200)
+    expect(v.right).toBeGreaterThan(100)
   })
 })
 

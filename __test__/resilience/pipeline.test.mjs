@@ -193,6 +193,7 @@ describe('pipelining', () => {
       loadWord: await riders({}, (p, i) => p.query("SELECT ? AS i, 'load' AS w", [i])),
       charsetWord: await riders({}, (p, i) => p.execute('SELECT ? AS i /* SET NAMES */', [i])),
       multi: await riders({ multipleStatements: true }, (p, i) => p.query('SELECT ? AS i', [i])),
+      resetAuto: await riders({ resetOnRelease: 'auto' }, (p, i) => p.query('SELECT ? AS i', [i])),
     }
     for (const [name, c] of Object.entries(cases)) {
       expect(
