@@ -184,12 +184,21 @@ pub struct PipeOut<'s> {
     pub chunk: &'s mut (dyn FnMut(usize, usize, RowBatch) + Send),
 }
 
+/// Why a pipeline stopped before every command had its answer: the
+/// connection is unusable after `error`. With `written` false nothing of the
+/// pipeline reached the server, so the unanswered commands may run elsewhere.
+pub struct PipeStop {
+    pub error: mysql_async::Error,
+    pub written: bool,
+}
+
 /// query()s and execute()s pipelined on one connection (see pipeline.rs):
 /// each execute()'s statement is prepared (from the connection's cache after
-/// the first time), all are written, then the answers are read in order. The server's own error
-/// answers one command and the rest go on, as they would one by one. Any
-/// other error leaves the stream unusable: it is returned, and the commands
-/// not answered by then get it from the caller.
+/// the first time), all are written, then the answers are read in order.
+/// The server's own error answers one command and the rest go on, as they
+/// would one by one; so does a value refused before it was written. Any
+/// other error stops the pipeline (the commands not answered by then get it
+/// from the caller, or run elsewhere when nothing was written).
 pub async fn run_pipelined(
     conn: &mut Conn,
     jobs: &[Piped<'_>],
@@ -197,7 +206,7 @@ pub async fn run_pipelined(
     activity: &Activity,
     charset: Charset,
     out: PipeOut<'_>,
-) -> Option<mysql_async::Error> {
+) -> Option<PipeStop> {
     use mysql_async::Error as E;
     let version = conn.server_version();
     let PipeOut { answer, chunk } = out;
@@ -217,7 +226,19 @@ pub async fn run_pipelined(
                 answer(i, Err(e));
                 stmts.push(None);
             }
-            Err(e) => return Some(e),
+            // The client refused the statement (named and positional
+            // placeholders mixed...), or its prepare broke: its answer, as one
+            // by one; the connection is not trusted after it (as run_op does),
+            // and nothing was written yet.
+            Err(e @ E::Driver(_)) => {
+                let stop = PipeStop {
+                    error: mysql_async::Error::Driver(mysql_async::DriverError::ConnectionClosed),
+                    written: false,
+                };
+                answer(i, Err(e));
+                return Some(stop);
+            }
+            Err(error) => return Some(PipeStop { error, written: false }),
         }
     }
     activity.touch();
@@ -237,7 +258,7 @@ pub async fn run_pipelined(
             // Refused before a byte was written (values that do not fit the
             // statement): that command's answer; the stream is untouched.
             Err(e @ E::Driver(_)) => answer(i, Err(e)),
-            Err(e) => return Some(e),
+            Err(error) => return Some(PipeStop { error, written: !sent.is_empty() }),
         }
     }
     for i in sent {
@@ -260,7 +281,7 @@ pub async fn run_pipelined(
                 answer(i, Ok(sets));
             }
             Err(e @ E::Server(_)) => answer(i, Err(e)),
-            Err(e) => return Some(e),
+            Err(error) => return Some(PipeStop { error, written: true }),
         }
     }
     None

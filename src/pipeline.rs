@@ -127,19 +127,19 @@ pub(crate) async fn run(at: &Attachment, c: &mut PooledConn, jobs: Vec<PipeJob>)
         within_deadlines(fut, pool, &activity, None, || {}).await
     };
     pool.metrics.query_time.observe(t0.elapsed());
-    let failed: Option<ErrInfo> = match res {
+    let failed: Option<(ErrInfo, bool)> = match res {
         Ok(None) => None,
-        Ok(Some(e)) => Some(error::from_mysql(&e, false).fatal()),
-        Err(cut) => Some(cut.error()),
+        Ok(Some(stop)) => Some((error::from_mysql(&stop.error, false).fatal(), stop.written)),
+        Err(cut) => Some((cut.error(), true)),
     };
     drop(piped);
-    let Some(info) = failed else {
+    let Some((info, written)) = failed else {
         c.track_session();
         return None;
     };
     c.broken = true;
     let waiting = jobs.into_iter().zip(answered).filter(|(_, done)| !*done).map(|(j, _)| j);
-    if info.never_sent {
+    if !written {
         return Some(Unsent { jobs: waiting.collect() });
     }
     pool.metrics.error(&info.code);

@@ -215,208 +215,222 @@ describe(`createPool option fuzz (seed ${SEED})`, () => {
   })
 })
 
-describe(`bound values and raw SQL fuzz (seed ${SEED})`, () => {
-  let pool
-  beforeAll(() => {
-    pool = createPool({ ...connOpts(srv), connectionLimit: 8, endTimeout: 1000 })
-  })
-  afterAll(async () => {
-    await pool?.end()
-  })
-
-  // Settles, and a rejection is an Error with a string code.
-  async function outcome(p) {
-    try {
-      return { ok: true, v: await p }
-    } catch (e) {
-      return { ok: false, e }
-    }
-  }
-  function badRejection(e) {
-    if (e instanceof UserGetterError) return false
-    return !(e instanceof Error) || typeof e.code !== 'string' || e.code === ''
-  }
-
-  it('random parameter values through query() and execute() settle with rows or coded errors, and round-trip', async () => {
-    const r = prng(SEED + 1)
-    const violations = new Map()
-    const mismatches = []
-    const tally = { ok: 0, err: 0 }
-    const N = 4000
-    for (let start = 0; start < N; start += 250) {
-      const batch = []
-      for (let i = start; i < Math.min(N, start + 250); i++) {
-        const x = r.int(4) === 0 ? randomString(r, r.bool() ? 2000 : 40) : randomValue(r)
-        for (const method of ['query', 'execute']) {
-          batch.push(
-            (async () => {
-              let p
-              try {
-                p = pool[method]('SELECT ? AS v', [x])
-              } catch (e) {
-                return { i, method, x, res: { ok: false, e, sync: true } }
-              }
-              return { i, method, x, res: await outcome(p) }
-            })(),
-          )
-        }
-      }
-      for (const { i, method, x, res } of await Promise.all(batch)) {
-        if (res.sync) {
-          violations.set(`sync throw ${method}`, { i, message: String(res.e?.message) })
-          continue
-        }
-        if (res.ok) {
-          tally.ok++
-          const rows = res.v[0]
-          if (!Array.isArray(rows) && method === 'execute') continue
-          // Round trips that must be exact, both protocols.
-          if (typeof x === 'string' && Array.isArray(rows) && rows.length === 1) {
-            if (rows[0].v !== x.toWellFormed()) mismatches.push({ i, method, x: describeValue(x).slice(0, 80), got: describeValue(rows[0].v).slice(0, 80) })
-          } else if (Number.isSafeInteger(x) && !Object.is(x, -0) && Array.isArray(rows) && rows.length === 1) {
-            if (rows[0].v !== x) mismatches.push({ i, method, x, got: describeValue(rows[0].v) })
-          } else if (Buffer.isBuffer(x) && method === 'query' && Array.isArray(rows) && rows.length === 1) {
-            if (!Buffer.isBuffer(rows[0].v) || !rows[0].v.equals(x)) mismatches.push({ i, method, x: describeValue(x), got: describeValue(rows[0].v) })
-          }
-        } else {
-          tally.err++
-          if (badRejection(res.e)) {
-            const k = `${method}|${res.e?.constructor?.name}|${res.e?.code}|${String(res.e?.message).slice(0, 30)}`
-            if (!violations.has(k))
-              violations.set(k, {
-                i,
-                method,
-                type: res.e?.constructor?.name,
-                code: res.e?.code,
-                message: String(res.e?.message).slice(0, 120),
-                x: describeValue(x).slice(0, 200),
-              })
-          }
-        }
-      }
-    }
-    console.log(
-      `[fuzz] values: ${tally.ok} resolved, ${tally.err} rejected, ${violations.size} kinds of uncoded rejection, ${mismatches.length} round-trip mismatches`,
-    )
-    expect(tally.ok).toBeGreaterThan(1000)
-    expect(mismatches.slice(0, 10)).toEqual([])
-    expect([...violations.values()]).toEqual([])
-    await settled(pool)
-    expect((await pool.query('SELECT 1 AS one'))[0]).toEqual([{ one: 1 }])
-  }, 60_000)
-
-  // ACCEPTED DIFFERENCE (README "Known differences"): mysql_async can only
-  // bind bytes as VAR_STRING (no BLOB parameter type), so an execute() Buffer
-  // is a string in the connection charset on the server. Stored into binary
-  // columns it is byte-exact; echoed back by `SELECT ?` it is text.
-  it('Buffers bound with execute() are byte-exact in binary columns (echo is text: accepted difference)', async () => {
-    const buf = Buffer.from([0x00, 0xff, 0xc3, 0x28, 0x80])
-    const conn = await pool.getConnection()
-    try {
-      await conn.query('CREATE TEMPORARY TABLE fz_bin (b BLOB, vb VARBINARY(8))')
-      await conn.execute('INSERT INTO fz_bin VALUES (?, ?)', [buf, buf])
-      const [[row]] = await conn.execute('SELECT b, vb, b = ? AS same, CHARSET(?) AS cs FROM fz_bin', [buf, buf])
-      expect(row.b.equals(buf)).toBe(true)
-      expect(row.vb.equals(buf)).toBe(true)
-      expect(row.same).toBe(1)
-      expect(row.cs).toBe('utf8mb4')
-    } finally {
-      conn.release()
-    }
-  })
-
-  it('a result whose only binary cells are empty decodes (empty Buffer, not a crash)', async () => {
-    const got = {}
-    for (const method of ['query', 'execute']) {
-      for (const [name, sql, values] of [
-        ['literal', "SELECT X'' AS v", undefined],
-        ['param', 'SELECT ? AS v', [Buffer.alloc(0)]],
-        ['cast', "SELECT CAST('' AS BINARY) AS v", undefined],
-      ]) {
-        // execute() with a Buffer parameter is the Buffer test above.
-        if (method === 'execute' && name === 'param') continue
-        try {
-          const [rows] = await pool[method](sql, values)
-          got[`${method} ${name}`] = Buffer.isBuffer(rows[0].v) ? `Buffer(${rows[0].v.length})` : typeof rows[0].v
-        } catch (e) {
-          got[`${method} ${name}`] = `${e.code}: ${e.message}`
-        }
-      }
-    }
-    expect(got).toEqual({
-      'query literal': 'Buffer(0)',
-      'query param': 'Buffer(0)',
-      'query cast': 'Buffer(0)',
-      'execute literal': 'Buffer(0)',
-      'execute cast': 'Buffer(0)',
+// Twice: 500 commands at a time on 8 connections queue, so with pipelining
+// most of them ride pipelines (src/pipeline.rs), junk SQL and errors included.
+// Each command's outcome (ok, or its error code) must be the same both times.
+const outcomes = { 0: new Map(), 8: new Map() }
+for (const pipelining of [0, 8])
+  describe(`bound values and raw SQL fuzz (seed ${SEED}, pipelining ${pipelining})`, () => {
+    let pool
+    beforeAll(() => {
+      pool = createPool({ ...connOpts(srv), connectionLimit: 8, endTimeout: 1000, pipelining })
     })
-  })
-
-  it('values the formatter cannot encode reject with ERR_INVALID_PARAMETER', async () => {
-    const cyclic = []
-    cyclic.push(cyclic)
-    const cases = {
-      'execute object with BigInt': pool.execute('SELECT ? AS v', [{ a: 1n }]),
-      'execute cyclic array': pool.execute('SELECT ? AS v', [cyclic]),
-      'query null-prototype object': pool.query('SELECT ? AS v', [Object.create(null)]),
-      'query cyclic array': pool.query('SELECT ? AS v', [cyclic]),
-    }
-    const got = {}
-    for (const [k, p] of Object.entries(cases)) {
-      const res = await outcome(p)
-      got[k] = res.ok ? 'resolved' : `${res.e instanceof Error ? 'Error' : typeof res.e} ${res.e.code}`
-    }
-    expect(got).toEqual({
-      'execute object with BigInt': 'Error ERR_INVALID_PARAMETER',
-      'execute cyclic array': 'Error ERR_INVALID_PARAMETER',
-      'query null-prototype object': 'Error ERR_INVALID_PARAMETER',
-      'query cyclic array': 'Error ERR_INVALID_PARAMETER',
+    afterAll(async () => {
+      await pool?.end()
     })
-  })
 
-  it('random SQL text settles with rows or a coded error; the pool keeps answering', async () => {
-    const r = prng(SEED + 2)
-    // biome-ignore format: a list of fragments
-    const FRAGMENTS = ['SELECT', 'select', ' ', '  ', '1', '0x1F', "'", '"', '`', '\\', "''", '""', '(', ')', ',', ';', '--', '-- x\n', '/*', '*/', '/*!', '#', '\n', '+', '*', 'NULL', 'AS', 'v', 'FROM', 'DUAL', 'WHERE', 'AND', 'OR', 'CONCAT(', 'CHAR(', 'X\'', "_utf8mb4'", 'N\'', '?', '??', '\0', '😀', 'é', '\uD800', 'λ', '数据', '1e309', '-', '9'.repeat(70), '@', '@@', 'version', '.', ':=']
-    const violations = new Map()
-    const tally = { ok: 0, err: 0 }
-    const N = 2500
-    for (let start = 0; start < N; start += 250) {
-      const batch = []
-      for (let i = start; i < Math.min(N, start + 250); i++) {
-        let sql
-        const k = r.int(10)
-        if (k < 6) sql = Array.from({ length: 1 + r.int(12) }, () => r.pick(FRAGMENTS)).join(r.bool() ? ' ' : '')
-        else if (k < 8) sql = `SELECT ${randomString(r, 30)}`
-        else if (k === 8) sql = randomString(r, 60)
-        else sql = `SELECT '${randomString(r, 5000)}`
-        const method = r.int(4) === 0 ? 'execute' : 'query'
-        batch.push(outcome(pool[method](sql)).then((res) => ({ i, sql, method, res })))
+    // Settles, and a rejection is an Error with a string code.
+    async function outcome(p) {
+      try {
+        return { ok: true, v: await p }
+      } catch (e) {
+        return { ok: false, e }
       }
-      for (const { i, sql, method, res } of await Promise.all(batch)) {
-        if (res.ok) tally.ok++
-        else {
-          tally.err++
-          if (badRejection(res.e)) {
-            const key = `${method}|${res.e?.code}|${String(res.e?.message).slice(0, 30)}`
-            if (!violations.has(key))
-              violations.set(key, { i, method, code: res.e?.code, message: String(res.e?.message).slice(0, 120), sql: JSON.stringify(sql.slice(0, 120)) })
+    }
+    function badRejection(e) {
+      if (e instanceof UserGetterError) return false
+      return !(e instanceof Error) || typeof e.code !== 'string' || e.code === ''
+    }
+
+    it('random parameter values through query() and execute() settle with rows or coded errors, and round-trip', async () => {
+      const r = prng(SEED + 1)
+      const violations = new Map()
+      const mismatches = []
+      const tally = { ok: 0, err: 0 }
+      const N = 4000
+      for (let start = 0; start < N; start += 250) {
+        const batch = []
+        for (let i = start; i < Math.min(N, start + 250); i++) {
+          const x = r.int(4) === 0 ? randomString(r, r.bool() ? 2000 : 40) : randomValue(r)
+          for (const method of ['query', 'execute']) {
+            batch.push(
+              (async () => {
+                let p
+                try {
+                  p = pool[method]('SELECT ? AS v', [x])
+                } catch (e) {
+                  return { i, method, x, res: { ok: false, e, sync: true } }
+                }
+                return { i, method, x, res: await outcome(p) }
+              })(),
+            )
+          }
+        }
+        for (const { i, method, x, res } of await Promise.all(batch)) {
+          outcomes[pipelining].set(`v${i}${method}`, res.ok ? 'ok' : res.e?.code)
+          if (res.sync) {
+            violations.set(`sync throw ${method}`, { i, message: String(res.e?.message) })
+            continue
+          }
+          if (res.ok) {
+            tally.ok++
+            const rows = res.v[0]
+            if (!Array.isArray(rows) && method === 'execute') continue
+            // Round trips that must be exact, both protocols.
+            if (typeof x === 'string' && Array.isArray(rows) && rows.length === 1) {
+              if (rows[0].v !== x.toWellFormed()) mismatches.push({ i, method, x: describeValue(x).slice(0, 80), got: describeValue(rows[0].v).slice(0, 80) })
+            } else if (Number.isSafeInteger(x) && !Object.is(x, -0) && Array.isArray(rows) && rows.length === 1) {
+              if (rows[0].v !== x) mismatches.push({ i, method, x, got: describeValue(rows[0].v) })
+            } else if (Buffer.isBuffer(x) && method === 'query' && Array.isArray(rows) && rows.length === 1) {
+              if (!Buffer.isBuffer(rows[0].v) || !rows[0].v.equals(x)) mismatches.push({ i, method, x: describeValue(x), got: describeValue(rows[0].v) })
+            }
+          } else {
+            tally.err++
+            if (badRejection(res.e)) {
+              const k = `${method}|${res.e?.constructor?.name}|${res.e?.code}|${String(res.e?.message).slice(0, 30)}`
+              if (!violations.has(k))
+                violations.set(k, {
+                  i,
+                  method,
+                  type: res.e?.constructor?.name,
+                  code: res.e?.code,
+                  message: String(res.e?.message).slice(0, 120),
+                  x: describeValue(x).slice(0, 200),
+                })
+            }
           }
         }
       }
-    }
-    console.log(`[fuzz] sql: ${tally.ok} resolved, ${tally.err} rejected, ${violations.size} kinds of uncoded rejection`)
-    expect(tally.err).toBeGreaterThan(100)
-    expect(tally.ok).toBeGreaterThan(10)
-    expect([...violations.values()]).toEqual([])
-    await settled(pool)
-    const st = pool.stats()
-    expect(st.counts).toMatchObject({ active: 0, waiting: 0 })
-    expect(st.counters.acquired).toBe(st.counters.released)
-    expect((await pool.query('SELECT 1 AS one'))[0]).toEqual([{ one: 1 }])
-    expect((await pool.execute('SELECT ? AS two', [2]))[0]).toEqual([{ two: 2 }])
-  }, 60_000)
-})
+      console.log(
+        `[fuzz] values: ${tally.ok} resolved, ${tally.err} rejected, ${violations.size} kinds of uncoded rejection, ${mismatches.length} round-trip mismatches`,
+      )
+      expect(tally.ok).toBeGreaterThan(1000)
+      expect(mismatches.slice(0, 10)).toEqual([])
+      expect([...violations.values()]).toEqual([])
+      await settled(pool)
+      expect((await pool.query('SELECT 1 AS one'))[0]).toEqual([{ one: 1 }])
+    }, 60_000)
+
+    // ACCEPTED DIFFERENCE (README "Known differences"): mysql_async can only
+    // bind bytes as VAR_STRING (no BLOB parameter type), so an execute() Buffer
+    // is a string in the connection charset on the server. Stored into binary
+    // columns it is byte-exact; echoed back by `SELECT ?` it is text.
+    it('Buffers bound with execute() are byte-exact in binary columns (echo is text: accepted difference)', async () => {
+      const buf = Buffer.from([0x00, 0xff, 0xc3, 0x28, 0x80])
+      const conn = await pool.getConnection()
+      try {
+        await conn.query('CREATE TEMPORARY TABLE fz_bin (b BLOB, vb VARBINARY(8))')
+        await conn.execute('INSERT INTO fz_bin VALUES (?, ?)', [buf, buf])
+        const [[row]] = await conn.execute('SELECT b, vb, b = ? AS same, CHARSET(?) AS cs FROM fz_bin', [buf, buf])
+        expect(row.b.equals(buf)).toBe(true)
+        expect(row.vb.equals(buf)).toBe(true)
+        expect(row.same).toBe(1)
+        expect(row.cs).toBe('utf8mb4')
+      } finally {
+        conn.release()
+      }
+    })
+
+    it('a result whose only binary cells are empty decodes (empty Buffer, not a crash)', async () => {
+      const got = {}
+      for (const method of ['query', 'execute']) {
+        for (const [name, sql, values] of [
+          ['literal', "SELECT X'' AS v", undefined],
+          ['param', 'SELECT ? AS v', [Buffer.alloc(0)]],
+          ['cast', "SELECT CAST('' AS BINARY) AS v", undefined],
+        ]) {
+          // execute() with a Buffer parameter is the Buffer test above.
+          if (method === 'execute' && name === 'param') continue
+          try {
+            const [rows] = await pool[method](sql, values)
+            got[`${method} ${name}`] = Buffer.isBuffer(rows[0].v) ? `Buffer(${rows[0].v.length})` : typeof rows[0].v
+          } catch (e) {
+            got[`${method} ${name}`] = `${e.code}: ${e.message}`
+          }
+        }
+      }
+      expect(got).toEqual({
+        'query literal': 'Buffer(0)',
+        'query param': 'Buffer(0)',
+        'query cast': 'Buffer(0)',
+        'execute literal': 'Buffer(0)',
+        'execute cast': 'Buffer(0)',
+      })
+    })
+
+    it('values the formatter cannot encode reject with ERR_INVALID_PARAMETER', async () => {
+      const cyclic = []
+      cyclic.push(cyclic)
+      const cases = {
+        'execute object with BigInt': pool.execute('SELECT ? AS v', [{ a: 1n }]),
+        'execute cyclic array': pool.execute('SELECT ? AS v', [cyclic]),
+        'query null-prototype object': pool.query('SELECT ? AS v', [Object.create(null)]),
+        'query cyclic array': pool.query('SELECT ? AS v', [cyclic]),
+      }
+      const got = {}
+      for (const [k, p] of Object.entries(cases)) {
+        const res = await outcome(p)
+        got[k] = res.ok ? 'resolved' : `${res.e instanceof Error ? 'Error' : typeof res.e} ${res.e.code}`
+      }
+      expect(got).toEqual({
+        'execute object with BigInt': 'Error ERR_INVALID_PARAMETER',
+        'execute cyclic array': 'Error ERR_INVALID_PARAMETER',
+        'query null-prototype object': 'Error ERR_INVALID_PARAMETER',
+        'query cyclic array': 'Error ERR_INVALID_PARAMETER',
+      })
+    })
+
+    it('random SQL text settles with rows or a coded error; the pool keeps answering', async () => {
+      const r = prng(SEED + 2)
+      // biome-ignore format: a list of fragments
+      const FRAGMENTS = ['SELECT', 'select', ' ', '  ', '1', '0x1F', "'", '"', '`', '\\', "''", '""', '(', ')', ',', ';', '--', '-- x\n', '/*', '*/', '/*!', '#', '\n', '+', '*', 'NULL', 'AS', 'v', 'FROM', 'DUAL', 'WHERE', 'AND', 'OR', 'CONCAT(', 'CHAR(', 'X\'', "_utf8mb4'", 'N\'', '?', '??', '\0', '😀', 'é', '\uD800', 'λ', '数据', '1e309', '-', '9'.repeat(70), '@', '@@', 'version', '.', ':=']
+      const violations = new Map()
+      const tally = { ok: 0, err: 0 }
+      const N = 2500
+      for (let start = 0; start < N; start += 250) {
+        const batch = []
+        for (let i = start; i < Math.min(N, start + 250); i++) {
+          let sql
+          const k = r.int(10)
+          if (k < 6) sql = Array.from({ length: 1 + r.int(12) }, () => r.pick(FRAGMENTS)).join(r.bool() ? ' ' : '')
+          else if (k < 8) sql = `SELECT ${randomString(r, 30)}`
+          else if (k === 8) sql = randomString(r, 60)
+          else sql = `SELECT '${randomString(r, 5000)}`
+          const method = r.int(4) === 0 ? 'execute' : 'query'
+          batch.push(outcome(pool[method](sql)).then((res) => ({ i, sql, method, res })))
+        }
+        for (const { i, sql, method, res } of await Promise.all(batch)) {
+          outcomes[pipelining].set(`s${i}`, res.ok ? 'ok' : res.e?.code)
+          if (res.ok) tally.ok++
+          else {
+            tally.err++
+            if (badRejection(res.e)) {
+              const key = `${method}|${res.e?.code}|${String(res.e?.message).slice(0, 30)}`
+              if (!violations.has(key))
+                violations.set(key, { i, method, code: res.e?.code, message: String(res.e?.message).slice(0, 120), sql: JSON.stringify(sql.slice(0, 120)) })
+            }
+          }
+        }
+      }
+      console.log(`[fuzz] sql: ${tally.ok} resolved, ${tally.err} rejected, ${violations.size} kinds of uncoded rejection`)
+      expect(tally.err).toBeGreaterThan(100)
+      expect(tally.ok).toBeGreaterThan(10)
+      expect([...violations.values()]).toEqual([])
+      await settled(pool)
+      const st = pool.stats()
+      expect(st.counts).toMatchObject({ active: 0, waiting: 0 })
+      expect(st.counters.acquired).toBe(st.counters.released)
+      expect((await pool.query('SELECT 1 AS one'))[0]).toEqual([{ one: 1 }])
+      expect((await pool.execute('SELECT ? AS two', [2]))[0]).toEqual([{ two: 2 }])
+      if (pipelining > 0) {
+        expect(st.counters.pipelined).toBeGreaterThan(500)
+        // Same outcome, command by command, as without pipelining (the run above).
+        const differ = [...outcomes[0]].filter(([k, v]) => outcomes[pipelining].get(k) !== v)
+        expect(outcomes[0].size).toBeGreaterThanOrEqual(2500)
+        expect(differ.slice(0, 10)).toEqual([])
+      } else expect(st.counters.pipelined).toBe(0)
+    }, 60_000)
+  })
 
 describe(`the boundary functions called with junk (seed ${SEED})`, () => {
   // lib/transport.js calls these two per batch (src/fast_calls.rs); any JS
