@@ -108,17 +108,18 @@ describe('pipelining', () => {
     try {
       const [[{ id }]] = await pool.execute('SELECT CONNECTION_ID() AS id')
       // Holds the only connection; 12 execute()s queue behind it and ride
-      // in pipelines of 8, each taking 60 ms on the server.
-      const held = pool.execute('SELECT SLEEP(0.1) AS s')
+      // in pipelines of 8, each taking 100 ms on the server.
+      const held = pool.execute('SELECT SLEEP(0.05) AS s')
       await new Promise((r) => setTimeout(r, 20))
       const queued = Array.from({ length: 12 }, (_, i) =>
-        pool.execute('SELECT SLEEP(0.06) AS s, ? AS i', [i]).then(
+        pool.execute('SELECT SLEEP(0.1) AS s, ? AS i', [i]).then(
           ([[row]]) => ({ ok: row.i }),
           (e) => ({ code: e.code, fatal: e.fatal }),
         ),
       )
-      // Inside the first pipeline: the held command ends at ~100 ms.
-      await new Promise((r) => setTimeout(r, 200))
+      // Inside the first pipeline: right after its first answer, with seven
+      // more (~700 ms of them) written behind it.
+      await queued[0]
       await admin.query(`KILL ${id}`)
       const outcomes = await Promise.all(queued)
       await held
