@@ -88,7 +88,8 @@ pub struct Settings {
     pub idle_ping_interval: Option<Duration>,
     pub connect_timeout: Option<Duration>,
     pub validate_after_idle: Duration,
-    /// At most this many queued commands ride one connection (0: none).
+    /// At most this many queued commands ride one connection (0: none, and
+    /// always 0 with a reset on release).
     pub pipeline_depth: usize,
     pub reset: ResetPolicy,
     pub breaker_threshold: u32,
@@ -131,7 +132,13 @@ impl PoolConfig {
             idle_ping_interval: ms(self.idle_ping_interval),
             connect_timeout: ms(self.connect_timeout),
             validate_after_idle: ms(self.validate_after_idle).unwrap_or(Duration::ZERO),
-            pipeline_depth: self.pipelining.map_or(PIPELINE_DEPTH, |d| d.min(PIPELINE_DEPTH_MAX) as usize),
+            // With a reset on release each pool command must find a clean
+            // session, and a pipeline writes the next before it sees what the
+            // last left: no pipelining then.
+            pipeline_depth: match self.reset_on_release.as_str() {
+                "never" => self.pipelining.map_or(PIPELINE_DEPTH, |d| d.min(PIPELINE_DEPTH_MAX) as usize),
+                _ => 0,
+            },
             reset: match self.reset_on_release.as_str() {
                 "always" => ResetPolicy::Always,
                 "never" => ResetPolicy::Never,

@@ -171,9 +171,7 @@ impl Source {
 /// command's own answer is queued first.
 async fn ride(at: &Arc<Attachment>, c: &mut PooledConn, id: u32, payload: &mut Option<Payload>) {
     let depth = at.pool.settings.pipeline_depth;
-    // With a reset on release, each pool command must find a clean session:
-    // nothing may follow another on one connection without it.
-    if depth == 0 || at.pool.settings.reset != crate::config::ResetPolicy::Never {
+    if depth == 0 {
         return;
     }
     let mut first = true;
@@ -217,7 +215,7 @@ fn own_command(at: Arc<Attachment>, id: u32, op: Op, ticket: Ticket) -> Pin<Box<
 /// state machines), and tokio moves a task's future by value when it is
 /// spawned and when it finishes; behind a Box those moves copy a pointer.
 pub(crate) async fn start_pool_commands(at: Arc<Attachment>, batch: Vec<(Submission, Ticket)>) {
-    let pipelining = at.pool.settings.pipeline_depth > 0 && at.pool.settings.reset == crate::config::ResetPolicy::Never;
+    let pipelining = at.pool.settings.pipeline_depth > 0;
     for (job, ticket) in batch {
         let Submission { id, op, timeout_ms, .. } = job;
         let op = match ticket.waiter() {

@@ -184,12 +184,14 @@ pub struct PipeOut<'s> {
     pub chunk: &'s mut (dyn FnMut(usize, usize, RowBatch) + Send),
 }
 
-/// Why a pipeline stopped before every command had its answer: the
-/// connection is unusable after `error`. With `written` false nothing of the
-/// pipeline reached the server, so the unanswered commands may run elsewhere.
-pub struct PipeStop {
-    pub error: mysql_async::Error,
-    pub written: bool,
+/// Why a pipeline stopped before every command had its answer; the
+/// connection is unusable after either.
+pub enum PipeStop {
+    /// Nothing of the pipeline reached the server: the unanswered commands
+    /// may run elsewhere.
+    Unwritten,
+    /// Commands were written: the unanswered ones get this error.
+    Lost(mysql_async::Error),
 }
 
 /// query()s and execute()s pipelined on one connection (see pipeline.rs):
@@ -231,14 +233,10 @@ pub async fn run_pipelined(
             // by one; the connection is not trusted after it (as run_op does),
             // and nothing was written yet.
             Err(e @ E::Driver(_)) => {
-                let stop = PipeStop {
-                    error: mysql_async::Error::Driver(mysql_async::DriverError::ConnectionClosed),
-                    written: false,
-                };
                 answer(i, Err(e));
-                return Some(stop);
+                return Some(PipeStop::Unwritten);
             }
-            Err(error) => return Some(PipeStop { error, written: false }),
+            Err(_) => return Some(PipeStop::Unwritten),
         }
     }
     activity.touch();
@@ -258,7 +256,8 @@ pub async fn run_pipelined(
             // Refused before a byte was written (values that do not fit the
             // statement): that command's answer; the stream is untouched.
             Err(e @ E::Driver(_)) => answer(i, Err(e)),
-            Err(error) => return Some(PipeStop { error, written: !sent.is_empty() }),
+            Err(_) if sent.is_empty() => return Some(PipeStop::Unwritten),
+            Err(error) => return Some(PipeStop::Lost(error)),
         }
     }
     for i in sent {
@@ -281,7 +280,7 @@ pub async fn run_pipelined(
                 answer(i, Ok(sets));
             }
             Err(e @ E::Server(_)) => answer(i, Err(e)),
-            Err(error) => return Some(PipeStop { error, written: true }),
+            Err(error) => return Some(PipeStop::Lost(error)),
         }
     }
     None

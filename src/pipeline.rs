@@ -15,7 +15,7 @@ use crate::command::within_deadlines;
 use crate::convert::{self, ResultSet};
 use crate::error::{self, ErrInfo};
 use crate::metrics::Metrics;
-use crate::ops::{self, Op, Param, PipeOut, Piped};
+use crate::ops::{self, Op, Param, PipeOut, PipeStop, Piped};
 use crate::pool::PooledConn;
 use crate::sync::lock;
 use std::sync::{Arc, Mutex};
@@ -81,7 +81,9 @@ pub(crate) async fn run(at: &Attachment, c: &mut PooledConn, jobs: Vec<PipeJob>)
             _ => {
                 // eligible() lets only query()s and execute()s in; anything
                 // else is answered, never left waiting.
-                answered[j] = true;
+                if let Some(done) = answered.get_mut(j) {
+                    *done = true;
+                }
                 let e = ErrInfo::new(
                     "ERR_NATIVE_PANIC",
                     "internal error in napi-mysql-pool: a command that cannot be pipelined was",
@@ -127,21 +129,21 @@ pub(crate) async fn run(at: &Attachment, c: &mut PooledConn, jobs: Vec<PipeJob>)
         within_deadlines(fut, pool, &activity, None, || {}).await
     };
     pool.metrics.query_time.observe(t0.elapsed());
-    let failed: Option<(ErrInfo, bool)> = match res {
-        Ok(None) => None,
-        Ok(Some(stop)) => Some((error::from_mysql(&stop.error, false).fatal(), stop.written)),
-        Err(cut) => Some((cut.error(), true)),
-    };
     drop(piped);
-    let Some((info, written)) = failed else {
-        c.track_session();
-        return None;
+    let info = match res {
+        Ok(None) => {
+            c.track_session();
+            return None;
+        }
+        Ok(Some(PipeStop::Unwritten)) => None,
+        Ok(Some(PipeStop::Lost(e))) => Some(error::from_mysql(&e, false).fatal()),
+        Err(cut) => Some(cut.error()),
     };
     c.broken = true;
     let waiting = jobs.into_iter().zip(answered).filter(|(_, done)| !*done).map(|(j, _)| j);
-    if !written {
+    let Some(info) = info else {
         return Some(Unsent { jobs: waiting.collect() });
-    }
+    };
     pool.metrics.error(&info.code);
     for job in waiting {
         Metrics::inc(&pool.metrics.released);
