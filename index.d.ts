@@ -157,6 +157,13 @@ export declare const FLAG_POOL_WAIT: number
 /** A JS typeCast function runs per cell: every cell travels as text/bytes. */
 export declare const FLAG_RAW: number
 
+/**
+ * A plain SELECT calling only built-in functions (lib/replayable.js): if
+ * the connection a pipeline wrote it to is lost before it answered, it goes
+ * back to the queue instead of failing (src/pipeline.rs).
+ */
+export declare const FLAG_REPLAYABLE: number
+
 /** Rows go to a JS stream: pause after each chunk until it asks for more. */
 export declare const FLAG_STREAM: number
 
@@ -255,6 +262,11 @@ export interface PoolConfig {
   validateAfterIdle: number
   /** Queued pool commands a free connection takes at once (pipeline.rs); 0: off. */
   pipelining?: number
+  /**
+   * Whether commands other than plain SELECTs ride too (then a lost
+   * connection fails every command written to it).
+   */
+  pipelineWrites?: boolean
   /** "always" | "never" | "auto" */
   resetOnRelease: string
   maxPreparedStatements: number

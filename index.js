@@ -856,6 +856,7 @@ module.exports.FLAG_DECIMAL_NUMBERS = nativeBinding.FLAG_DECIMAL_NUMBERS
 module.exports.FLAG_JSON_STRINGS = nativeBinding.FLAG_JSON_STRINGS
 module.exports.FLAG_POOL_WAIT = nativeBinding.FLAG_POOL_WAIT
 module.exports.FLAG_RAW = nativeBinding.FLAG_RAW
+module.exports.FLAG_REPLAYABLE = nativeBinding.FLAG_REPLAYABLE
 module.exports.FLAG_STREAM = nativeBinding.FLAG_STREAM
 module.exports.FLAG_SUPPORT_BIG_NUMBERS = nativeBinding.FLAG_SUPPORT_BIG_NUMBERS
 module.exports.HEAD_AFFECTED = nativeBinding.HEAD_AFFECTED

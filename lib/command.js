@@ -8,6 +8,7 @@ const SqlEscaper = require('sql-escaper');
 const errors = require('./errors');
 const { statementEnd } = require('./statements');
 const { isDdl } = require('./sql');
+const { replayable, plainValues } = require('./replayable');
 
 // LOAD DATA LOCAL makes the server read the next bytes as file content; a
 // character-set change alters how the commands behind it are encoded.
@@ -102,6 +103,10 @@ function prepare(cfg, sql, values, forExecute) {
   const rowsAsArray = o.rowsAsArray !== undefined ? o.rowsAsArray : cfg.rowsAsArray;
   const nestTables = o.nestTables !== undefined ? o.nestTables : cfg.nestTables;
   const shape = rowsAsArray || nestTables !== undefined ? { rowsAsArray, nestTables } : EMPTY;
+  // What the server will run is read from the template when formatting
+  // only adds quoted literals: applications repeat templates, so the
+  // reading is cached.
+  const again = forExecute || (!cfg.queryFormat && plainValues(values)) ? replayable(sql, true) : null;
   let params;
   if (forExecute) {
     params = executeParams(values, cfg.timezone);
@@ -129,6 +134,8 @@ function prepare(cfg, sql, values, forExecute) {
   // Never pipelined (src/pipeline.rs): a word anywhere, strings included,
   // is enough; a false match only costs the pipeline.
   if ((!forExecute && cfg.multipleStatements) || (typeof sql === 'string' && ALONE_WORDS.test(sql))) flags |= FLAG.ALONE;
+  // May be sent again if its connection is lost unanswered (src/pipeline.rs).
+  if (again ?? (typeof sql === 'string' && replayable(sql, false))) flags |= FLAG.REPLAYABLE;
   return { sql, params, flags, shape, typeCast, timeout };
 }
 

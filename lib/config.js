@@ -121,7 +121,9 @@ const TABLE = {
   idlePingInterval: { kind: 'ms', default: 0, native: 'idlePingInterval', from: 'ours' },
   validateAfterIdle: { kind: 'ms', default: 500, native: 'validateAfterIdle', from: 'ours' },
   // Queued pool query()s and execute()s a free connection takes at once (src/pipeline.rs); 0: off.
-  pipelining: { kind: 'count', default: 0, native: 'pipelining', from: 'ours' },
+  pipelining: { kind: 'count', default: 8, native: 'pipelining', from: 'ours' },
+  // Whether statements other than plain SELECTs ride too (lib/replayable.js).
+  pipelineWrites: { kind: 'bool', default: false, native: 'pipelineWrites', from: 'ours' },
   circuitBreakerThreshold: { kind: 'count', default: 3, native: 'circuitBreakerThreshold', from: 'ours' },
   circuitBreakerReset: { kind: 'ms', default: 1000, native: 'circuitBreakerReset', from: 'ours' },
   // Leak detection runs in JS (lib/pool.js).

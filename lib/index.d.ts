@@ -144,9 +144,15 @@ export interface PoolOptions extends Omit<mysql.PoolOptions, 'resetOnRelease' | 
   validateAfterIdle?: number;
   /**
    * Pool `query()`s and `execute()`s waiting for a connection that one free connection takes at once: it writes
-   * them all, then reads their answers in order (default 0 = off; at most 64). See README "Pipelining".
+   * them all, then reads their answers in order (default 8; 0 = off; at most 64; off under `resetOnRelease`).
+   * Only plain SELECTs ride unless `pipelineWrites`. See README "Pipelining".
    */
   pipelining?: number;
+  /**
+   * Let every eligible statement ride a pipeline, not only plain SELECTs (default false). A lost connection then
+   * fails every command written to it, not only the one it was running.
+   */
+  pipelineWrites?: boolean;
   /** Consecutive connect failures that open the circuit breaker (default 3; 0 = off). */
   circuitBreakerThreshold?: number;
   /** How long the breaker stays open before a retry is allowed (ms, default 1000). */

@@ -36,6 +36,7 @@ module.exports = Object.freeze({
     'DDL',
     'POOL_WAIT',
     'ALONE',
+    'REPLAYABLE',
   ]),
   KIND: group('KIND', ['NUMBER', 'STRING', 'BUFFER', 'DATE', 'DATETIME', 'JSON', 'BIGINT', 'GEOMETRY', 'NULL', 'BIN_DATETIME', 'JSON_BIG', 'EXTENDED_JSON']),
   TAG: group('TAG', ['NULL', 'VALUE', 'STRING', 'BUFFER']),

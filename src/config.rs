@@ -50,6 +50,9 @@ pub struct PoolConfig {
     pub validate_after_idle: f64,
     /// Queued pool commands a free connection takes at once (pipeline.rs); 0: off.
     pub pipelining: Option<u32>,
+    /// Whether commands other than plain SELECTs ride too (then a lost
+    /// connection fails every command written to it).
+    pub pipeline_writes: Option<bool>,
     /// "always" | "never" | "auto"
     pub reset_on_release: String,
     pub max_prepared_statements: u32,
@@ -91,6 +94,7 @@ pub struct Settings {
     /// At most this many queued commands ride one connection (0: none, and
     /// always 0 with a reset on release).
     pub pipeline_depth: usize,
+    pub pipeline_writes: bool,
     pub reset: ResetPolicy,
     pub breaker_threshold: u32,
     pub breaker_reset: Duration,
@@ -102,9 +106,11 @@ pub struct Settings {
     pub charset: Charset,
 }
 
-/// The `pipelining` option's default (off: mysql2's behaviour when a
-/// connection is lost) and bound (see pipeline.rs).
-const PIPELINE_DEPTH: usize = 0;
+/// The `pipelining` option's default and bound (see pipeline.rs). On by
+/// default: only plain SELECTs ride unless `pipelineWrites`, and those go
+/// back to the queue when a connection is lost, so an outage fails as many
+/// commands as in mysql2.
+const PIPELINE_DEPTH: usize = 8;
 const PIPELINE_DEPTH_MAX: u32 = 64;
 
 fn ms(v: f64) -> Option<Duration> {
@@ -139,6 +145,7 @@ impl PoolConfig {
                 "never" => self.pipelining.map_or(PIPELINE_DEPTH, |d| d.min(PIPELINE_DEPTH_MAX) as usize),
                 _ => 0,
             },
+            pipeline_writes: self.pipeline_writes.unwrap_or(false),
             reset: match self.reset_on_release.as_str() {
                 "always" => ResetPolicy::Always,
                 "never" => ResetPolicy::Never,

@@ -33,6 +33,7 @@ pub mod flags {
     pub const DDL: u32 = wire::FLAG_DDL;
     pub const POOL_WAIT: u32 = wire::FLAG_POOL_WAIT;
     pub const ALONE: u32 = wire::FLAG_ALONE;
+    pub const REPLAYABLE: u32 = wire::FLAG_REPLAYABLE;
 }
 
 /// Column kinds (src/wire.rs KIND_*), as bytes.

@@ -191,10 +191,12 @@ async fn ride(at: &Arc<Attachment>, c: &mut PooledConn, id: u32, payload: &mut O
             }
         }
         let Some(unsent) = pipeline::run(at, c, jobs).await else { continue };
-        // Never written: each goes back to the place it had, the front of
-        // the queue (last first, so they keep their order), and runs as a
-        // command of its own, as a command whose connection failed that way
-        // is run again. This connection is broken: closing it makes room.
+        // Never written, or written behind the one that was running when the
+        // connection was lost and safe to run twice: each goes back to the
+        // place it had, the front of the queue (last first, so they keep
+        // their order), and runs as a command of its own, as a command whose
+        // connection failed before its write is run again. This connection
+        // is broken: closing it makes room.
         for job in unsent.jobs.into_iter().rev() {
             Metrics::inc(&at.pool.metrics.retried);
             Metrics::inc(&at.pool.metrics.released);
@@ -216,10 +218,11 @@ fn own_command(at: Arc<Attachment>, id: u32, op: Op, ticket: Ticket) -> Pin<Box<
 /// spawned and when it finishes; behind a Box those moves copy a pointer.
 pub(crate) async fn start_pool_commands(at: Arc<Attachment>, batch: Vec<(Submission, Ticket)>) {
     let pipelining = at.pool.settings.pipeline_depth > 0;
+    let writes = at.pool.settings.pipeline_writes;
     for (job, ticket) in batch {
         let Submission { id, op, timeout_ms, .. } = job;
         let op = match ticket.waiter() {
-            Some(waiter) if pipelining && pipeline::eligible(&op, timeout_ms) => {
+            Some(waiter) if pipelining && pipeline::eligible(&op, timeout_ms, writes) => {
                 let slot: JobSlot = Arc::new(Mutex::new(Some(PipeJob { id, op, asked: ticket.asked_at() })));
                 if at.pool.offer(waiter, Arc::as_ptr(&at) as usize, slot.clone()) {
                     Source::Offered(slot, None)

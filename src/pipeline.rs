@@ -8,10 +8,11 @@
 //! on a small machine. Only commands that need nothing of a connection of
 //! their own ride (`eligible`): no query `timeout`, no stream, no DDL, small,
 //! and nothing JS marked ALONE (LOAD, a character-set change, several
-//! statements).
+//! statements); by default only plain SELECTs (REPLAYABLE), which go back to
+//! the queue if the connection is lost while they wait behind another.
 use crate::attachment::Attachment;
 use crate::boundary::{Completion, Payload};
-use crate::command::within_deadlines;
+use crate::command::{within_deadlines, Cut};
 use crate::convert::{self, ResultSet};
 use crate::error::{self, ErrInfo};
 use crate::metrics::Metrics;
@@ -38,14 +39,19 @@ pub(crate) struct PipeJob {
 /// command gains nothing from sharing a write).
 const VALUE_BYTES_MAX: usize = 64 << 10;
 
-/// Whether a pool command may ride another's connection.
-pub(crate) fn eligible(op: &Op, timeout_ms: f64) -> bool {
+/// Whether a pool command may ride another's connection: with `writes` off
+/// (the default) only one that may run twice does, so that a lost
+/// connection fails no more commands than it would without pipelining.
+pub(crate) fn eligible(op: &Op, timeout_ms: f64, writes: bool) -> bool {
     let (params, flags): (&[Param], u32) = match op {
         Op::Execute(_, params, flags) => (params, *flags),
         Op::Query(sql, flags) => (&[], *flags | if sql.len() > VALUE_BYTES_MAX { convert::flags::ALONE } else { 0 }),
         _ => return false,
     };
     if timeout_ms > 0.0 || flags & (convert::flags::STREAM | convert::flags::DDL | convert::flags::ALONE) != 0 {
+        return false;
+    }
+    if !writes && flags & convert::flags::REPLAYABLE == 0 {
         return false;
     }
     let mut bytes = 0usize;
@@ -59,15 +65,17 @@ pub(crate) fn eligible(op: &Op, timeout_ms: f64) -> bool {
     bytes <= VALUE_BYTES_MAX
 }
 
-/// Jobs of a pipeline that failed before any of them was written (the peer
-/// had closed, or unread bytes were waiting): safe to run elsewhere.
+/// Jobs of a pipeline to run elsewhere: none was written (the peer had
+/// closed, or unread bytes were waiting), or they were written behind the
+/// one running when the connection was lost and may run twice.
 pub(crate) struct Unsent {
     pub(crate) jobs: Vec<PipeJob>,
 }
 
 /// Runs adopted `jobs` on `c`, pushing each answer as it is read. A failure
-/// that leaves the stream unusable marks `c` broken and answers every job
-/// still waiting, unless none was written: those are handed back.
+/// that leaves the stream unusable marks `c` broken and answers the jobs
+/// still waiting, except those it hands back: all when none was written,
+/// else the replayable ones behind the first.
 pub(crate) async fn run(at: &Attachment, c: &mut PooledConn, jobs: Vec<PipeJob>) -> Option<Unsent> {
     let (pool, completions) = (&at.pool, &at.completions);
     // piped[i] is jobs[index[i]]; answered[j] tells whether jobs[j] has its answer.
@@ -130,26 +138,38 @@ pub(crate) async fn run(at: &Attachment, c: &mut PooledConn, jobs: Vec<PipeJob>)
     };
     pool.metrics.query_time.observe(t0.elapsed());
     drop(piped);
-    let info = match res {
+    let (info, replay) = match res {
         Ok(None) => {
             c.track_session();
             return None;
         }
-        Ok(Some(PipeStop::Unwritten)) => None,
-        Ok(Some(PipeStop::Lost(e))) => Some(error::from_mysql(&e, false).fatal()),
-        Err(cut) => Some(cut.error()),
+        Ok(Some(PipeStop::Unwritten)) => (None, true),
+        Ok(Some(PipeStop::Lost(e))) => (Some(error::from_mysql(&e, false).fatal()), true),
+        Err(cut @ Cut::Silent(_)) => (Some(cut.error()), true),
+        // end() ran out of time: nothing goes back to a closing pool.
+        Err(cut @ Cut::Killed) => (Some(cut.error()), false),
     };
     c.broken = true;
     let waiting = jobs.into_iter().zip(answered).filter(|(_, done)| !*done).map(|(j, _)| j);
     let Some(info) = info else {
         return Some(Unsent { jobs: waiting.collect() });
     };
+    // The first unanswered command was the one the server was running: it
+    // fails, as the one command on a lost connection fails in mysql2. Those
+    // behind it would still be waiting for a connection there; the ones
+    // that may run twice (a plain SELECT, lib/replayable.js) go back to the
+    // queue, the rest fail with it.
+    let mut again = Vec::new();
     pool.metrics.error(&info.code);
-    for job in waiting {
+    for (k, job) in waiting.enumerate() {
+        if replay && k > 0 && job.op.flags() & convert::flags::REPLAYABLE != 0 {
+            again.push(job);
+            continue;
+        }
         Metrics::inc(&pool.metrics.released);
         completions.push(Completion { id: job.id, payload: Payload::Error(info.clone()) });
     }
-    None
+    (!again.is_empty()).then_some(Unsent { jobs: again })
 }
 
 /// Takes a job's op back for its own task (None: a pipeline took it).

@@ -982,6 +982,7 @@ mod tests {
             connect_timeout: None,
             validate_after_idle: Duration::from_millis(500),
             pipeline_depth: 0,
+            pipeline_writes: false,
             reset: ResetPolicy::Never,
             breaker_threshold: 3,
             breaker_reset: Duration::from_secs(1),

@@ -170,6 +170,11 @@ pub const FLAG_POOL_WAIT: u32 = 2048;
 /// it are encoded before its answer), or several statements.
 #[napi]
 pub const FLAG_ALONE: u32 = 4096;
+/// A plain SELECT calling only built-in functions (lib/replayable.js): if
+/// the connection a pipeline wrote it to is lost before it answered, it goes
+/// back to the queue instead of failing (src/pipeline.rs).
+#[napi]
+pub const FLAG_REPLAYABLE: u32 = 8192;
 
 // Column kinds, in each shape's metadata.
 #[napi]

@@ -216,14 +216,15 @@ describe(`createPool option fuzz (seed ${SEED})`, () => {
 })
 
 // Twice: 500 commands at a time on 8 connections queue, so with pipelining
-// most of them ride pipelines (src/pipeline.rs), junk SQL and errors included.
+// most of them ride pipelines (src/pipeline.rs; pipelineWrites, so not only
+// plain SELECTs), junk SQL and errors included.
 // Each command's outcome (ok, or its error code) must be the same both times.
 const outcomes = { 0: new Map(), 8: new Map() }
 for (const pipelining of [0, 8])
   describe(`bound values and raw SQL fuzz (seed ${SEED}, pipelining ${pipelining})`, () => {
     let pool
     beforeAll(() => {
-      pool = createPool({ ...connOpts(srv), connectionLimit: 8, endTimeout: 1000, pipelining })
+      pool = createPool({ ...connOpts(srv), connectionLimit: 8, endTimeout: 1000, pipelining, pipelineWrites: true })
     })
     afterAll(async () => {
       await pool?.end()

@@ -258,7 +258,7 @@ async function trailingScenario({ createPool, startFakeMysql, hostile, sleep, se
     endTimeout: 300,
     // pipelined: waves of 20 queries ride pipelines; a pipeline whose
     // connection turns out poisoned before its first write hands them back.
-    ...(args.pipelined ? { pipelining: 8 } : {}),
+    pipelining: args.pipelined ? 8 : 0,
   })
   const wrong = []
   const failures = []

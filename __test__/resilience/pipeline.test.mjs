@@ -16,6 +16,8 @@ let admin
 beforeAll(async () => {
   admin = createPool({ ...conn, connectionLimit: 1, pipelining: 0 })
   await admin.query('CREATE TABLE IF NOT EXISTS pipe_rows (id INT PRIMARY KEY, v VARCHAR(20))')
+  // A stored function: the client cannot tell whether it writes.
+  await admin.query('CREATE FUNCTION IF NOT EXISTS pipe_echo(x INT) RETURNS INT DETERMINISTIC RETURN x')
   await admin.query('TRUNCATE pipe_rows')
   const rows = Array.from({ length: 500 }, (_, i) => [i + 1, `v${i + 1}`])
   await admin.query('INSERT INTO pipe_rows VALUES ?', [rows])
@@ -71,64 +73,74 @@ describe('pipelining', () => {
     await admin.query('CREATE TABLE IF NOT EXISTS pipe_log (id INT AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL)')
   })
 
-  it('every answer is its own command’s, errors included; with pipelining off, the same answers', async () => {
+  it('every answer is its own command’s, errors included; with pipelining off or reads only, the same answers', async () => {
+    const configs = { writes: { pipelining: 8, pipelineWrites: true }, reads: {}, off: { pipelining: 0 } }
     const results = {}
-    for (const depth of [8, 0]) {
-      const pool = createPool({ ...conn, connectionLimit: 3, pipelining: depth })
+    for (const [name, opts] of Object.entries(configs)) {
+      const pool = createPool({ ...conn, connectionLimit: 3, ...opts })
       try {
         const tally = await mixed(pool)
         await settled(pool)
         const { counters, counts } = pool.stats()
-        results[depth] = { tally, counters, counts }
+        results[name] = { tally, counters, counts }
       } finally {
         await pool.end()
       }
     }
-    const on = results[8]
-    const off = results[0]
-    expect(on.tally.wrong).toEqual([])
-    expect(off.tally.wrong).toEqual([])
+    const { writes, reads, off } = results
+    for (const r of [writes, reads, off]) expect(r.tally.wrong).toEqual([])
     // The same seeded plan: the same outcomes.
-    expect(on.tally).toEqual(off.tally)
-    const t = on.tally
+    expect(writes.tally).toEqual(off.tally)
+    expect(reads.tally).toEqual(off.tally)
+    const t = writes.tally
     expect(t.rows + t.textRows + t.noTable + t.subquery + t.syntax + t.inserts).toBe(6000)
     for (const n of [t.noTable, t.subquery, t.syntax, t.inserts]) expect(n).toBeGreaterThan(400)
     expect(t.textRows).toBeGreaterThan(1500)
-    // Commands really rode (100 callers on 3 connections), and none without it.
-    expect(on.counters.pipelined).toBeGreaterThan(1000)
+    // Commands really rode (100 callers on 3 connections), and none without it;
+    // by default only the SELECTs (about 70% of the plan), so fewer.
+    expect(writes.counters.pipelined).toBeGreaterThan(1000)
+    expect(reads.counters.pipelined).toBeGreaterThan(500)
+    expect(reads.counters.pipelined).toBeLessThan(writes.counters.pipelined)
     expect(off.counters.pipelined).toBe(0)
-    for (const r of [on, off]) {
+    for (const r of [writes, reads, off]) {
       expect(r.counters.acquired).toBe(r.counters.released)
       expect(r.counts).toMatchObject({ active: 0, waiting: 0, total: 3 })
     }
   })
 
-  it('a connection killed mid-pipeline: every command on it settles, the rest run, the pool goes on', async () => {
-    const pool = createPool({ ...conn, connectionLimit: 1, pipelining: 8 })
+  // One connection: 12 execute()s queue behind a held one, each taking
+  // 100 ms on the server; the connection is killed right after the first
+  // queued one answers. Resolves to each queued command's outcome.
+  const killedMidway = async (pool, adminQuery, sql = 'SELECT SLEEP(0.1) AS s, ? AS i') => {
+    const [[{ id }]] = await pool.execute('SELECT CONNECTION_ID() AS id')
+    const held = pool.execute('SELECT SLEEP(0.05) AS s')
+    await new Promise((r) => setTimeout(r, 20))
+    const queued = Array.from({ length: 12 }, (_, i) =>
+      pool.execute(sql, [i]).then(
+        ([[row]]) => ({ ok: row.i }),
+        (e) => ({ code: e.code, fatal: e.fatal }),
+      ),
+    )
+    // With pipelining: inside the first pipeline, right after its first
+    // answer, with seven more (~700 ms of them) written behind it.
+    await queued[0]
+    await adminQuery(`KILL ${id}`)
+    const outcomes = await Promise.all(queued)
+    await held
+    return outcomes
+  }
+
+  it('a connection killed mid-pipeline (pipelineWrites): every command on it settles, the rest run, the pool goes on', async () => {
+    const pool = createPool({ ...conn, connectionLimit: 1, pipelining: 8, pipelineWrites: true })
     try {
-      const [[{ id }]] = await pool.execute('SELECT CONNECTION_ID() AS id')
-      // Holds the only connection; 12 execute()s queue behind it and ride
-      // in pipelines of 8, each taking 100 ms on the server.
-      const held = pool.execute('SELECT SLEEP(0.05) AS s')
-      await new Promise((r) => setTimeout(r, 20))
-      const queued = Array.from({ length: 12 }, (_, i) =>
-        pool.execute('SELECT SLEEP(0.1) AS s, ? AS i', [i]).then(
-          ([[row]]) => ({ ok: row.i }),
-          (e) => ({ code: e.code, fatal: e.fatal }),
-        ),
-      )
-      // Inside the first pipeline: right after its first answer, with seven
-      // more (~700 ms of them) written behind it.
-      await queued[0]
-      await admin.query(`KILL ${id}`)
-      const outcomes = await Promise.all(queued)
-      await held
+      // A stored function may write: what was written with it is not run again.
+      const outcomes = await killedMidway(pool, (sql) => admin.query(sql), 'SELECT SLEEP(0.1) AS s, pipe_echo(?) AS i')
       const ok = outcomes.filter((o) => 'ok' in o)
       const lost = outcomes.filter((o) => 'code' in o)
       // Answers that came before the kill are right; the rest fail as lost.
       for (const o of ok) expect(typeof o.ok).toBe('number')
       expect(ok.length).toBeGreaterThan(0)
-      expect(lost.length).toBeGreaterThan(0)
+      expect(lost.length).toBeGreaterThan(1)
       for (const o of lost) expect(o).toEqual({ code: 'PROTOCOL_CONNECTION_LOST', fatal: true })
       // A pipeline answers in order: every command after the first lost one is lost.
       const firstLost = outcomes.findIndex((o) => 'code' in o)
@@ -141,6 +153,36 @@ describe('pipelining', () => {
     } finally {
       await pool.end()
     }
+  })
+
+  it('a connection killed mid-pipeline (the default): only the SELECT it was running fails, as in mysql2; the ones behind it run again', async () => {
+    const pool = createPool({ ...conn, connectionLimit: 1 })
+    let ours
+    let counters
+    try {
+      ours = await killedMidway(pool, (sql) => admin.query(sql))
+      expect((await pool.execute('SELECT 7 AS n'))[0][0].n).toBe(7)
+      await settled(pool)
+      counters = pool.stats().counters
+    } finally {
+      await pool.end()
+    }
+    const theirs = mysql2.createPool({ ...conn, connectionLimit: 1 })
+    let mysql2Outcomes
+    try {
+      mysql2Outcomes = await killedMidway(theirs, (sql) => admin.query(sql))
+    } finally {
+      await theirs.end()
+    }
+    // The second queued command was running when the kill came: it alone
+    // fails; the six written behind it go back to the queue and answer.
+    const expected = Array.from({ length: 12 }, (_, i) => (i === 1 ? 'lost' : i))
+    expect(ours.map((o) => ('ok' in o ? o.ok : 'lost'))).toEqual(expected)
+    expect(mysql2Outcomes.map((o) => ('ok' in o ? o.ok : 'lost'))).toEqual(expected)
+    expect(ours[1]).toEqual({ code: 'PROTOCOL_CONNECTION_LOST', fatal: true })
+    expect(counters.pipelined).toBeGreaterThan(6)
+    expect(counters.retried).toBe(6)
+    expect(counters.acquired).toBe(counters.released)
   })
 
   // One connection held; queued: execute A, getConnection G, execute B.
@@ -189,6 +231,9 @@ describe('pipelining', () => {
     const cases = {
       // The control: these do ride.
       plain: await riders({}, (p, i) => p.query('SELECT ? AS i', [i])),
+      storedFunctionWrites: await riders({ pipelineWrites: true }, (p, i) => p.query('SELECT pipe_echo(?) AS i', [i])),
+      storedFunction: await riders({}, (p, i) => p.query('SELECT pipe_echo(?) AS i', [i])),
+      insert: await riders({}, (p, i) => p.query('INSERT INTO pipe_log (k) VALUES (?)', [i]).then(() => [[{ i }]])),
       timeout: await riders({}, (p, i) => p.execute({ sql: 'SELECT ? AS i', timeout: 5000 }, [i])),
       bigValue: await riders({}, (p, i) => p.execute('SELECT ? AS i, ? AS big', [i, 'x'.repeat(70_000)])),
       loadWord: await riders({}, (p, i) => p.query("SELECT ? AS i, 'load' AS w", [i])),
@@ -201,7 +246,7 @@ describe('pipelining', () => {
         c.values.map((r) => r.i),
         name,
       ).toEqual(i6)
-      if (name === 'plain') expect(c.pipelined, name).toBeGreaterThan(0)
+      if (name === 'plain' || name === 'storedFunctionWrites') expect(c.pipelined, name).toBeGreaterThan(0)
       else expect(c.pipelined, name).toBe(0)
     }
     expect(cases.bigValue.values[0].big).toHaveLength(70_000)
