@@ -124,14 +124,17 @@ const ADAPTERS = {
 };
 // This pool under bun: the same adapter; the bun binary is the difference.
 ADAPTERS['ours-bun'] = ADAPTERS.ours;
-// The same pool with its opt-in pipelining (README "Pipelining").
-ADAPTERS['ours-pipe'] = () => {
+// The same pool without pipelining, and with writes riding too (README
+// "Pipelining").
+const oursWith = (extra) => () => {
   const { createPool } = require(path.join(__dirname, '..', 'lib', 'index.js'));
   return mysql2Like(
-    (opts) => createPool({ ...opts, pipelining: 8, ...oursExtra }),
+    (opts) => createPool({ ...opts, ...extra, ...oursExtra }),
     (pool, sql, rows) => pool.batch(sql, rows),
   );
 };
+ADAPTERS['ours-nopipe'] = oursWith({ pipelining: 0 });
+ADAPTERS['ours-writes'] = oursWith({ pipelineWrites: true });
 
 function makeClient(name) {
   const make = ADAPTERS[name];

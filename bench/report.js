@@ -489,7 +489,7 @@ const METRIC_NOTE = { ops: 'ops/s', burst: 'p95 burst time', time: 'median time'
 function svg(results, s) {
   const allSeries = [
     { client: 'ours', label: 'napi-mysql-pool', color: '#2563eb' },
-    { client: 'ours-pipe', label: 'napi-mysql-pool (pipelining: 8)', color: '#0ea5e9' },
+    { client: 'ours-nopipe', label: 'napi-mysql-pool (pipelining: 0)', color: '#0ea5e9' },
     { client: 'mariadb', label: 'mariadb', color: '#f59e0b' },
     { client: 'rust', label: 'mysql_async (pure Rust)', color: '#7c3aed' },
     { client: 'bun', label: 'Bun.SQL (bun)', color: '#10b981' },

@@ -6,13 +6,15 @@
 // ours, mysql2 and mariadb run under node (bench/worker.js); rust is the
 // pure-Rust ceiling (bench/ceiling, stock mysql_async); bun is Bun's built-in
 // MySQL client (Bun.SQL) and ours-bun this pool, both under the bun binary
-// (bench/worker.js again); ours-pipe is this pool with its opt-in
-// `pipelining: 8`, run where commands queue for connections (with none
-// queued it is ours). See bench/README.md.
-const CLIENTS = ['ours', 'ours-pipe', 'mysql2', 'mariadb', 'rust', 'bun', 'ours-bun', 'floor'];
+// (bench/worker.js again). Where commands queue for connections, two more
+// runs of this pool: ours-nopipe with `pipelining: 0` (mysql2's timing; what
+// the default pipelining of SELECTs buys) and ours-writes with
+// `pipelineWrites: true` (writes ride too). See bench/README.md.
+const CLIENTS = ['ours', 'ours-nopipe', 'ours-writes', 'mysql2', 'mariadb', 'rust', 'bun', 'ours-bun', 'floor'];
 const CLIENT_LABELS = {
   ours: 'napi-mysql-pool',
-  'ours-pipe': 'napi-mysql-pool (pipelining: 8)',
+  'ours-nopipe': 'napi-mysql-pool (pipelining: 0)',
+  'ours-writes': 'napi-mysql-pool (pipelineWrites)',
   mysql2: 'mysql2',
   mariadb: 'mariadb',
   rust: 'mysql_async (pure Rust)',
@@ -20,7 +22,17 @@ const CLIENT_LABELS = {
   'ours-bun': 'napi-mysql-pool (bun)',
   floor: 'no driver (in-memory floor)',
 };
-const RUNTIME = { ours: 'node', 'ours-pipe': 'node', mysql2: 'node', mariadb: 'node', rust: 'rust', bun: 'bun', 'ours-bun': 'bun', floor: 'node' };
+const RUNTIME = {
+  ours: 'node',
+  'ours-nopipe': 'node',
+  'ours-writes': 'node',
+  mysql2: 'node',
+  mariadb: 'node',
+  rust: 'rust',
+  bun: 'bun',
+  'ours-bun': 'bun',
+  floor: 'node',
+};
 
 const POOL_SIZE = 20;
 const POINT_ROWS = 10_000;
@@ -48,16 +60,14 @@ const KR = { label: '1k requests', ops: 1000 };
 // than before (~+3.5 min: 12 rust, 6 bun, 4 ours-bun, 8 HTTP).
 const NODE3 = ['ours', 'mysql2', 'mariadb'];
 const ALL = [...NODE3, 'rust', 'bun', 'ours-bun'];
-// Where commands queue for the pool's connections (pipelining's case).
-const ALL_PIPE = [...ALL, 'ours-pipe'];
+// Where SELECTs queue for the pool's connections (pipelining's case).
+const ALL_PIPE = [...ALL, 'ours-nopipe'];
 const WITH_RUST = [...NODE3, 'rust'];
 const WITH_RUST_BUN = [...NODE3, 'rust', 'bun'];
 // floor: the HTTP app with an in-memory stand-in for the pool (no driver,
 // no database; bench/http/floor-pool.js), the least CPU per request any
 // driver could reach there.
-const HTTP = ['ours', 'ours-pipe', 'mysql2', 'floor'];
-// A transaction's statements run on its lent connection: nothing to pipeline.
-const HTTP_NO_PIPE = ['ours', 'mysql2', 'floor'];
+const HTTP = ['ours', 'mysql2', 'floor'];
 // biome-ignore format: a table, one workload a line
 const WORKLOADS = [
   { name: 'point-query-1', title: 'Point select by PK, query(), 1 in flight', kind: 'loop', op: 'pointQuery', concurrency: 1, metric: 'ops', unit: K, clients: WITH_RUST_BUN },
@@ -69,17 +79,17 @@ const WORKLOADS = [
   { name: 'burst-200', title: 'Burst of 200 concurrent SELECT 1 (warm pool)', kind: 'burst', size: 200, metric: 'burst', unit: { label: 'burst', ops: 1 }, clients: WITH_RUST },
   { name: 'select-10k-objects', title: 'SELECT * 10,000 rows x 10 columns, as objects', kind: 'loop', op: 'wideObjects', concurrency: 1, metric: 'time', unit: { label: 'result', ops: 1 }, minOps: 5, clients: ALL },
   { name: 'select-10k-arrays', title: 'SELECT * 10,000 rows x 10 columns, rowsAsArray', kind: 'loop', op: 'wideArrays', concurrency: 1, metric: 'time', unit: { label: 'result', ops: 1 }, minOps: 5, clients: WITH_RUST },
-  { name: 'insert-200', title: 'INSERT one row, query(), 200 in flight', kind: 'loop', op: 'insert', concurrency: 200, metric: 'ops', unit: K, clients: [...WITH_RUST_BUN, 'ours-pipe'] },
+  { name: 'insert-200', title: 'INSERT one row, query(), 200 in flight', kind: 'loop', op: 'insert', concurrency: 200, metric: 'ops', unit: K, clients: [...WITH_RUST_BUN, 'ours-writes'] },
   { name: 'cold-start', title: `Cold start: createPool -> first ${COLD_QUERIES} concurrent queries done`, kind: 'cold', tls: false, metric: 'time', unit: { label: 'cold start', ops: 1 }, minOps: 3, clients: WITH_RUST },
   { name: 'cold-start-tls', title: `Cold start over TLS: createPool -> first ${COLD_QUERIES} concurrent queries done`, kind: 'cold', tls: true, metric: 'time', unit: { label: 'cold start', ops: 1 }, minOps: 3, clients: WITH_RUST_BUN },
   { name: 'point-tls-200', title: 'Point select by PK over TLS, query(), 200 in flight', kind: 'loop', op: 'pointQuery', tls: true, concurrency: 200, metric: 'ops', unit: K, clients: NODE3 },
   { name: 'batch-100', title: 'Bulk INSERT of 100 rows: pool.batch() (mysql2: execute() loop in a transaction)', kind: 'loop', op: 'batch', rows: 100, concurrency: 1, metric: 'ops', unit: { label: 'batch', ops: 1 }, clients: NODE3 },
   { name: 'batch-10k', title: 'Bulk INSERT of 10,000 rows: pool.batch() (mysql2: execute() loop in a transaction)', kind: 'loop', op: 'batch', rows: 10_000, concurrency: 1, metric: 'time', unit: { label: 'batch', ops: 1 }, minOps: 3, clients: NODE3 },
-  { name: 'drizzle-200', title: 'Drizzle db.select().from(t).where(eq(t.id, ?)), 200 in flight', kind: 'loop', op: 'drizzle', concurrency: 200, metric: 'ops', unit: K, clients: ['ours', 'ours-pipe', 'mysql2', 'ours-bun'], na: { mariadb: 'no Drizzle driver', bun: 'no Drizzle driver for Bun.SQL MySQL' } },
+  { name: 'drizzle-200', title: 'Drizzle db.select().from(t).where(eq(t.id, ?)), 200 in flight', kind: 'loop', op: 'drizzle', concurrency: 200, metric: 'ops', unit: K, clients: ['ours', 'ours-nopipe', 'mysql2', 'ours-bun'], na: { mariadb: 'no Drizzle driver', bun: 'no Drizzle driver for Bun.SQL MySQL' } },
   { name: 'http-point-50', title: 'HTTP origin app (express + tRPC + Drizzle, TLS to the db): point select, 50 connections', kind: 'http', proc: 'point', connections: 50, queriesPerRequest: 1, metric: 'ops', rate: 'req/s', unit: KR, clients: HTTP },
   { name: 'http-point-200', title: 'HTTP origin app: point select, 200 connections', kind: 'http', proc: 'point', connections: 200, queriesPerRequest: 1, metric: 'ops', rate: 'req/s', unit: KR, clients: HTTP },
   { name: 'http-three-200', title: 'HTTP origin app: three selects per request, 200 connections', kind: 'http', proc: 'three', connections: 200, queriesPerRequest: 3, metric: 'ops', rate: 'req/s', unit: KR, clients: HTTP },
-  { name: 'http-tx-200', title: 'HTTP origin app: INSERT + SELECT in db.transaction(), 200 connections', kind: 'http', proc: 'tx', connections: 200, queriesPerRequest: 4, metric: 'ops', rate: 'req/s', unit: KR, clients: HTTP_NO_PIPE },
+  { name: 'http-tx-200', title: 'HTTP origin app: INSERT + SELECT in db.transaction(), 200 connections', kind: 'http', proc: 'tx', connections: 200, queriesPerRequest: 4, metric: 'ops', rate: 'req/s', unit: KR, clients: HTTP },
 ];
 
 const METRIC = {

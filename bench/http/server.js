@@ -34,8 +34,8 @@ const poolOptions = {
   ...(conn.ca ? { ssl: { ca: conn.ca } } : {}),
 };
 const pool =
-  cfg.client === 'ours' || cfg.client === 'ours-pipe'
-    ? require(path.join(__dirname, '..', '..', 'lib', 'index.js')).createPool({ ...poolOptions, ...(cfg.client === 'ours-pipe' ? { pipelining: 8 } : {}) })
+  cfg.client === 'ours'
+    ? require(path.join(__dirname, '..', '..', 'lib', 'index.js')).createPool(poolOptions)
     : cfg.client === 'floor'
       ? new (require('./floor-pool').FloorPool)(require('../workloads').POINT_ROWS)
       : require('mysql2/promise').createPool(poolOptions);
