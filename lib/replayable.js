@@ -10,16 +10,14 @@
 // the command its place in a pipeline. Session effects (user variables,
 // GET_LOCK) need no check: they end with the lost connection.
 
-// String literals, quoted identifiers and comments, so that what they hold
-// is not read as SQL. '--' starts a comment only before whitespace.
-const NOISE = /'(?:[^'\\]|\\[\s\S]|'')*'|"(?:[^"\\]|\\[\s\S]|"")*"|`(?:[^`]|``)*`|\/\*[\s\S]*?\*\/|#[^\n]*|--(?=\s|$)[^\n]*/g;
 const LEADS = /^[\s(]*select\b/i;
 // Statements that write or advance something lasting although they start
 // with SELECT: INTO OUTFILE / DUMPFILE, MariaDB sequences, PROCEDURE ANALYSE.
 const WRITES = /\b(?:into|nextval|setval|lastval|next|procedure)\b/i;
 // A run of name characters (or a placeholder / quoted-name marker) right
-// before '(': a call, or a keyword that takes a parenthesis.
-const CALL = /([\w$?`.]+)\s*\(/g;
+// before '(': a call, or a keyword that takes a parenthesis. A match starts
+// only where a run starts, so a long run is read once.
+const CALL = /(?<![\w$?`.])([\w$?`.]+)\s*\(/g;
 
 // Keywords that may precede '(' in a SELECT, and built-in functions that
 // only read. Upper case.
@@ -79,24 +77,72 @@ function replayable(sql, cached) {
 
 function classify(sql) {
   if (!LEADS.test(sql)) return false;
-  let unsure = false;
-  const code = sql.replace(NOISE, (m) => {
-    const c = m.charCodeAt(0);
-    if (c === 39 /* ' */ || c === 34 /* " */) {
-      if (m.indexOf('\\') !== -1) unsure = true;
-      return ' 0 ';
-    }
-    if (c === 96 /* ` */) return ' ` ';
-    // Executable (/*! */, /*M! */) comments are SQL to the server.
-    if (c === 47 /* / */ && (m.charCodeAt(2) === 33 || m.charCodeAt(3) === 33)) unsure = true;
-    return ' ';
-  });
-  if (unsure || !LEADS.test(code) || WRITES.test(code)) return false;
+  const code = strip(sql);
+  if (code === null || !LEADS.test(code) || WRITES.test(code)) return false;
   CALL.lastIndex = 0;
   for (let m = CALL.exec(code); m !== null; m = CALL.exec(code)) {
     if (!ALLOWED.has(m[1].toUpperCase())) return false;
   }
   return true;
+}
+
+/**
+ * `sql` with string literals as `0`, quoted identifiers as a backtick and
+ * comments as a space, so that what they hold is not read as SQL; null when
+ * unsure: an unterminated one, an executable comment (SQL to the server), a
+ * backslash in a string. One pass, each character read once, so no text
+ * makes it slow.
+ */
+function strip(sql) {
+  const n = sql.length;
+  let out = '';
+  let from = 0;
+  let i = 0;
+  while (i < n) {
+    const c = sql.charCodeAt(i);
+    let end = -1; // index after the piece
+    let put = ' ';
+    if (c === 39 /* ' */ || c === 34 /* " */) {
+      let j = i + 1;
+      for (;;) {
+        if (j >= n) return null;
+        const d = sql.charCodeAt(j);
+        if (d === 92 /* \ */) return null;
+        if (d === c) {
+          if (sql.charCodeAt(j + 1) !== c) break;
+          j += 2;
+        } else j++;
+      }
+      end = j + 1;
+      put = ' 0 ';
+    } else if (c === 96 /* ` */) {
+      let j = i + 1;
+      for (;;) {
+        j = sql.indexOf('`', j);
+        if (j === -1) return null;
+        if (sql.charCodeAt(j + 1) !== 96) break;
+        j += 2;
+      }
+      end = j + 1;
+      put = ' ` ';
+    } else if (c === 47 /* / */ && sql.charCodeAt(i + 1) === 42 /* * */) {
+      const k = sql.charCodeAt(i + 2);
+      if (k === 33 /* ! */ || (k === 77 /* M */ && sql.charCodeAt(i + 3) === 33)) return null;
+      const j = sql.indexOf('*/', i + 2);
+      if (j === -1) return null;
+      end = j + 2;
+    } else if (c === 35 /* # */ || (c === 45 /* - */ && sql.charCodeAt(i + 1) === 45 && !(sql.charCodeAt(i + 2) > 32))) {
+      const j = sql.indexOf('\n', i);
+      end = j === -1 ? n : j;
+    }
+    if (end === -1) {
+      i++;
+      continue;
+    }
+    out += sql.slice(from, i) + put;
+    i = from = end;
+  }
+  return from === 0 ? sql : out + sql.slice(from);
 }
 
 /**

@@ -71,6 +71,30 @@ describe('replayable()', () => {
   })
 })
 
+describe('hostile text', () => {
+  // Up to 64 KB built to make a pattern backtrack (unterminated comments and
+  // strings, long runs, many openings): read in one pass, so each answers
+  // within the test's time limit, and answers no.
+  it.each([
+    ['unterminated comments', '/*'.repeat(32_000)],
+    ['an unterminated string', `'${'a'.repeat(64_000)}`],
+    ['strings with backslashes', "'\\\\".repeat(21_000)],
+    ['quote pairs', "''".repeat(32_000) + "'"],
+    ['backticks', '`'.repeat(63_999)],
+    ['a long name and no call', `${'a'.repeat(64_000)} bump(1)`],
+    ['calls', 'a('.repeat(32_000)],
+    ['comment openings in a string', `'${'/*'.repeat(32_000)}`],
+  ])('%s', (_name, body) => {
+    for (let i = 0; i < 5; i++) expect(classify(`SELECT ${body}`)).toBe(false)
+  })
+
+  it('many comments and strings that close are read as such', () => {
+    const sql = `SELECT 1${" /* bump(1) */ , 'bump(2)'".repeat(2_000)}`
+    expect(classify(sql)).toBe(true)
+    expect(classify(`${sql}, bump(3)`)).toBe(false)
+  })
+})
+
 describe('plainValues()', () => {
   it('quoted literals are plain; an object (toSqlString or key = value) is not', () => {
     expect(plainValues(undefined)).toBe(true)
