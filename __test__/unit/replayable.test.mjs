@@ -122,3 +122,56 @@ describe('prepare() sets REPLAYABLE', () => {
     expect(r(cfg({ queryFormat }), 'SELECT 1', [], false)).toBe(true)
   })
 })
+
+describe('what Drizzle sends', () => {
+  // The origin app's reads must ride: the SQL Drizzle builds for selects,
+  // relational queries (planetscale mode), aggregates and joins reads yes;
+  // its insert no.
+  it('selects, relational queries, aggregates and joins read yes; an insert no', async () => {
+    const { drizzle } = require('drizzle-orm/mysql2')
+    const { mysqlTable, bigint, varchar, datetime, json } = require('drizzle-orm/mysql-core')
+    const { relations, eq, sql, count, sum, desc, and, inArray, like } = require('drizzle-orm')
+    const users = mysqlTable('u', {
+      id: bigint('id', { mode: 'number' }).primaryKey(),
+      name: varchar('name', { length: 20 }),
+      createdAt: datetime('created_at', { mode: 'date', fsp: 3 }),
+      doc: json('doc'),
+    })
+    const posts = mysqlTable('p', {
+      id: bigint('id', { mode: 'number' }).primaryKey(),
+      authorId: bigint('author_id', { mode: 'number' }),
+      title: varchar('title', { length: 20 }),
+    })
+    const ur = relations(users, ({ many }) => ({ posts: many(posts) }))
+    const pr = relations(posts, ({ one }) => ({ author: one(users, { fields: [posts.authorId], references: [users.id] }) }))
+    // Only builds SQL: the client is never asked to run anything.
+    const client = { query() {}, execute() {}, getConnection() {} }
+    const db = drizzle(client, { schema: { users, posts, ur, pr }, mode: 'planetscale' })
+    const reads = [
+      db.query.users.findMany({ with: { posts: true } }),
+      db.query.users.findFirst({ where: eq(users.id, 1), with: { posts: { limit: 3, orderBy: desc(posts.id) } } }),
+      db.query.posts.findMany({ with: { author: true } }),
+      db.select({ n: count() }).from(users),
+      db
+        .select({ s: sum(posts.id) })
+        .from(posts)
+        .groupBy(posts.authorId),
+      db
+        .select()
+        .from(users)
+        .where(and(inArray(users.id, [1, 2]), like(users.name, 'a%'))),
+      db.select().from(users).leftJoin(posts, eq(posts.authorId, users.id)).limit(10).offset(5),
+      db.select({ x: sql`lower(${users.name})` }).from(users),
+    ]
+    for (const q of reads) expect(classify(q.toSQL().sql), q.toSQL().sql).toBe(true)
+    expect(classify(db.insert(users).values({ id: 1 }).toSQL().sql)).toBe(false)
+    expect(
+      classify(
+        db
+          .select({ x: sql`my_func(${users.name})` })
+          .from(users)
+          .toSQL().sql,
+      ),
+    ).toBe(false)
+  })
+})
