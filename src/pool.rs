@@ -585,6 +585,11 @@ impl Pool {
                 self.metrics.connect_time.observe(t0.elapsed());
                 st.breaker_failures = 0;
                 st.breaker_open_until = None;
+                // A new connection is never one JS destroyed: an entry with its
+                // thread id is stale (the doomed one was closed another way and
+                // the server, restarted since, reuses ids).
+                let tid = conn.id();
+                st.doomed.retain(|t| *t != tid);
                 st.next_conn_id += 1;
                 let id = st.next_conn_id;
                 let expires = self.settings.max_lifetime.map(|life| Instant::now() + conn::jittered(life, id));

@@ -7,6 +7,7 @@
 import { describe, it, expect, inject } from 'vitest'
 import { connOpts, createPool, rejectionOf } from './helpers.mjs'
 import { runScenario, childValue } from './child-run.mjs'
+import { startFakeMysql } from '../harness/mysql-fake.mjs'
 
 const srv = inject('mysqlServer')
 const conn = connOpts(srv)
@@ -215,4 +216,42 @@ describe('release() hands a connection straight to a waiting getConnection()', (
     await two.end()
     await one.end()
   })
+})
+
+// A connection destroy()ed after its release was handed over is closed by
+// its new holder's destroy(), not at a release: its thread id must not stay
+// marked, or a new connection of a restarted server (which counts thread ids
+// from 1 again) would be closed at its first release.
+it('after a server restart, a new connection with a destroyed one’s thread id is kept', async () => {
+  let fake = await startFakeMysql()
+  const { port } = fake
+  const pool = createPool({ host: fake.host, port, user: 'u', password: '', connectionLimit: 1, validateAfterIdle: 0 })
+  try {
+    const a = await pool.getConnection()
+    const next = pool.getConnection()
+    await new Promise((r) => setTimeout(r, 20))
+    a.release()
+    const b = await next
+    a.destroy()
+    expect(b.threadId).toBe(a.threadId)
+    b.destroy()
+    await new Promise((r) => setTimeout(r, 50))
+    // The server restarts on the same port; thread ids start over.
+    await fake.close()
+    fake = await startFakeMysql({ port })
+    const c = await pool.getConnection()
+    expect(c.threadId).toBe(a.threadId)
+    const created = pool.stats().counters.created
+    c.release()
+    await new Promise((r) => setTimeout(r, 50))
+    // Kept: the next caller gets it back, nothing new is opened.
+    const d = await pool.getConnection()
+    expect(d.threadId).toBe(c.threadId)
+    expect(pool.stats().counters.created).toBe(created)
+    expect(pool.stats().counters.destroyed).toBe(1)
+    d.release()
+  } finally {
+    await pool.end()
+    await fake.close()
+  }
 })
