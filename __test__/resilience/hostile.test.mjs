@@ -63,16 +63,33 @@ function ask(msg) {
   })
 }
 
+// In a scenario: runs query(n) for n = 1..200, `wave` at a time, and sorts
+// the outcomes: right (answered with v = n), wrong, failed.
+async function tally(query, wave, boundMs) {
+  const out = { right: 0, wrong: [], failures: [] }
+  const one = async (n) => {
+    const r = await capture(bounded(query(n), boundMs, `query ${n}`))
+    if (r.ok) {
+      const v = r.value[0]?.[0]?.v
+      if (v === n) out.right++
+      else out.wrong.push({ n, got: r.value[0] })
+    } else out.failures.push({ n, code: r.code, fatal: r.fatal, message: r.message, hung: r.hung })
+  }
+  for (let n = 1; n <= 200; n += wave) await Promise.all(Array.from({ length: wave }, (_, i) => one(n + i)))
+  return out
+}
+
 function childSource(scenario) {
   return `
 import * as fake from ${JSON.stringify(url('../harness/mysql-fake.mjs'))}
 import * as helpers from ${JSON.stringify(url('./helpers.mjs'))}
 const bounded = ${bounded.toString()}
 const capture = ${capture.toString()}
+const tally = ${tally.toString()}
 const ask = ${ask.toString()}
 const args = JSON.parse(process.env.NMP_HOSTILE_ARGS || '{}')
 const scenario = (${scenario.toString()})
-const ctx = { ...fake, ...helpers, bounded, capture, ask, args }
+const ctx = { ...fake, ...helpers, bounded, capture, tally, ask, args }
 let out
 try {
   out = { ok: true, value: await scenario(ctx) }
@@ -232,7 +249,7 @@ async function hugeColumnsScenario({ createPool, startFakeMysql, hostile, settle
   return { first, second, settled: settle.ok, counts, connections: fake.connections }
 }
 
-async function trailingScenario({ createPool, startFakeMysql, hostile, sleep, settled, bounded, capture, args }) {
+async function trailingScenario({ createPool, startFakeMysql, hostile, sleep, settled, bounded, capture, tally, args }) {
   const poisoned = []
   const fake = await startFakeMysql({
     onQuery: (sql, conn) => {
@@ -260,20 +277,8 @@ async function trailingScenario({ createPool, startFakeMysql, hostile, sleep, se
     // connection turns out poisoned before its first write hands them back.
     pipelining: args.pipelined ? 8 : 0,
   })
-  const wrong = []
-  const failures = []
-  let right = 0
-  const one = async (n) => {
-    const q = args.pipelined ? pool.query('SELECT ? AS v', [n]) : pool.query({ sql: 'SELECT ? AS v', timeout: 1000 }, [n])
-    const r = await capture(bounded(q, 3000, `query ${n}`))
-    if (r.ok) {
-      const v = r.value[0]?.[0]?.v
-      if (v === n) right++
-      else wrong.push({ n, got: r.value[0] })
-    } else failures.push({ n, code: r.code, fatal: r.fatal, message: r.message, hung: r.hung })
-  }
-  const wave = args.pipelined ? 20 : 1
-  for (let n = 1; n <= 200; n += wave) await Promise.all(Array.from({ length: wave }, (_, i) => one(n + i)))
+  const query = (n) => (args.pipelined ? pool.query('SELECT ? AS v', [n]) : pool.query({ sql: 'SELECT ? AS v', timeout: 1000 }, [n]))
+  const { right, wrong, failures } = await tally(query, args.pipelined ? 20 : 1, 3000)
   await capture(settled(pool, 2000))
   await sleep(300)
   const stillOpen = fake.conns.filter((c) => poisoned.includes(c.id) && !c.closed).map((c) => c.id)
@@ -297,6 +302,54 @@ async function trailingScenario({ createPool, startFakeMysql, hostile, sleep, se
     pipelined: pool.stats().counters.pipelined,
     usedAfterPoison,
     connections: fake.connections,
+  }
+}
+
+// A connection lost, or answering out of sequence, in the middle of a
+// pipeline (the default pipelining of SELECTs): each connection's third
+// SELECT gets no answer (the server closes) or a result with a wrong
+// sequence id, with more SELECTs written behind it. The one that got it is
+// the only command to fail on that connection; the ones behind it go back
+// to the queue and are answered right on a new connection.
+async function midPipelineScenario({ createPool, startFakeMysql, hostile, settled, bounded, capture, tally, args }) {
+  const poisoned = []
+  const fake = await startFakeMysql({
+    onQuery: (sql, conn) => {
+      const m = /^SELECT (-?\d+) AS v$/.exec(sql)
+      if (!m) return undefined
+      const n = Number(m[1])
+      conn.data.selects = (conn.data.selects ?? 0) + 1
+      if (conn.data.selects !== 3) return { columns: ['v'], rows: [[n]], delayMs: 2 }
+      poisoned.push(conn.id)
+      return args.mode === 'close' ? 'close' : hostile.wrongSeq(['v'], [[n]], { seq: 5, after: 'close' })
+    },
+  })
+  const pool = createPool({
+    host: fake.host,
+    port: fake.port,
+    user: 'u',
+    password: '',
+    connectionLimit: 2,
+    acquireTimeout: 5000,
+    connectTimeout: 2000,
+    endTimeout: 300,
+  })
+  const { right, wrong, failures } = await tally((n) => pool.query('SELECT ? AS v', [n]), 20, 5000)
+  await capture(settled(pool, 2000))
+  const { counters } = pool.stats()
+  await capture(bounded(pool.end(), 3000, 'pool.end()'))
+  await fake.close()
+  return {
+    right,
+    wrong: wrong.slice(0, 10),
+    wrongCount: wrong.length,
+    failures: failures.slice(0, 10),
+    failureCount: failures.length,
+    poisoned: poisoned.length,
+    retried: counters.retried,
+    pipelined: counters.pipelined,
+    acquired: counters.acquired,
+    released: counters.released,
   }
 }
 
@@ -579,6 +632,7 @@ for (const mode of CONNECT_MODES) job(`connect ${mode}`, () => runChild(connectP
 
 job('trailing', () => runChild(trailingScenario, { timeout: 30_000 }))
 job('trailing pipelined', () => runChild(trailingScenario, { args: { pipelined: true }, timeout: 30_000 }))
+for (const mode of ['close', 'wrong sequence']) job(`mid-pipeline ${mode}`, () => runChild(midPipelineScenario, { args: { mode }, timeout: 30_000 }))
 job('corrupt', () =>
   withProxy(
     (proxy, onAsk) =>
@@ -740,6 +794,26 @@ describe('trailing bytes after a result set', () => {
     expect(v.right + v.failureCount).toBe(200)
     expect(v.right).toBeGreaterThan(100)
   })
+})
+
+describe('a pipeline broken in the middle', () => {
+  for (const [mode, code] of [
+    ['close', 'PROTOCOL_CONNECTION_LOST'],
+    ['wrong sequence', 'PROTOCOL_PACKETS_OUT_OF_ORDER'],
+  ])
+    it(`${mode}: only the SELECT that got it fails; those written behind it are answered right on a new connection`, async () => {
+      const v = valueOf(await result(`mid-pipeline ${mode}`), `mid-pipeline ${mode}`)
+      expect(v.wrongCount, `wrong answers: ${JSON.stringify(v.wrong)}`).toBe(0)
+      expect(v.pipelined, 'commands rode pipelines').toBeGreaterThan(0)
+      expect(v.poisoned).toBeGreaterThan(0)
+      // One failure per poisoned connection: the command it was answering.
+      expect(v.failureCount).toBe(v.poisoned)
+      for (const f of v.failures) expect(f).toMatchObject({ code, fatal: true, hung: false })
+      expect(v.right + v.failureCount).toBe(200)
+      // Written behind it, handed back to the queue.
+      expect(v.retried).toBeGreaterThan(0)
+      expect(v.acquired).toBe(v.released)
+    })
 })
 
 describe('broken result streams', () => {
