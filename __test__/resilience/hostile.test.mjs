@@ -64,19 +64,29 @@ function ask(msg) {
 }
 
 // In a scenario: runs query(n) for n = 1..200, `wave` at a time, and sorts
-// the outcomes: right (answered with v = n), wrong, failed.
+// the outcomes: right (answered with v = n), wrong, failed; the first ten
+// of each kind, counts, and the failures neither PROTOCOL_* nor fatal.
 async function tally(query, wave, boundMs) {
-  const out = { right: 0, wrong: [], failures: [] }
+  let right = 0
+  const wrong = []
+  const failures = []
   const one = async (n) => {
     const r = await capture(bounded(query(n), boundMs, `query ${n}`))
     if (r.ok) {
       const v = r.value[0]?.[0]?.v
-      if (v === n) out.right++
-      else out.wrong.push({ n, got: r.value[0] })
-    } else out.failures.push({ n, code: r.code, fatal: r.fatal, message: r.message, hung: r.hung })
+      if (v === n) right++
+      else wrong.push({ n, got: r.value[0] })
+    } else failures.push({ n, code: r.code, fatal: r.fatal, message: r.message, hung: r.hung })
   }
   for (let n = 1; n <= 200; n += wave) await Promise.all(Array.from({ length: wave }, (_, i) => one(n + i)))
-  return out
+  return {
+    right,
+    wrong: wrong.slice(0, 10),
+    wrongCount: wrong.length,
+    failures: failures.slice(0, 10),
+    failureCount: failures.length,
+    badFailures: failures.filter((f) => !(String(f.code).startsWith('PROTOCOL_') || f.fatal === true)).slice(0, 10),
+  }
 }
 
 function childSource(scenario) {
@@ -278,7 +288,7 @@ async function trailingScenario({ createPool, startFakeMysql, hostile, sleep, se
     pipelining: args.pipelined ? 8 : 0,
   })
   const query = (n) => (args.pipelined ? pool.query('SELECT ? AS v', [n]) : pool.query({ sql: 'SELECT ? AS v', timeout: 1000 }, [n]))
-  const { right, wrong, failures } = await tally(query, args.pipelined ? 20 : 1, 3000)
+  const outcomes = await tally(query, args.pipelined ? 20 : 1, 3000)
   await capture(settled(pool, 2000))
   await sleep(300)
   const stillOpen = fake.conns.filter((c) => poisoned.includes(c.id) && !c.closed).map((c) => c.id)
@@ -289,12 +299,7 @@ async function trailingScenario({ createPool, startFakeMysql, hostile, sleep, se
   await capture(bounded(pool.end(), 3000, 'pool.end()'))
   await fake.close()
   return {
-    right,
-    wrong: wrong.slice(0, 10),
-    wrongCount: wrong.length,
-    failures: failures.slice(0, 10),
-    failureCount: failures.length,
-    badFailures: failures.filter((f) => !(String(f.code).startsWith('PROTOCOL_') || f.fatal === true)).slice(0, 10),
+    ...outcomes,
     poisoned: poisoned.length,
     stillOpen,
     newest,
@@ -334,17 +339,13 @@ async function midPipelineScenario({ createPool, startFakeMysql, hostile, settle
     connectTimeout: 2000,
     endTimeout: 300,
   })
-  const { right, wrong, failures } = await tally((n) => pool.query('SELECT ? AS v', [n]), 20, 5000)
+  const outcomes = await tally((n) => pool.query('SELECT ? AS v', [n]), 20, 5000)
   await capture(settled(pool, 2000))
   const { counters } = pool.stats()
   await capture(bounded(pool.end(), 3000, 'pool.end()'))
   await fake.close()
   return {
-    right,
-    wrong: wrong.slice(0, 10),
-    wrongCount: wrong.length,
-    failures: failures.slice(0, 10),
-    failureCount: failures.length,
+    ...outcomes,
     poisoned: poisoned.length,
     retried: counters.retried,
     pipelined: counters.pipelined,
