@@ -105,8 +105,9 @@ function prepare(cfg, sql, values, forExecute) {
   const shape = rowsAsArray || nestTables !== undefined ? { rowsAsArray, nestTables } : EMPTY;
   // What the server will run is read from the template when formatting
   // only adds quoted literals: applications repeat templates, so the
-  // reading is cached.
-  const again = forExecute || (!cfg.queryFormat && plainValues(values)) ? replayable(sql, true) : null;
+  // reading is cached. Only pipelines read the flag.
+  const piped = cfg.pipelining > 0;
+  const again = !piped ? false : forExecute || (!cfg.queryFormat && plainValues(values)) ? replayable(sql, true) : null;
   let params;
   if (forExecute) {
     params = executeParams(values, cfg.timezone);

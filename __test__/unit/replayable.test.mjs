@@ -120,6 +120,9 @@ describe('prepare() sets REPLAYABLE', () => {
     const queryFormat = (sql) => sql.replace('$f', 'bump')
     expect(r(cfg({ queryFormat }), 'SELECT $f(1)', [], false)).toBe(false)
     expect(r(cfg({ queryFormat }), 'SELECT 1', [], false)).toBe(true)
+    // Without pipelining nothing reads the flag, so it is not worked out.
+    expect(r(cfg({ pipelining: 0 }), 'SELECT 1', [], false)).toBe(false)
+    expect(r(cfg({ pipelining: 0 }), 'SELECT ?', [1], true)).toBe(false)
   })
 })
 
