@@ -74,6 +74,22 @@ describe('results', () => {
     expect(ex.affectedRows).toBe(2)
     expect(ex.serverStatus & 2).toBe(2) // autocommit
   })
+
+  it('one result shape read as objects, arrays and nested tables in turn keeps each form (cached row builders)', async () => {
+    const sql = 'SELECT id, name FROM t_found WHERE id = ?'
+    for (let round = 0; round < 3; round++) {
+      for (const exec of [false, true]) {
+        const run = (o) => (exec ? pool.execute({ sql, ...o }, [7]) : pool.query({ sql, ...o }, [7]))
+        expect((await run({}))[0]).toEqual([{ id: 7, name: 'name-6' }])
+        expect((await run({ rowsAsArray: true }))[0]).toEqual([[7, 'name-6']])
+        expect((await run({ rowsAsArray: 1 }))[0]).toEqual([[7, 'name-6']])
+        expect((await run({ nestTables: true }))[0]).toEqual([{ t_found: { id: 7, name: 'name-6' } }])
+        expect((await run({ nestTables: '_' }))[0]).toEqual([{ t_found_id: 7, t_found_name: 'name-6' }])
+        expect((await run({ rowsAsArray: true, typeCast: (f, next) => next() }))[0]).toEqual([[7, 'name-6']])
+        expect((await run({ typeCast: (f, next) => (f.name === 'id' ? -1 : next()) }))[0]).toEqual([{ id: -1, name: 'name-6' }])
+      }
+    }
+  })
 })
 
 describe('large results (delivered to JS in chunks while they arrive)', () => {

@@ -209,7 +209,7 @@ function parseMeta(meta) {
       decimals: Number(parts[i + 10]),
     });
   }
-  shape = { raw: parts[0] === 'r', cols, builders: new Map(), plain: null, plainTz: null };
+  shape = { raw: parts[0] === 'r', cols, builders: new Map(), plain: null, plainTz: null, arrays: null, arraysTz: null };
   if (shapes.size >= MAX_SHAPES) shapes.clear();
   shapes.set(meta, shape);
   return shape;
@@ -586,6 +586,9 @@ function builderFor(shape, opts, typeCast, timezone, disableEval) {
   // The common case (no per-query shape options) skips building a key.
   const plain = !usesFn && opts.rowsAsArray !== true && opts.nestTables === undefined;
   if (plain && shape.plain !== null && shape.plainTz === timezone) return shape.plain;
+  // rowsAsArray alone (every Drizzle select) skips the key too.
+  const arrays = !usesFn && opts.rowsAsArray === true && opts.nestTables === undefined;
+  if (arrays && shape.arrays !== null && shape.arraysTz === timezone) return shape.arrays;
   const key = `${opts.rowsAsArray ? 1 : 0}|${typeof opts.nestTables}|${opts.nestTables}|${timezone}|${typeof typeCast}`;
   let build = usesFn ? null : shape.builders.get(key);
   if (build) return build;
@@ -599,6 +602,9 @@ function builderFor(shape, opts, typeCast, timezone, disableEval) {
   if (plain) {
     shape.plain = build;
     shape.plainTz = timezone;
+  } else if (arrays) {
+    shape.arrays = build;
+    shape.arraysTz = timezone;
   }
   return build;
 }
