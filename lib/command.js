@@ -9,6 +9,7 @@ const errors = require('./errors');
 const { statementEnd } = require('./statements');
 const { isDdl } = require('./sql');
 const { replayable, plainValues } = require('./replayable');
+const { normalTimezone } = require('./config');
 
 // LOAD DATA LOCAL makes the server read the next bytes as file content; a
 // character-set change alters how the commands behind it are encoded.
@@ -57,9 +58,10 @@ function isDateStringsTypeCast(fn) {
   return known;
 }
 
+// mysql2 (helpers.typeMatch): an array names the types, any other truthy
+// value (true, 1, 'DATE') means all three.
 function dateStringFlags(ds) {
-  if (ds === true) return FLAG.DATE_STRINGS_DATE | FLAG.DATE_STRINGS_DATETIME | FLAG.DATE_STRINGS_TIMESTAMP;
-  if (!Array.isArray(ds)) return 0;
+  if (!Array.isArray(ds)) return ds ? FLAG.DATE_STRINGS_DATE | FLAG.DATE_STRINGS_DATETIME | FLAG.DATE_STRINGS_TIMESTAMP : 0;
   let f = 0;
   if (ds.includes('DATE')) f |= FLAG.DATE_STRINGS_DATE;
   if (ds.includes('DATETIME')) f |= FLAG.DATE_STRINGS_DATETIME;
@@ -92,12 +94,27 @@ function prepare(cfg, sql, values, forExecute) {
   if (named && values !== undefined && values !== null && !Array.isArray(values)) {
     [sql, values] = toPositional(sql, values);
   }
+  // As mysql2's parsers read them: a query's timezone, dateStrings and
+  // big-number options add to the pool's (`||`); jsonStrings is the pool's
+  // alone. A query's own typeCast and decimalNumbers count here; mysql2's
+  // answer for those depends on its parser cache (README "Known differences").
   const cast = o.typeCast !== undefined ? o.typeCast : cfg.typeCast;
   let flags = 0;
   const sbn = o.supportBigNumbers || cfg.supportBigNumbers;
   if (sbn) flags |= FLAG.SUPPORT_BIG_NUMBERS;
   if (sbn && (o.bigNumberStrings || cfg.bigNumberStrings)) flags |= FLAG.BIG_NUMBER_STRINGS;
   if (o.decimalNumbers || cfg.decimalNumbers) flags |= FLAG.DECIMAL_NUMBERS;
+  let timezone = cfg.timezone;
+  if (o.timezone) {
+    timezone = normalTimezone(o.timezone);
+    if (timezone === null) {
+      throw errors.make(
+        'ERR_INVALID_QUERY',
+        `The query's timezone must be a string ('local', 'Z' or an offset like '+05:30'), got ${typeof o.timezone}`,
+        TypeError,
+      );
+    }
+  }
   if (cfg.jsonStrings) flags |= FLAG.JSON_STRINGS;
   flags |= dateStringFlags(o.dateStrings || cfg.dateStrings);
   let typeCast = cast;
@@ -150,7 +167,7 @@ function prepare(cfg, sql, values, forExecute) {
   if ((!forExecute && cfg.multipleStatements) || (typeof sql === 'string' && ALONE_WORDS.test(sql))) flags |= FLAG.ALONE;
   // May be sent again if its connection is lost unanswered (src/pipeline.rs).
   if (again ?? (typeof sql === 'string' && replayable(sql, false))) flags |= FLAG.REPLAYABLE;
-  return { sql, params, flags, shape, typeCast, timeout };
+  return { sql, params, flags, shape, typeCast, timeout, timezone };
 }
 
 // mysql2 binds Dates as DATETIME in the configured timezone and objects as

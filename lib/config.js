@@ -225,6 +225,20 @@ function warnTimezone(v) {
   );
 }
 
+/**
+ * A timezone as pools keep it ('local', 'Z' or '+HH:MM'), or null when it is
+ * not a string. Also read for a query's own `timezone` (lib/command.js), so
+ * the zones row decoding caches converters for stay few.
+ */
+function normalTimezone(v) {
+  if (typeof v !== 'string') return null;
+  if (v === '') return 'local';
+  // A URI's '+05:30' arrives as ' 05:30' ('+' decodes to a space).
+  if (TIMEZONE.test(v)) return v[0] === ' ' ? `+${v.slice(1)}` : v;
+  warnTimezone(v);
+  return 'Z';
+}
+
 const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 
 function unsupportedOption(message) {
@@ -313,14 +327,12 @@ function coerce(name, kind, v) {
       if ((kind === 'count' || kind === 'count1') && n > 100000) throw bad('at most 100000');
       return n;
     }
-    case 'timezone':
+    case 'timezone': {
       // mysql2 coerces non-strings too; a non-string zone is a bug here.
-      if (typeof v !== 'string') throw bad("a string: 'local', 'Z' or an offset like '+05:30'");
-      if (v === '') return 'local';
-      // A URI's '+05:30' arrives as ' 05:30' ('+' decodes to a space).
-      if (TIMEZONE.test(v)) return v[0] === ' ' ? `+${v.slice(1)}` : v;
-      warnTimezone(v);
-      return 'Z';
+      const tz = normalTimezone(v);
+      if (tz === null) throw bad("a string: 'local', 'Z' or an offset like '+05:30'");
+      return tz;
+    }
     case 'dateStrings':
       if (typeof v === 'boolean') return v;
       if (Array.isArray(v) && v.every((t) => ['DATE', 'DATETIME', 'TIMESTAMP'].includes(t))) return v;
@@ -535,4 +547,4 @@ function nativeSsl(ssl) {
   return out;
 }
 
-module.exports = { normalize, nativeConfig, shareKey, parseUri, OPTIONS, TABLE, SSL_OPTIONS, RETIRED_NATIVE };
+module.exports = { normalize, normalTimezone, nativeConfig, shareKey, parseUri, OPTIONS, TABLE, SSL_OPTIONS, RETIRED_NATIVE };

@@ -310,6 +310,8 @@ const dateConverterCache = new Map();
 function dateConverters(timezone) {
   let c = dateConverterCache.get(timezone);
   if (!c) {
+    // Bounded: a query may name its own timezone.
+    if (dateConverterCache.size >= 64) dateConverterCache.clear();
     c = makeDateConverters(timezone);
     dateConverterCache.set(timezone, c);
   }
@@ -598,7 +600,11 @@ function builderFor(shape, opts, typeCast, timezone, disableEval) {
   } else {
     build = compile(shape, opts)(conv.dateAt, conv.datetimeAt, conv.binDatetime, parseGeometry, parseJsonBig, jsonLoose, jsonBigLoose);
   }
-  if (!usesFn) shape.builders.set(key, build);
+  if (!usesFn) {
+    // Bounded: the key holds the query's timezone.
+    if (shape.builders.size >= 64) shape.builders.clear();
+    shape.builders.set(key, build);
+  }
   if (plain) {
     shape.plain = build;
     shape.plainTz = timezone;
@@ -638,8 +644,9 @@ class ResultSetHeader {
 }
 
 /** One row set of a drained batch -> [rows, fields]. */
-function decodeRows(shape, opts, typeCast, config, nums, numsAt, tags, tagsAt, text, textAt, bin, binAt, nrows) {
-  const build = builderFor(shape, opts, typeCast, config.timezone, config.disableEval);
+/** `timezone`: the query's (its own option, else the pool's). */
+function decodeRows(shape, opts, typeCast, timezone, disableEval, nums, numsAt, tags, tagsAt, text, textAt, bin, binAt, nrows) {
+  const build = builderFor(shape, opts, typeCast, timezone, disableEval);
   const rows = build(nums, numsAt, tags, tagsAt, text, textAt, bin, binAt, nrows);
   const cols = shape.cols;
   const fields = new Array(cols.length);

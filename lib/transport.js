@@ -611,7 +611,22 @@ class Transport {
     if (p !== undefined && p.q !== null) {
       try {
         const q = p.q;
-        value = decodeRows(this.shapes[shapeId], q.shape, q.typeCast, this.config, dir, numsAt, tags, tagsAt, text, tp, bin, binAt, nrows);
+        value = decodeRows(
+          this.shapes[shapeId],
+          q.shape,
+          q.typeCast,
+          q.timezone,
+          this.config.disableEval,
+          dir,
+          numsAt,
+          tags,
+          tagsAt,
+          text,
+          tp,
+          bin,
+          binAt,
+          nrows,
+        );
       } catch (err) {
         error = err;
       }

@@ -276,6 +276,19 @@ const MODES = [
   // compatible with.
   { name: 'typeCast: false (pool option)', pool: { typeCast: false }, protocols: ['query'] },
   { name: 'typeCast: false (per query)', q: () => ({ typeCast: false }), protocols: ['query'] },
+  // Per-query options, read as mysql2's parsers read them: timezone,
+  // dateStrings and the big-number options add to the pool's (a truthy
+  // dateStrings that is not an array means every date type). Left out: a
+  // query's decimalNumbers, and its typeCast true/false on a pool with a
+  // typeCast function: mysql2's answer there depends on what its parser
+  // cache already holds (README "Known differences").
+  { name: 'dateStrings: true (per query)', q: () => ({ dateStrings: true }) },
+  { name: 'dateStrings: 1 (per query)', q: () => ({ dateStrings: 1 }) },
+  { name: "dateStrings: 'DATE' (per query)", q: () => ({ dateStrings: 'DATE' }) },
+  { name: "dateStrings: ['DATETIME'] (per query)", q: () => ({ dateStrings: ['DATETIME'] }) },
+  { name: "timezone: 'Z' (per query)", q: () => ({ timezone: 'Z' }) },
+  { name: "timezone: '+05:30' (per query, on a 'Z' pool)", pool: { timezone: 'Z' }, q: () => ({ timezone: '+05:30' }) },
+  { name: 'supportBigNumbers+bigNumberStrings (per query)', q: () => ({ supportBigNumbers: true, bigNumberStrings: true }) },
 ]
 const poolLogs = { ref: [], sut: [], alt: [] }
 

@@ -30,8 +30,36 @@ describe('prepare()', () => {
       false,
     )
     expect(q.flags & ~FLAG.REPLAYABLE).toBe(FLAG.SUPPORT_BIG_NUMBERS | FLAG.BIG_NUMBER_STRINGS | FLAG.DECIMAL_NUMBERS | FLAG.DATE_STRINGS_DATE)
+    // Any truthy dateStrings other than an array means all three types (mysql2's typeMatch).
+    const allDates = FLAG.DATE_STRINGS_DATE | FLAG.DATE_STRINGS_DATETIME | FLAG.DATE_STRINGS_TIMESTAMP
+    for (const ds of [true, 1, 'DATE']) expect(prepare(cfg(), { sql: 'SELECT 1', dateStrings: ds }, undefined, false).flags & allDates).toBe(allDates)
+    expect(prepare(cfg(), { sql: 'SELECT 1', dateStrings: ['DATETIME'] }, undefined, false).flags & allDates).toBe(FLAG.DATE_STRINGS_DATETIME)
+    expect(prepare(cfg(), { sql: 'SELECT 1', dateStrings: 0 }, undefined, false).flags & allDates).toBe(0)
     expect(prepare(cfg(), { sql: 'SELECT 1', typeCast: false }, undefined, false).flags & ~FLAG.REPLAYABLE).toBe(FLAG.ALL_BUFFERS)
     expect(prepare(cfg(), { sql: 'SELECT 1', typeCast: (f, next) => next() }, undefined, false).flags & ~FLAG.REPLAYABLE).toBe(FLAG.RAW)
+  })
+
+  it("takes a query's timezone over the pool's (normalised as the pool option is), and refuses one that is not a string", () => {
+    expect(prepare(cfg(), 'SELECT 1', undefined, false).timezone).toBe('local')
+    expect(prepare(cfg({ timezone: 'Z' }), { sql: 'SELECT 1', timezone: '+05:30' }, undefined, false).timezone).toBe('+05:30')
+    expect(prepare(cfg({ timezone: 'Z' }), { sql: 'SELECT 1', timezone: '' }, undefined, false).timezone).toBe('Z')
+    expect(prepare(cfg(), { sql: 'SELECT 1', timezone: 'UTC' }, undefined, true).timezone).toBe('Z')
+    let err
+    try {
+      prepare(cfg(), { sql: 'SELECT 1', timezone: 5 }, undefined, false)
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(TypeError)
+    expect(err.code).toBe('ERR_INVALID_QUERY')
+  })
+
+  it("takes a query's own typeCast over the pool's function", () => {
+    const fn = (f, next) => next()
+    expect(prepare(cfg({ typeCast: fn }), 'SELECT 1', undefined, false).typeCast).toBe(fn)
+    expect(prepare(cfg({ typeCast: fn }), { sql: 'SELECT 1', typeCast: false }, undefined, false).flags & (FLAG.RAW | FLAG.ALL_BUFFERS)).toBe(FLAG.ALL_BUFFERS)
+    const own = prepare(cfg({ typeCast: fn }), { sql: 'SELECT 1', typeCast: true }, undefined, false)
+    expect([own.typeCast, own.flags & (FLAG.RAW | FLAG.ALL_BUFFERS)]).toEqual([true, 0])
   })
 
   it("recognises Drizzle's typeCast as dateStrings (the fast path)", () => {
