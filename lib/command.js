@@ -82,7 +82,10 @@ function prepare(cfg, sql, values, forExecute) {
   if (sql !== null && typeof sql === 'object') {
     o = sql;
     sql = o.sql;
-    if (values === undefined) values = o.values;
+    // mysql2: query()'s second argument wins over options.values;
+    // execute() takes options.values when it is set (`options.values || values`).
+    if (forExecute) values = o.values || values;
+    else if (values === undefined) values = o.values;
   }
   if (typeof values === 'function') {
     throw errors.make('ERR_INVALID_QUERY', 'Callback function is not available with promise clients.');
@@ -194,11 +197,41 @@ function executeParams(values, timezone) {
     if (util.types.isDate(v)) out[i] = wallClock(v, timezone);
     else if (typeof v === 'bigint')
       out[i] = v.toString(); // mysql2 binds BigInt as text
-    else if (v !== null && typeof v === 'object' && !Buffer.isBuffer(v)) {
-      out[i] = ArrayBuffer.isView(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : JSON.stringify(v);
-    } else out[i] = v;
+    else if (typeof v === 'symbol')
+      out[i] = String(v); // mysql2: value.toString()
+    else if (v !== null && typeof v === 'object' && !Buffer.isBuffer(v)) out[i] = objectParam(v, i);
+    else out[i] = v;
   }
   return out;
+}
+
+/** Arrays, plain objects and objects with toJSON() (mysql2's isJSON), any realm. */
+function isJsonParam(v) {
+  if (Array.isArray(v) || v.constructor === Object || typeof v.toJSON === 'function') return true;
+  const proto = Object.getPrototypeOf(v);
+  return proto !== null && Object.getPrototypeOf(proto) === null && typeof proto.constructor === 'function' && proto.constructor.name === 'Object';
+}
+
+/**
+ * An object parameter as mysql2 binds it: JSON text for isJSON values; the
+ * bytes of an ArrayBuffer and the text of a String object (its Buffer.from
+ * fallback). Typed arrays and DataViews bind their bytes (mysql2 copies each
+ * element into one byte; README "Known differences"). Anything else (a Map, a
+ * Set, a class instance without toJSON, a Number object) is refused, as
+ * mysql2's Buffer.from refuses it, before any of its code runs.
+ */
+function objectParam(v, i) {
+  if (ArrayBuffer.isView(v)) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  if (util.types.isDate(v)) return v;
+  if (isJsonParam(v)) return JSON.stringify(v);
+  if (util.types.isAnyArrayBuffer(v)) return Buffer.from(v);
+  if (util.types.isStringObject(v)) return String.prototype.valueOf.call(v);
+  const tag = Object.prototype.toString.call(v).slice(8, -1);
+  throw errors.make(
+    'ERR_INVALID_PARAMETER',
+    `Bind parameter ${i + 1} (${tag === 'Object' ? 'an object that is not a plain object' : `a ${tag}`}) cannot be sent: pass an array, a plain object or an object with toJSON() (sent as JSON), a Date, a Buffer, a typed array, an ArrayBuffer or a primitive`,
+    TypeError,
+  );
 }
 
 // A Date whose UTC fields are the wall-clock fields in `timezone`, which is

@@ -5,6 +5,7 @@
 //  9. an undefined bind value in execute() and query()
 // 10. a Date from another realm as execute()/query() parameter (DATETIME)
 // 11. conn.destroy() after conn.release() removes that connection
+// 12. execute() parameters of every object kind, and where values come from
 //
 // Dates are read in the process' local zone (timezone 'local'): tz.mjs puts
 // the process in a non-UTC zone first, as differential.test.mjs does.
@@ -300,5 +301,73 @@ describe('11. conn.destroy() after conn.release()', () => {
     } finally {
       await pair.end()
     }
+  })
+})
+
+// ---------------------------------------------------------------------------
+describe('12. execute() parameters of every object kind, and where values come from', () => {
+  let pair
+  // mysql2 keeps a connection for each refused parameter (the throw comes
+  // after it was taken): room for all of them.
+  beforeAll(() => {
+    pair = makePair(srv, { connectionLimit: 30 })
+  })
+  afterAll(() => pair?.end())
+
+  class WithJson {
+    toJSON() {
+      return { j: 2 }
+    }
+  }
+  const sent = {
+    'an array': () => [1, 'b', null],
+    'a plain object': () => ({ a: 1, b: [2] }),
+    'an object with toJSON()': () => new WithJson(),
+    'a Uint8Array': () => new Uint8Array([65, 66]),
+    'an ArrayBuffer': () => new Uint8Array([67, 68]).buffer,
+    'a String object': () => new String('s✓'),
+    'a Symbol': () => Symbol('x'),
+  }
+  for (const [kind, make] of Object.entries(sent)) {
+    it(`${kind} is sent as mysql2 sends it`, async () => {
+      const ref = await diff(pair, (pool) => pool.execute('SELECT ? AS a', [make()]))
+      expect(ref.ok).toBeDefined()
+    })
+  }
+
+  class Plain {
+    constructor() {
+      this.a = 1
+    }
+  }
+  const refused = {
+    'a Map': () => new Map([[1, 2]]),
+    'a Set': () => new Set([1]),
+    'a class instance without toJSON()': () => new Plain(),
+    'a Number object': () => new Number(5),
+    'a RegExp': () => /ab/g,
+    'an object without a prototype': () => Object.assign(Object.create(null), { a: 1 }),
+  }
+  for (const [kind, make] of Object.entries(refused)) {
+    it(`${kind} is refused with a TypeError, as in mysql2 (ours with a code), and the pool goes on`, async () => {
+      await diff(pair, (pool) => pool.execute('SELECT ? AS a', [make()]), {
+        allow: [
+          { path: /^\$\.threw\.\$error\.message$/, why: "mysql2's message is Buffer.from's", sut: (m) => /^Bind parameter 1 \(.+\) cannot be sent/.test(m) },
+          { path: /^\$\.threw\.\$error\.code$/, why: "mysql2's is Buffer.from's ERR_INVALID_ARG_TYPE", sut: (c) => c === 'ERR_INVALID_PARAMETER' },
+        ],
+      })
+      const [[row]] = await pair.sut.execute('SELECT ? AS a', [1])
+      expect(row).toEqual({ a: 1 })
+    })
+  }
+
+  it("execute() takes options.values over its second argument, query() the second argument (mysql2's rules)", async () => {
+    const ref = await diff(pair, async (pool) => [
+      (await pool.execute({ sql: 'SELECT ? AS a', values: [1] }, [2]))[0],
+      (await pool.execute({ sql: 'SELECT ? AS a', values: null }, [3]))[0],
+      (await pool.query({ sql: 'SELECT ? AS a', values: [1] }, [2]))[0],
+      (await pool.query({ sql: 'SELECT ? AS a', values: [4] }))[0],
+    ])
+    expect(ref.ok).toBeDefined()
   })
 })
