@@ -510,7 +510,7 @@ function compile(shape, opts) {
 }
 
 // The same reading, interpreted: for typeCast functions and disableEval.
-function interpret(shape, opts, typeCast, conv) {
+function interpret(shape, opts, typeCast, conv, wire) {
   const cols = shape.cols;
   const withFn = typeof typeCast === 'function';
   const places = cols.map((c, k) => placeOf(c, k, opts));
@@ -520,7 +520,7 @@ function interpret(shape, opts, typeCast, conv) {
     // and a next() that read the cell being converted: made once here, not
     // per cell (an object and four closures a cell before).
     const current = withFn ? new Array(cols.length).fill(null) : null;
-    const wraps = withFn ? cols.map((c, k) => wrapField(c, current, k)) : null;
+    const wraps = withFn ? cols.map((c, k) => wrapField(c, current, k, wire)) : null;
     const nexts = withFn ? cols.map((c, k) => () => defaultFromRaw(c, current[k], opts, conv)) : null;
     for (let r = 0; r < nrows; r++) {
       const o = opts.rowsAsArray ? new Array(cols.length) : {};
@@ -555,8 +555,23 @@ function interpret(shape, opts, typeCast, conv) {
   };
 }
 
-/** mysql2's typeCast field: its readers see the cell `current[k]` holds. */
-function wrapField(col, current, k) {
+/**
+ * The encoding a pool's connection sends text in (its charset option), or
+ * null when Buffer has no name for it.
+ */
+function wireEncoding(charset) {
+  const cs = String(charset || 'utf8mb4').toLowerCase();
+  if (cs.startsWith('utf8')) return 'utf8';
+  if (cs.startsWith('latin1')) return 'latin1';
+  if (cs.startsWith('ascii')) return 'ascii';
+  return null;
+}
+
+/**
+ * mysql2's typeCast field: its readers see the cell `current[k]` holds.
+ * `wire`: wireEncoding() of the pool, for string(encoding).
+ */
+function wrapField(col, current, k, wire) {
   return {
     type: TYPE_NAMES[col.columnType],
     extendedTypeName: undefined,
@@ -569,6 +584,9 @@ function wrapField(col, current, k) {
       const raw = current[k];
       if (raw === null) return null;
       if (Buffer.isBuffer(raw)) return raw.toString(encoding && encoding !== 'binary' ? encoding : 'latin1');
+      // mysql2 decodes the cell's bytes with `encoding`; the text here is
+      // decoded already, so it is first encoded back as the connection sent it.
+      if (encoding && wire !== null && encoding !== wire && Buffer.isEncoding(encoding)) return Buffer.from(String(raw), wire).toString(encoding);
       return String(raw);
     },
     buffer() {
@@ -583,7 +601,7 @@ function wrapField(col, current, k) {
   };
 }
 
-function builderFor(shape, opts, typeCast, timezone, disableEval) {
+function builderFor(shape, opts, typeCast, timezone, disableEval, wire) {
   const usesFn = typeof typeCast === 'function' || typeCast === false;
   // The common case (no per-query shape options) skips building a key.
   const plain = !usesFn && opts.rowsAsArray !== true && opts.nestTables === undefined;
@@ -596,7 +614,7 @@ function builderFor(shape, opts, typeCast, timezone, disableEval) {
   if (build) return build;
   const conv = dateConverters(timezone);
   if (usesFn || shape.raw || disableEval) {
-    build = interpret(shape, opts, typeCast, conv);
+    build = interpret(shape, opts, typeCast, conv, wire);
   } else {
     build = compile(shape, opts)(conv.dateAt, conv.datetimeAt, conv.binDatetime, parseGeometry, parseJsonBig, jsonLoose, jsonBigLoose);
   }
@@ -644,9 +662,12 @@ class ResultSetHeader {
 }
 
 /** One row set of a drained batch -> [rows, fields]. */
-/** `timezone`: the query's (its own option, else the pool's). */
-function decodeRows(shape, opts, typeCast, timezone, disableEval, nums, numsAt, tags, tagsAt, text, textAt, bin, binAt, nrows) {
-  const build = builderFor(shape, opts, typeCast, timezone, disableEval);
+/**
+ * `timezone`: the query's (its own option, else the pool's); `wire`: the
+ * pool's wireEncoding().
+ */
+function decodeRows(shape, opts, typeCast, timezone, disableEval, wire, nums, numsAt, tags, tagsAt, text, textAt, bin, binAt, nrows) {
+  const build = builderFor(shape, opts, typeCast, timezone, disableEval, wire);
   const rows = build(nums, numsAt, tags, tagsAt, text, textAt, bin, binAt, nrows);
   const cols = shape.cols;
   const fields = new Array(cols.length);
@@ -660,6 +681,7 @@ module.exports = {
   FieldPacket,
   ResultSetHeader,
   decodeRows,
+  wireEncoding,
   parseMeta,
   dateConverters,
   parseGeometry,

@@ -7,7 +7,7 @@
 // (lib/pool.js, lib/connection.js) talks only to this.
 // Direction: `_unsent` goes JS -> native; completions come native -> JS.
 const errors = require('./errors');
-const { decodeRows, parseMeta, ResultSetHeader } = require('./rows');
+const { decodeRows, parseMeta, ResultSetHeader, wireEncoding } = require('./rows');
 const { SUB, OP, DONE, SET, ROWS, HEAD, FLAG, DRAIN } = require('./wire');
 // submit() and drain() as plain functions taking the pool's handle: cheaper
 // per call than methods (src/fast_calls.rs says why).
@@ -115,6 +115,8 @@ class Transport {
     // Result shapes by the number native code files them under (each crosses
     // once; native code reuses numbers past its bounded cache, src/shapes.rs).
     this.shapes = [];
+    // How the connections send text (typeCast's field.string(encoding)).
+    this._wire = wireEncoding(config.charset);
     // See wakeCallback(); _ended: end() is done.
     this._cutLink = null;
     this._ended = false;
@@ -617,6 +619,7 @@ class Transport {
           q.typeCast,
           q.timezone,
           this.config.disableEval,
+          this._wire,
           dir,
           numsAt,
           tags,

@@ -6,6 +6,7 @@
 // 10. a Date from another realm as execute()/query() parameter (DATETIME)
 // 11. conn.destroy() after conn.release() removes that connection
 // 12. execute() parameters of every object kind, and where values come from
+// 13. typeCast's field.string(encoding) on a UTF-8 and on a latin1 connection
 //
 // Dates are read in the process' local zone (timezone 'local'): tz.mjs puts
 // the process in a non-UTC zone first, as differential.test.mjs does.
@@ -370,4 +371,31 @@ describe('12. execute() parameters of every object kind, and where values come f
     ])
     expect(ref.ok).toBeDefined()
   })
+})
+
+// ---------------------------------------------------------------------------
+describe("13. typeCast's field.string(encoding)", () => {
+  for (const charset of [undefined, 'LATIN1_SWEDISH_CI']) {
+    it(`decodes the cell's bytes with the encoding asked for (charset ${charset ?? 'default'})`, async () => {
+      const pair = makePair(srv, charset ? { charset } : {})
+      try {
+        const typeCast = (field, next) => {
+          if (field.name === 'l') return field.string('latin1')
+          if (field.name === 'a') return field.string('ascii')
+          if (field.name === 'h') return field.string('hex')
+          if (field.name === 'u') return field.string('utf8')
+          return next()
+        }
+        const sql = "SELECT 'héllo' AS l, 'héllo' AS a, 'hé' AS h, 'héllo' AS u, 'héllo' AS n"
+        const ref = await diff(pair, async (pool) => [(await pool.query({ sql, typeCast }))[0], (await pool.execute({ sql, typeCast }))[0]])
+        // anchor: the encodings really differ from the plain text
+        expect(ref.ok).toBeDefined()
+        const [[row]] = await pair.sut.query({ sql, typeCast })
+        expect(row.n).toBe('héllo')
+        expect(row.l).toBe(charset ? 'héllo' : 'hÃ©llo')
+      } finally {
+        await pair.end()
+      }
+    })
+  }
 })
