@@ -78,16 +78,17 @@ class PoolConnection extends EventEmitter {
     return require('./batch').connBatch(this, sql, rows);
   }
 
+  // mysql2 resolves these with the statement's [ResultSetHeader, undefined].
   beginTransaction() {
-    return this.query('START TRANSACTION').then(() => undefined);
+    return this.query('START TRANSACTION');
   }
 
   commit() {
-    return this.query('COMMIT').then(() => undefined);
+    return this.query('COMMIT');
   }
 
   rollback() {
-    return this.query('ROLLBACK').then(() => undefined);
+    return this.query('ROLLBACK');
   }
 
   ping() {
@@ -494,6 +495,28 @@ class CoreConnection extends EventEmitter {
     }
     const p = this._owner.execute(sql, values);
     return new Query(p, this._owner._pool, cb, true);
+  }
+
+  // mysql2's transaction helpers: the statement as a query, callback (err, result, fields).
+  beginTransaction(cb) {
+    return this.query('START TRANSACTION', cb);
+  }
+
+  commit(cb) {
+    return this.query('COMMIT', cb);
+  }
+
+  rollback(cb) {
+    return this.query('ROLLBACK', cb);
+  }
+
+  /** mysql2: cb() once answered, cb(err) if not, in a later tick. */
+  ping(cb) {
+    const done = typeof cb === 'function' ? cb : () => {};
+    this._owner.ping().then(
+      () => process.nextTick(done),
+      (err) => process.nextTick(done, err),
+    );
   }
 
   release() {

@@ -6,6 +6,8 @@
 //  3. util.inspect(field) and field.inspect() as mysql2's ColumnDefinition
 //  4. insertId of OK packets read as mysql2 reads it (signed 64-bit)
 //  5. realm-independent value classification (a Date from another realm)
+//  6. transaction helpers and ping: what the promise API resolves, and the
+//     core API's callbacks
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -629,5 +631,46 @@ describe('5. values from another realm are classified as in this one', () => {
       }
     })
     expect(got[0].d).toEqual({ $date: '2024-02-29T12:34:56.000Z' })
+  })
+})
+
+// ---------------------------------------------------------------------------
+describe('6. transaction helpers and ping resolve and call back as in mysql2', () => {
+  let pair
+  beforeAll(() => {
+    pair = makePair(srv)
+  })
+  afterAll(() => pair?.end())
+
+  it('beginTransaction(), commit() and rollback() resolve [ResultSetHeader, undefined]; ping() true', async () => {
+    const ref = await diff(pair, async (pool) => {
+      const conn = await pool.getConnection()
+      try {
+        const out = [await conn.beginTransaction(), await conn.query('SELECT 1 AS a'), await conn.commit(), await conn.rollback(), await conn.ping()]
+        return out.map((r) => (Array.isArray(r) ? [r[0].constructor.name, r[0].serverStatus & 1, r[1] === undefined ? 'no fields' : r[1].length] : r))
+      } finally {
+        conn.release()
+      }
+    })
+    expect(ref.ok[0]).toEqual(['ResultSetHeader', 1, 'no fields'])
+    expect(ref.ok[2]).toEqual(['ResultSetHeader', 0, 'no fields'])
+  })
+
+  it("the core connection's beginTransaction(cb), commit(cb), rollback(cb) and ping(cb)", async () => {
+    const ref = await diff(pair, async (pool) => {
+      const conn = await pool.getConnection()
+      const core = conn.connection
+      const call = (name, ...args) =>
+        new Promise((resolve) => {
+          core[name](...args, (...cbArgs) => resolve(cbArgs.map((a) => (a === undefined ? 'undefined' : a === null ? null : a.constructor.name))))
+        })
+      try {
+        return [await call('beginTransaction'), await call('query', 'SELECT 1 AS a'), await call('commit'), await call('rollback'), await call('ping')]
+      } finally {
+        conn.release()
+      }
+    })
+    expect(ref.ok[0]).toEqual([null, 'ResultSetHeader'])
+    expect(ref.ok[4]).toEqual([])
   })
 })
