@@ -521,6 +521,66 @@ impl Conn {
 
     pub(crate) fn sync_seq_id(&mut self) {`,
   ],
+  // The status flags that ended the last rows set, kept apart from the
+  // connection's current status (the next set's header overwrites that):
+  // ops.rs drops the rows set a CALL's OUT parameters come in
+  // (SERVER_PS_OUT_PARAMS), which mysql2 never receives.
+  [
+    'src/conn/mod.rs',
+    "    last_ok_packet: Option<OkPacket<'static>>,",
+    `    last_ok_packet: Option<OkPacket<'static>>,
+    /// napi-mysql-pool: the status that ended the last rows set.
+    napi_set_end_status: u16,`,
+  ],
+  ['src/conn/mod.rs', '            last_ok_packet: None,', '            last_ok_packet: None,\n            napi_set_end_status: 0,'],
+  [
+    'src/conn/mod.rs',
+    `    /// Returns current status flags.
+    pub(crate) fn status(&self) -> StatusFlags {`,
+    `    /// napi-mysql-pool: a rows set's terminator was just read.
+    pub(crate) fn napi_mark_set_end(&mut self) {
+        self.inner.napi_set_end_status = self.inner.status.bits();
+    }
+
+    /// napi-mysql-pool: the status flags that ended the last rows set.
+    pub(crate) fn napi_set_end_status(&self) -> u16 {
+        self.inner.napi_set_end_status
+    }
+
+    /// Returns current status flags.
+    pub(crate) fn status(&self) -> StatusFlags {`,
+  ],
+  [
+    'src/queryable/query_result/mod.rs',
+    `            if P::is_last_result_set_packet(self.conn.capabilities(), &packet) {
+                // \`packet\` is a result set terminator.
+                self.conn.as_mut().set_pending_result(None)?;`,
+    `            if P::is_last_result_set_packet(self.conn.capabilities(), &packet) {
+                // \`packet\` is a result set terminator.
+                self.conn.as_mut().napi_mark_set_end();
+                self.conn.as_mut().set_pending_result(None)?;`,
+  ],
+  [
+    'src/queryable/query_result/mod.rs',
+    `            // \`packet\` is a result set terminator.
+            self.conn.as_mut().set_pending_result(None)?;`,
+    `            // \`packet\` is a result set terminator.
+            self.conn.as_mut().napi_mark_set_end();
+            self.conn.as_mut().set_pending_result(None)?;`,
+  ],
+  [
+    'src/queryable/query_result/mod.rs',
+    `    /// Number of warnings as reported by the server, or \`0\`.
+    pub fn warnings(&self) -> u16 {`,
+    `    /// napi-mysql-pool: the server status flags that ended the last rows set.
+    #[doc(hidden)]
+    pub fn set_end_status(&self) -> u16 {
+        self.conn.napi_set_end_status()
+    }
+
+    /// Number of warnings as reported by the server, or \`0\`.
+    pub fn warnings(&self) -> u16 {`,
+  ],
 ];
 
 const stamp = crypto.createHash('sha256').update(VERSION).update(JSON.stringify(EDITS)).digest('hex').slice(0, 16);

@@ -71,6 +71,8 @@ pub enum Op {
 }
 
 const SERVER_MORE_RESULTS_EXISTS: u16 = 0x0008;
+/// Status flag on the rows set that carries a CALL's OUT parameters.
+const SERVER_PS_OUT_PARAMS: u16 = 0x1000;
 
 /// Large results go to JS in chunks of this many rows while the rest is
 /// still arriving, so building JS rows overlaps with the network.
@@ -325,7 +327,14 @@ async fn collect<P: Protocol>(
                         }
                     }
                 }
-                out.push(ResultSet::Rows(enc.finish()));
+                let rows = enc.finish();
+                // A CALL's OUT parameters come as one more rows set, because
+                // mysql_async announces CLIENT_PS_MULTI_RESULTS; mysql2 does
+                // not, so the server never sends it that set.
+                if binary && qr.set_end_status() & SERVER_PS_OUT_PARAMS != 0 {
+                    continue;
+                }
+                out.push(ResultSet::Rows(rows));
             }
             Some(_) => {
                 // An OK packet: a DML statement, or the status that ends a CALL.

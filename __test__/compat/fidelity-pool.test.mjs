@@ -7,6 +7,7 @@
 // 11. conn.destroy() after conn.release() removes that connection
 // 12. execute() parameters of every object kind, and where values come from
 // 13. typeCast's field.string(encoding) on a UTF-8 and on a latin1 connection
+// 14. execute() of a CALL with OUT parameters (the server's extra rows set)
 //
 // Dates are read in the process' local zone (timezone 'local'): tz.mjs puts
 // the process in a non-UTC zone first, as differential.test.mjs does.
@@ -396,6 +397,41 @@ describe("13. typeCast's field.string(encoding)", () => {
       } finally {
         await pair.end()
       }
+    })
+  }
+})
+
+// ---------------------------------------------------------------------------
+describe('14. execute() of a CALL with OUT parameters', () => {
+  let pair
+  beforeAll(async () => {
+    pair = makePair(srv)
+    for (const q of [
+      'DROP PROCEDURE IF EXISTS fp_out',
+      'CREATE PROCEDURE fp_out(IN x INT, OUT y INT) BEGIN SET y = x * 2; END',
+      'DROP PROCEDURE IF EXISTS fp_mix',
+      "CREATE PROCEDURE fp_mix(IN x INT, OUT y INT, INOUT z INT) BEGIN SELECT x AS a; SELECT x + 1 AS b, 'c' AS c; SET y = 7; SET z = z + 1; END",
+    ]) {
+      await pair.ref.query(q)
+    }
+  })
+  afterAll(() => pair?.end())
+
+  // MariaDB sends the OUT values as one more rows set, flagged
+  // SERVER_PS_OUT_PARAMS, to a client that announces CLIENT_PS_MULTI_RESULTS
+  // (mysql_async does, mysql2 does not): mysql2's results have no such set.
+  for (const [name, sql, values, sets] of [
+    ['only OUT parameters', 'CALL fp_out(?, ?)', [4, null], 0],
+    ['rows sets, OUT and INOUT parameters', 'CALL fp_mix(?, ?, ?)', [4, null, 1], 2],
+  ]) {
+    it(`${name}: the same results as mysql2, without the OUT parameters' set`, async () => {
+      await diff(pair, async (pool) => (await pool.execute(sql, values))[0])
+      // anchor: what mysql2 returned (a header alone, or the rows sets and the header)
+      const [r] = await pair.ref.execute(sql, values)
+      expect(Array.isArray(r) ? r.length : r.constructor.name).toBe(sets === 0 ? 'ResultSetHeader' : sets + 1)
+      // And the connection answers the next command right.
+      const [[row]] = await pair.sut.execute('SELECT ? AS v', [9])
+      expect(row).toEqual({ v: 9 })
     })
   }
 })
