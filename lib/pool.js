@@ -109,6 +109,11 @@ class Pool extends EventEmitter {
     }
   }
 
+  /** mysql2's promise pool property: its promise implementation (here always the built-in one). */
+  get Promise() {
+    return Promise;
+  }
+
   _closedError() {
     return errors.closed();
   }

@@ -384,6 +384,49 @@ describe("mysql2's other connection methods", () => {
   })
 })
 
+describe("mysql2's pool methods, and its core connection's client methods", () => {
+  it('every method of a mysql2 promise pool exists here, Promise included', () => {
+    const methods = (o) => {
+      const out = new Set()
+      for (let p = o; p && p !== Object.prototype && p !== EventEmitter.prototype; p = Object.getPrototypeOf(p)) {
+        for (const k of Object.getOwnPropertyNames(p)) if (!k.startsWith('_') && k !== 'constructor' && typeof o[k] === 'function') out.add(k)
+      }
+      return out
+    }
+    const theirs = methods(ref)
+    expect(theirs.has('Promise')).toBe(true)
+    expect([...theirs].filter((k) => typeof pool[k] !== 'function')).toEqual([])
+    expect(pool.Promise).toBe(Promise)
+  })
+
+  it("the core connection (conn.connection) has mysql2's client methods", async () => {
+    const client = [
+      'beginTransaction',
+      'commit',
+      'rollback',
+      'ping',
+      'query',
+      'execute',
+      'escape',
+      'escapeId',
+      'format',
+      'release',
+      'end',
+      'destroy',
+      'promise',
+    ]
+    const theirs = await ref.getConnection()
+    const ours = await pool.getConnection()
+    try {
+      expect(client.filter((k) => typeof theirs.connection[k] !== 'function')).toEqual([])
+      expect(client.filter((k) => typeof ours.connection[k] !== 'function')).toEqual([])
+    } finally {
+      theirs.release()
+      ours.release()
+    }
+  })
+})
+
 describe('conn.reset() (COM_RESET_CONNECTION), vs mysql2', () => {
   it('clears variables, temporary tables, the transaction and prepared statements, as in mysql2; text keeps its encoding after a SET NAMES', async () => {
     const run = async (p) => {
