@@ -19,7 +19,38 @@ const POOL_CODES = Object.freeze({
 });
 
 /** [message, code, errno, sqlState, sqlMessage, fatal, handshake] from the native side. */
-function fromNative(e, sql) {
+// A connection attempt's socket error, shaped as the Node net error mysql2
+// passes on: `connect ECONNREFUSED host:port` with errno, syscall, address
+// and port; `getaddrinfo ENOTFOUND host`; mysql2's own connectTimeout error
+// has errorno and syscall.
+const OS_ERROR = /\(os error (\d+)\)/;
+const GETADDRINFO_ERRNO = { ENOTFOUND: -3008, EAI_AGAIN: -3001 };
+function connectShape(err, where) {
+  const code = err.code;
+  const m = OS_ERROR.exec(err.message);
+  if (GETADDRINFO_ERRNO[code] !== undefined) {
+    err.message = `getaddrinfo ${code} ${where.host}`;
+    err.errno = GETADDRINFO_ERRNO[code];
+    err.syscall = 'getaddrinfo';
+    err.hostname = where.host;
+  } else if (m !== null) {
+    const socket = typeof where.socketPath === 'string' && where.socketPath !== '';
+    err.message = `connect ${code} ${socket ? where.socketPath : `${where.host}:${where.port}`}`;
+    err.errno = -Number(m[1]);
+    err.syscall = 'connect';
+    err.address = socket ? where.socketPath : where.host;
+    if (!socket) err.port = where.port;
+  } else if (code === 'ETIMEDOUT') {
+    err.errorno = 'ETIMEDOUT';
+    err.syscall = 'connect';
+  }
+}
+
+/**
+ * An error from native code. `where` ({ host, port, socketPath }, the
+ * pool's config): the address a failed connection attempt names.
+ */
+function fromNative(e, sql, where) {
   const err = new Error(e[0]);
   err.code = e[1];
   if (e[2] !== null) err.errno = e[2];
@@ -33,6 +64,8 @@ function fromNative(e, sql) {
     err.errorno = 'PROTOCOL_SEQUENCE_TIMEOUT';
     err.syscall = 'query';
   }
+  // e[6]: raised while connecting; e[2] null: not a server error.
+  if (e[6] && e[2] === null && where !== undefined && where !== null) connectShape(err, where);
   return err;
 }
 

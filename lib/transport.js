@@ -547,7 +547,7 @@ class Transport {
         else p.resolve([sets.map((x) => x[0]), sets.map((x) => x[1])]);
       } else if (kind === DONE.ERROR) {
         const e = extra[dir[k++]];
-        if (p !== undefined) p.reject(errors.fromNative(e, p.q ? p.q.sql : p.sql));
+        if (p !== undefined) p.reject(errors.fromNative(e, p.q ? p.q.sql : p.sql, this.config));
       } else if (kind === DONE.CONN) {
         const connId = dir[k];
         const threadId = dir[k + 1];

@@ -27,7 +27,12 @@ pub(crate) async fn open(opts: &Opts, limit: Option<Duration>) -> Result<Conn, E
     match within(Some(limit.unwrap_or(Duration::from_secs(3600))), Conn::new(opts.clone())).await {
         Some(Ok(conn)) => Ok(conn),
         Some(Err(e)) => Err(error::from_mysql(&e, true)),
-        None => Err(ErrInfo::new("ETIMEDOUT", "connect ETIMEDOUT").fatal()),
+        None => {
+            // mysql2's connectTimeout error (JS adds its errorno and syscall).
+            let mut e = ErrInfo::new("ETIMEDOUT", "connect ETIMEDOUT").fatal();
+            e.handshake = true;
+            Err(e)
+        }
     }
 }
 

@@ -68,6 +68,33 @@ fn io_code(kind: std::io::ErrorKind) -> &'static str {
     }
 }
 
+/// A socket error while connecting, by the name Node's net module gives it
+/// (mysql2 passes those errors on): a socket path that does not exist is
+/// ENOENT, a host name that does not resolve ENOTFOUND (EAI_AGAIN when the
+/// resolver said to try again).
+fn connect_code(e: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        ConnectionRefused => "ECONNREFUSED",
+        HostUnreachable => "EHOSTUNREACH",
+        NetworkUnreachable => "ENETUNREACH",
+        NotFound => "ENOENT",
+        PermissionDenied => "EACCES",
+        kind => {
+            let text = e.to_string();
+            if text.contains("failed to lookup address") {
+                if text.contains("Temporary failure") {
+                    "EAI_AGAIN"
+                } else {
+                    "ENOTFOUND"
+                }
+            } else {
+                io_code(kind)
+            }
+        }
+    }
+}
+
 /// Maps a mysql_async error. `connecting` tells apart a failed handshake
 /// (mysql2 reports the socket error code) from a lost connection mid-query.
 pub fn from_mysql(err: &MyError, connecting: bool) -> ErrInfo {
@@ -112,7 +139,7 @@ pub fn from_mysql(err: &MyError, connecting: bool) -> ErrInfo {
                 mysql_async::IoError::Io(e) if connecting && e.kind() == std::io::ErrorKind::UnexpectedEof => {
                     ("PROTOCOL_CONNECTION_LOST", CONNECTION_LOST.to_string())
                 }
-                mysql_async::IoError::Io(e) if connecting => (io_code(e.kind()), text),
+                mysql_async::IoError::Io(e) if connecting => (connect_code(e), text),
                 mysql_async::IoError::Io(e) => {
                     let code = lost_code(e.kind());
                     // mysql2's wording for a connection that closed under a command
@@ -123,6 +150,8 @@ pub fn from_mysql(err: &MyError, connecting: bool) -> ErrInfo {
             };
             let mut info = ErrInfo::new(code, message).fatal();
             info.never_sent = never_sent;
+            // JS names the address a connect error was about (lib/errors.js).
+            info.handshake = connecting;
             info
         }
         MyError::Driver(d) => driver(d, connecting),

@@ -8,6 +8,7 @@
 // 12. execute() parameters of every object kind, and where values come from
 // 13. typeCast's field.string(encoding) on a UTF-8 and on a latin1 connection
 // 14. execute() of a CALL with OUT parameters (the server's extra rows set)
+// 15. a failed connection attempt's error: code, message, errno, syscall, address
 //
 // Dates are read in the process' local zone (timezone 'local'): tz.mjs puts
 // the process in a non-UTC zone first, as differential.test.mjs does.
@@ -432,6 +433,48 @@ describe('14. execute() of a CALL with OUT parameters', () => {
       // And the connection answers the next command right.
       const [[row]] = await pair.sut.execute('SELECT ? AS v', [9])
       expect(row).toEqual({ v: 9 })
+    })
+  }
+})
+
+// ---------------------------------------------------------------------------
+describe("15. a failed connection attempt's error, as mysql2's (Node's net error)", () => {
+  const pick = (e) => ({
+    name: e.name,
+    message: e.message,
+    code: e.code,
+    errno: e.errno,
+    errorno: e.errorno,
+    syscall: e.syscall,
+    address: e.address,
+    port: e.port,
+    hostname: e.hostname,
+    fatal: e.fatal,
+  })
+  const cases = [
+    ['a refused port', { host: '127.0.0.1', port: 1 }, 'ECONNREFUSED'],
+    ['a socket path that does not exist', { socketPath: '/tmp/napi-mysql-pool-no-such.sock' }, 'ENOENT'],
+    ['a host name that does not resolve', { host: 'no-such-host.invalid' }, 'ENOTFOUND'],
+    ['connectTimeout', { host: '10.255.255.1', connectTimeout: 300 }, 'ETIMEDOUT'],
+  ]
+  for (const [what, opts, code] of cases) {
+    it(what, async () => {
+      const pair = makePair(srv, opts)
+      try {
+        const got = {}
+        for (const side of ['ref', 'sut']) {
+          got[side] = await pair[side].query('SELECT 1').then(
+            () => null,
+            (e) => pick(e),
+          )
+        }
+        // The blackhole address may be unreachable at once on some networks:
+        // then both name that instead, and still agree.
+        if (code !== 'ETIMEDOUT' || got.ref.code === 'ETIMEDOUT') expect(got.ref.code).toBe(code)
+        expect(got.sut).toEqual(got.ref)
+      } finally {
+        await pair.end()
+      }
     })
   }
 })

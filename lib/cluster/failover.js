@@ -8,7 +8,7 @@
 // biome-ignore format: codes grouped a kind a line
 const NOT_SENT = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'ENOTFOUND', 'EADDRNOTAVAIL',
-  'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE',
+  'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE', 'ENOENT', 'EACCES',
   'HANDSHAKE_SSL_ERROR', 'HANDSHAKE_NO_SSL_SUPPORT', 'AUTH_SWITCH_PLUGIN_ERROR',
   'ER_CON_COUNT_ERROR',
   'POOL_CIRCUIT_OPEN', 'POOL_CLOSED', 'POOL_ACQUIRE_TIMEOUT', 'POOL_QUEUE_LIMIT', 'POOL_NO_CONNECTIONS',
@@ -18,15 +18,18 @@ const NOT_SENT = new Set([
 // biome-ignore format: codes grouped a kind a line
 const NODE_DOWN = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'ENOTFOUND', 'EADDRNOTAVAIL',
-  'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE',
+  'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE', 'ENOENT', 'EACCES',
   'HANDSHAKE_SSL_ERROR', 'HANDSHAKE_NO_SSL_SUPPORT',
   'PROTOCOL_CONNECTION_LOST', 'POOL_CIRCUIT_OPEN',
   'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED',
 ]);
 
-/** A server error during the handshake (access denied, unknown database...). */
+/**
+ * A server error during the handshake (access denied, unknown database...).
+ * Server errnos are positive; a socket error's (Node's) are negative.
+ */
 function handshakeError(err) {
-  return err.fatal === true && err.errno != null && err.code !== 'PROTOCOL_SEQUENCE_TIMEOUT';
+  return err.fatal === true && typeof err.errno === 'number' && err.errno > 0 && err.code !== 'PROTOCOL_SEQUENCE_TIMEOUT';
 }
 
 /** True if `err` means the node could not be used (counts against it). */
