@@ -76,11 +76,11 @@ pub(crate) async fn run_op(at: &Attachment, c: &mut PooledConn, op: &Op, timeout
         match op {
             Op::Query(sql, flags) => {
                 let r = ops::Reading { flags: *flags, json, gate, sink: &mut sink, activity, charset };
-                ops::query(&mut c.conn, sql, r).await
+                ops::query(&mut c.conn, &mut c.max_packet, sql, r).await
             }
             Op::Execute(sql, params, flags) => {
                 let r = ops::Reading { flags: *flags, json, gate, sink: &mut sink, activity, charset };
-                ops::execute(&mut c.conn, sql, params, r).await
+                ops::execute(&mut c.conn, &mut c.max_packet, sql, params, r).await
             }
             Op::Ping => {
                 use mysql_async::prelude::Queryable;

@@ -76,6 +76,9 @@ pub struct PooledConn {
     /// Statements 'connection' listeners ran on it (sql, positional params),
     /// run again after each session reset.
     pub replay: Vec<(String, Vec<mysql_async::Value>)>,
+    /// The session's max_allowed_packet once a large command asked
+    /// (ops::fits_packet); 0 until then. The server caps it at 1 GiB.
+    pub max_packet: u32,
 }
 
 impl PooledConn {

@@ -35,6 +35,49 @@ impl From<Param> for Value {
     }
 }
 
+impl Param {
+    /// Bytes its value takes in COM_STMT_EXECUTE, at least.
+    fn wire_bytes(&self) -> usize {
+        match self {
+            Param::Bytes(b) => b.len(),
+            Param::Text(t) => t.len(),
+            _ => 0,
+        }
+    }
+}
+
+/// ER_NET_PACKET_TOO_LARGE, as the server words it.
+const PACKET_TOO_LARGE: u16 = 1153;
+
+/// Commands up to this size are sent without a look at max_allowed_packet
+/// (no server allows less than 64 KiB by default; the minimum is 1 KiB).
+const PACKET_CHECK_FROM: usize = 64 << 10;
+
+/// A packet over the session's max_allowed_packet makes the server answer
+/// ER_NET_PACKET_TOO_LARGE and close the connection (mysql2 then reports
+/// that error, or the reset, and keeps the dead connection). Refused here
+/// with the server's error before anything is written, so the connection
+/// stays usable. The session's value is read once per connection, by the
+/// first command that needs it (`known`).
+pub async fn fits_packet(conn: &mut Conn, known: &mut u32, payload: usize) -> mysql_async::Result<()> {
+    use mysql_async::prelude::Queryable;
+    if payload <= PACKET_CHECK_FROM {
+        return Ok(());
+    }
+    if *known == 0 {
+        let v: Option<u64> = conn.query_first("SELECT @@max_allowed_packet").await?;
+        *known = v.map_or(u32::MAX, |v| u32::try_from(v).unwrap_or(u32::MAX)).max(1);
+    }
+    if payload > *known as usize {
+        return Err(mysql_async::Error::Server(mysql_async::ServerError {
+            code: PACKET_TOO_LARGE,
+            message: "Got a packet bigger than 'max_allowed_packet' bytes".to_string(),
+            state: "08S01".to_string(),
+        }));
+    }
+    Ok(())
+}
+
 /// One command for a connection.
 impl Op {
     /// Its conversion flags (query and execute only).
@@ -125,9 +168,15 @@ pub struct Reading<'a, 's> {
     pub charset: Charset,
 }
 
-pub async fn query(conn: &mut Conn, sql: &str, r: Reading<'_, '_>) -> mysql_async::Result<Vec<ResultSet>> {
+pub async fn query(
+    conn: &mut Conn,
+    max_packet: &mut u32,
+    sql: &str,
+    r: Reading<'_, '_>,
+) -> mysql_async::Result<Vec<ResultSet>> {
     let version = conn.server_version();
     let sql = r.charset.encode(sql);
+    fits_packet(conn, max_packet, 1 + sql.len()).await?;
     let qr = conn.query_iter(sql.as_ref()).await?;
     let mut out = collect(qr, false, version, r).await?;
     fill_status(conn, &mut out);
@@ -136,13 +185,19 @@ pub async fn query(conn: &mut Conn, sql: &str, r: Reading<'_, '_>) -> mysql_asyn
 
 pub async fn execute(
     conn: &mut Conn,
+    max_packet: &mut u32,
     sql: &str,
     params: &[Param],
     r: Reading<'_, '_>,
 ) -> mysql_async::Result<Vec<ResultSet>> {
     let version = conn.server_version();
+    let text = r.charset.encode(sql);
+    fits_packet(conn, max_packet, 1 + text.len()).await?;
+    // A lower bound of COM_STMT_EXECUTE's size: its header and the bytes of
+    // the text values.
+    fits_packet(conn, max_packet, 10 + params.iter().map(Param::wire_bytes).sum::<usize>()).await?;
     // From the connection's statement cache after the first time.
-    let stmt = conn.prep(r.charset.encode(sql).as_ref()).await?;
+    let stmt = conn.prep(text.as_ref()).await?;
     r.activity.touch();
     let params = bind(params, stmt.num_params(), r.charset);
     let qr = conn.exec_iter(&stmt, params).await?;

@@ -604,6 +604,7 @@ impl Pool {
                     undelivered: false,
                     fresh: true,
                     replay: Vec::new(),
+                    max_packet: 0,
                 })
             }
             Err(e) => {

@@ -9,6 +9,7 @@
 // 13. typeCast's field.string(encoding) on a UTF-8 and on a latin1 connection
 // 14. execute() of a CALL with OUT parameters (the server's extra rows set)
 // 15. a failed connection attempt's error: code, message, errno, syscall, address
+// 16. a command over max_allowed_packet
 //
 // Dates are read in the process' local zone (timezone 'local'): tz.mjs puts
 // the process in a non-UTC zone first, as differential.test.mjs does.
@@ -477,4 +478,41 @@ describe("15. a failed connection attempt's error, as mysql2's (Node's net error
       }
     })
   }
+})
+
+// ---------------------------------------------------------------------------
+describe('16. a command over max_allowed_packet', () => {
+  it("fails with the server's ER_NET_PACKET_TOO_LARGE, and the connection stays (mysql2 fails too, then keeps a dead connection)", async () => {
+    const pair = makePair(srv, { connectionLimit: 1 })
+    try {
+      const [[{ max }]] = await pair.sut.query('SELECT @@max_allowed_packet AS max')
+      const over = 'x'.repeat(Number(max) + 1024)
+      // mysql2: the server's error or the reset that follows it, by timing.
+      await expect(pair.ref.query('SELECT LENGTH(?) AS n', [over])).rejects.toMatchObject({
+        code: expect.stringMatching(/^(ER_NET_PACKET_TOO_LARGE|ECONNRESET|EPIPE|PROTOCOL_CONNECTION_LOST)$/),
+      })
+      const [[{ id }]] = await pair.sut.query('SELECT CONNECTION_ID() AS id')
+      for (const run of [() => pair.sut.query('SELECT LENGTH(?) AS n', [over]), () => pair.sut.execute('SELECT LENGTH(?) AS n', [over])]) {
+        const err = await run().then(
+          () => null,
+          (e) => e,
+        )
+        expect(err).toMatchObject({
+          code: 'ER_NET_PACKET_TOO_LARGE',
+          errno: 1153,
+          sqlState: '08S01',
+          message: "Got a packet bigger than 'max_allowed_packet' bytes",
+        })
+        expect(err.fatal).toBeUndefined()
+        const [[again]] = await pair.sut.query('SELECT CONNECTION_ID() AS id')
+        expect(again.id).toBe(id)
+      }
+      // Just under the limit still goes (the check counts the packet's bytes).
+      const under = 'y'.repeat(Number(max) - 1024)
+      const [[{ n }]] = await pair.sut.query('SELECT LENGTH(?) AS n', [under])
+      expect(n).toBe(under.length)
+    } finally {
+      await pair.end()
+    }
+  })
 })
