@@ -58,13 +58,18 @@ const PACKET_CHECK_FROM: usize = 64 << 10;
 /// that error, or the reset, and keeps the dead connection). Refused here
 /// with the server's error before anything is written, so the connection
 /// stays usable. The session's value is read once per connection, by the
-/// first command that needs it (`known`).
-pub async fn fits_packet(conn: &mut Conn, known: &mut u32, payload: usize) -> mysql_async::Result<()> {
+/// first command that needs it (`known`), unless that command reads what
+/// the reading would reset: the previous statement's FOUND_ROWS(),
+/// ROW_COUNT(), warnings or diagnostics (then it goes unchecked, as before).
+pub async fn fits_packet(conn: &mut Conn, known: &mut u32, payload: usize, sql: &[u8]) -> mysql_async::Result<()> {
     use mysql_async::prelude::Queryable;
     if payload <= PACKET_CHECK_FROM {
         return Ok(());
     }
     if *known == 0 {
+        if reads_diagnostics(sql) {
+            return Ok(());
+        }
         let v: Option<u64> = conn.query_first("SELECT @@max_allowed_packet").await?;
         *known = v.map_or(u32::MAX, |v| u32::try_from(v).unwrap_or(u32::MAX)).max(1);
     }
@@ -76,6 +81,13 @@ pub async fn fits_packet(conn: &mut Conn, known: &mut u32, payload: usize) -> my
         }));
     }
     Ok(())
+}
+
+/// Whether `sql` may read the previous statement's diagnostics, which any
+/// statement run before it would reset (a false yes only skips a check).
+fn reads_diagnostics(sql: &[u8]) -> bool {
+    const WORDS: [&[u8]; 5] = [b"found_rows", b"row_count", b"warning", b"error", b"diagnostics"];
+    WORDS.iter().any(|w| sql.windows(w.len()).any(|win| win.eq_ignore_ascii_case(w)))
 }
 
 /// One command for a connection.
@@ -176,7 +188,7 @@ pub async fn query(
 ) -> mysql_async::Result<Vec<ResultSet>> {
     let version = conn.server_version();
     let sql = r.charset.encode(sql);
-    fits_packet(conn, max_packet, 1 + sql.len()).await?;
+    fits_packet(conn, max_packet, 1 + sql.len(), &sql).await?;
     let qr = conn.query_iter(sql.as_ref()).await?;
     let mut out = collect(qr, false, version, r).await?;
     fill_status(conn, &mut out);
@@ -192,10 +204,10 @@ pub async fn execute(
 ) -> mysql_async::Result<Vec<ResultSet>> {
     let version = conn.server_version();
     let text = r.charset.encode(sql);
-    fits_packet(conn, max_packet, 1 + text.len()).await?;
+    fits_packet(conn, max_packet, 1 + text.len(), &text).await?;
     // A lower bound of COM_STMT_EXECUTE's size: its header and the bytes of
     // the text values.
-    fits_packet(conn, max_packet, 10 + params.iter().map(Param::wire_bytes).sum::<usize>()).await?;
+    fits_packet(conn, max_packet, 10 + params.iter().map(Param::wire_bytes).sum::<usize>(), &text).await?;
     // From the connection's statement cache after the first time.
     let stmt = conn.prep(text.as_ref()).await?;
     r.activity.touch();

@@ -482,6 +482,26 @@ describe("15. a failed connection attempt's error, as mysql2's (Node's net error
 
 // ---------------------------------------------------------------------------
 describe('16. a command over max_allowed_packet', () => {
+  it("the first large command on a connection still reads the previous statement's FOUND_ROWS() and ROW_COUNT(), as in mysql2", async () => {
+    const pair = makePair(srv, { connectionLimit: 1 })
+    try {
+      const big = 'z'.repeat(100 << 10)
+      const ref = await diff(pair, async (pool) => {
+        await pool.query('SELECT SQL_CALC_FOUND_ROWS seq FROM seq_1_to_100 LIMIT 1')
+        const [[a]] = await pool.query('SELECT FOUND_ROWS() AS n, LENGTH(?) AS l', [big])
+        await pool.query('DO 1')
+        const [[b]] = await pool.query('SELECT ROW_COUNT() AS r, LENGTH(?) AS l', [big])
+        return [a, b]
+      })
+      expect(ref.ok).toMatchObject([
+        { n: 100, l: big.length },
+        { r: 0, l: big.length },
+      ])
+    } finally {
+      await pair.end()
+    }
+  })
+
   it("fails with the server's ER_NET_PACKET_TOO_LARGE, and the connection stays (mysql2 fails too, then keeps a dead connection)", async () => {
     const pair = makePair(srv, { connectionLimit: 1 })
     try {
