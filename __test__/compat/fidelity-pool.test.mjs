@@ -29,6 +29,16 @@ async function both(pair, fn) {
   return ref
 }
 
+/** Runs fn with a pair of pools made with `opts`, ended after it. */
+async function withPair(opts, fn) {
+  const pair = makePair(srv, opts)
+  try {
+    return await fn(pair)
+  } finally {
+    await pair.end()
+  }
+}
+
 /** Polls fn until truthy, at most `ms`; returns the last value. */
 async function within(fn, ms) {
   const deadline = Date.now() + ms
@@ -233,8 +243,7 @@ describe('10. a Date from another realm as a parameter', () => {
     it(`execute() and query() with timezone '${timezone}': inserted and read back as mysql2 does`, async () => {
       const f = foreign()
       expect(f instanceof Date).toBe(false)
-      const pair = makePair(srv, { connectionLimit: 1, timezone })
-      try {
+      await withPair({ connectionLimit: 1, timezone }, async (pair) => {
         const ref = await diff(
           pair,
           async (pool) => {
@@ -254,9 +263,7 @@ describe('10. a Date from another realm as a parameter', () => {
         expect(ref.ok.rows.length).toBe(2)
         expect(ref.ok.rows[0].ds).toBe(ref.ok.rows[1].ds)
         expect(ref.ok.rowsBinary.length).toBe(2)
-      } finally {
-        await pair.end()
-      }
+      })
     })
   }
 })
@@ -264,8 +271,7 @@ describe('10. a Date from another realm as a parameter', () => {
 // ---------------------------------------------------------------------------
 describe('11. conn.destroy() after conn.release()', () => {
   it('removes that connection: the pool shrinks, its thread is gone and never used again', async () => {
-    const pair = makePair(srv, { connectionLimit: 2 })
-    try {
+    await withPair({ connectionLimit: 2 }, async (pair) => {
       const seen = await both(pair, async (pool) => {
         const [c1, c2] = await Promise.all([pool.getConnection(), pool.getConnection()])
         const threadId = c1.threadId
@@ -302,9 +308,7 @@ describe('11. conn.destroy() after conn.release()', () => {
         stillOnServer: 0,
         allAtEnd: true,
       })
-    } finally {
-      await pair.end()
-    }
+    })
   })
 })
 
@@ -380,8 +384,7 @@ describe('12. execute() parameters of every object kind, and where values come f
 describe("13. typeCast's field.string(encoding)", () => {
   for (const charset of [undefined, 'LATIN1_SWEDISH_CI']) {
     it(`decodes the cell's bytes with the encoding asked for (charset ${charset ?? 'default'})`, async () => {
-      const pair = makePair(srv, charset ? { charset } : {})
-      try {
+      await withPair(charset ? { charset } : {}, async (pair) => {
         const typeCast = (field, next) => {
           if (field.name === 'l') return field.string('latin1')
           if (field.name === 'a') return field.string('ascii')
@@ -396,9 +399,7 @@ describe("13. typeCast's field.string(encoding)", () => {
         const [[row]] = await pair.sut.query({ sql, typeCast })
         expect(row.n).toBe('héllo')
         expect(row.l).toBe(charset ? 'héllo' : 'hÃ©llo')
-      } finally {
-        await pair.end()
-      }
+      })
     })
   }
 })
@@ -460,8 +461,7 @@ describe("15. a failed connection attempt's error, as mysql2's (Node's net error
   ]
   for (const [what, opts, code] of cases) {
     it(what, async () => {
-      const pair = makePair(srv, opts)
-      try {
+      await withPair(opts, async (pair) => {
         const got = {}
         for (const side of ['ref', 'sut']) {
           got[side] = await pair[side].query('SELECT 1').then(
@@ -473,9 +473,7 @@ describe("15. a failed connection attempt's error, as mysql2's (Node's net error
         // then both name that instead, and still agree.
         if (code !== 'ETIMEDOUT' || got.ref.code === 'ETIMEDOUT') expect(got.ref.code).toBe(code)
         expect(got.sut).toEqual(got.ref)
-      } finally {
-        await pair.end()
-      }
+      })
     })
   }
 })
@@ -483,8 +481,7 @@ describe("15. a failed connection attempt's error, as mysql2's (Node's net error
 // ---------------------------------------------------------------------------
 describe('16. a command over max_allowed_packet', () => {
   it("the first large command on a connection still reads the previous statement's FOUND_ROWS() and ROW_COUNT(), as in mysql2", async () => {
-    const pair = makePair(srv, { connectionLimit: 1 })
-    try {
+    await withPair({ connectionLimit: 1 }, async (pair) => {
       const big = 'z'.repeat(100 << 10)
       const ref = await diff(pair, async (pool) => {
         await pool.query('SELECT SQL_CALC_FOUND_ROWS seq FROM seq_1_to_100 LIMIT 1')
@@ -497,14 +494,11 @@ describe('16. a command over max_allowed_packet', () => {
         { n: 100, l: big.length },
         { r: 0, l: big.length },
       ])
-    } finally {
-      await pair.end()
-    }
+    })
   })
 
   it("fails with the server's ER_NET_PACKET_TOO_LARGE, and the connection stays (mysql2 fails too, then keeps a dead connection)", async () => {
-    const pair = makePair(srv, { connectionLimit: 1 })
-    try {
+    await withPair({ connectionLimit: 1 }, async (pair) => {
       const [[{ max }]] = await pair.sut.query('SELECT @@max_allowed_packet AS max')
       const over = 'x'.repeat(Number(max) + 1024)
       // mysql2: the server's error or the reset that follows it, by timing.
@@ -531,8 +525,6 @@ describe('16. a command over max_allowed_packet', () => {
       const under = 'y'.repeat(Number(max) - 1024)
       const [[{ n }]] = await pair.sut.query('SELECT LENGTH(?) AS n', [under])
       expect(n).toBe(under.length)
-    } finally {
-      await pair.end()
-    }
+    })
   })
 })
