@@ -23,20 +23,18 @@ const POOL_CODES = Object.freeze({
 // passes on: `connect ECONNREFUSED host:port` with errno, syscall, address
 // and port; `getaddrinfo ENOTFOUND host`; mysql2's own connectTimeout error
 // has errorno and syscall.
-const OS_ERROR = /\(os error (\d+)\)/;
 const GETADDRINFO_ERRNO = { ENOTFOUND: -3008, EAI_AGAIN: -3001 };
-function connectShape(err, where) {
+function connectShape(err, where, osErrno) {
   const code = err.code;
-  const m = OS_ERROR.exec(err.message);
   if (GETADDRINFO_ERRNO[code] !== undefined) {
     err.message = `getaddrinfo ${code} ${where.host}`;
     err.errno = GETADDRINFO_ERRNO[code];
     err.syscall = 'getaddrinfo';
     err.hostname = where.host;
-  } else if (m !== null) {
+  } else if (typeof osErrno === 'number') {
     const socket = typeof where.socketPath === 'string' && where.socketPath !== '';
     err.message = `connect ${code} ${socket ? where.socketPath : `${where.host}:${where.port}`}`;
-    err.errno = -Number(m[1]);
+    err.errno = -osErrno;
     err.syscall = 'connect';
     err.address = socket ? where.socketPath : where.host;
     if (!socket) err.port = where.port;
@@ -64,8 +62,9 @@ function fromNative(e, sql, where) {
     err.errorno = 'PROTOCOL_SEQUENCE_TIMEOUT';
     err.syscall = 'query';
   }
-  // e[6]: raised while connecting; e[2] null: not a server error.
-  if (e[6] && e[2] === null && where !== undefined && where !== null) connectShape(err, where);
+  // e[6]: raised while connecting; e[2] null: not a server error; e[7]:
+  // the socket error's OS number (src/error.rs os_errno).
+  if (e[6] && e[2] === null && where !== undefined && where !== null) connectShape(err, where, e[7]);
   return err;
 }
 

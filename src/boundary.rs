@@ -101,7 +101,7 @@ fn check(status: sys::napi_status, what: &str) -> Result<()> {
 ///   kind 0 (results): nsets, then per set
 ///     rows:   0, shapeId, newShapeExtra|-1, nrows, ncells, textUnits, tagsAt, binAt, binLen, ...ncells numbers
 ///     header: 1, affectedRows, insertId, warningStatus, serverStatus, infoUnits, bigIdExtra|-1, bigRowsExtra|-1
-///   kind 1 (error): extraIndex of [message, code, errno, sqlState, sqlMessage, fatal]
+///   kind 1 (error): extraIndex of [message, code, errno, sqlState, sqlMessage, fatal, handshake, osErrno]
 ///   kind 2 (connection): connId, threadId
 ///   kind 3 (done)
 ///   kind 4 (chunk): setIndex, then one rows set as above (the command's
@@ -388,7 +388,7 @@ impl Js {
         Ok(v)
     }
 
-    /// [message, code, errno|null, sqlState|null, sqlMessage|null, fatal]
+    /// [message, code, errno|null, sqlState|null, sqlMessage|null, fatal, handshake, osErrno|null]
     fn error(&self, e: &ErrInfo) -> Result<sys::napi_value> {
         let arr = self.array(7)?;
         self.set(arr, 0, self.str(&e.message)?)?;
@@ -409,6 +409,14 @@ impl Js {
         self.set(arr, 4, opt(&e.sql_message)?)?;
         self.set(arr, 5, self.boolean(e.fatal)?)?;
         self.set(arr, 6, self.boolean(e.handshake)?)?;
+        self.set(
+            arr,
+            7,
+            match e.os_errno {
+                Some(n) => self.num(f64::from(n))?,
+                None => self.null()?,
+            },
+        )?;
         Ok(arr)
     }
 }

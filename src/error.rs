@@ -17,6 +17,9 @@ pub struct ErrInfo {
     pub never_sent: bool,
     /// Raised while connecting: mysql2 attaches no `sql` to these.
     pub handshake: bool,
+    /// The OS error number of a socket error while connecting (JS gives it
+    /// as Node's negative `errno`, lib/errors.js).
+    pub os_errno: Option<i32>,
 }
 
 impl ErrInfo {
@@ -30,6 +33,7 @@ impl ErrInfo {
             fatal: false,
             never_sent: false,
             handshake: false,
+            os_errno: None,
         }
     }
 
@@ -112,6 +116,7 @@ pub fn from_mysql(err: &MyError, connecting: bool) -> ErrInfo {
                 fatal: connecting,
                 never_sent: false,
                 handshake: connecting,
+                os_errno: None,
             }
         }
         MyError::Io(io) => {
@@ -152,6 +157,9 @@ pub fn from_mysql(err: &MyError, connecting: bool) -> ErrInfo {
             info.never_sent = never_sent;
             // JS names the address a connect error was about (lib/errors.js).
             info.handshake = connecting;
+            if let (true, mysql_async::IoError::Io(e)) = (connecting, io) {
+                info.os_errno = e.raw_os_error();
+            }
             info
         }
         MyError::Driver(d) => driver(d, connecting),
@@ -220,6 +228,7 @@ fn driver(d: &DriverError, _connecting: bool) -> ErrInfo {
             fatal: false,
             never_sent: false,
             handshake: false,
+            os_errno: None,
         },
         DriverError::StmtParamsNumberExceedsLimit { .. } => ErrInfo::new("ER_PS_MANY_PARAM", text),
         DriverError::PacketTooLarge => ErrInfo::new("ER_NET_PACKET_TOO_LARGE", text).fatal(),
