@@ -56,23 +56,38 @@ const ALLOWED = new Set(
   DECIMAL DEC NUMERIC SIGNED UNSIGNED INT INTEGER DOUBLE FLOAT REAL NCHAR VARCHAR DATETIME JSON`.split(/\s+/),
 );
 
-// Applications repeat their SQL text; bounded, as arbitrary text must not
-// grow it. SQL longer than a pipeline takes (src/pipeline.rs) is not read.
+// Applications repeat their SQL text; bounded in entries and in characters,
+// as arbitrary text must not grow it (texts are keys: 1,024 distinct 64 KB
+// statements would keep 64 MB alive). Only texts that start like a SELECT are
+// kept: the rest is answered by one anchored test, and a bulk INSERT's text
+// is new every time. SQL longer than a pipeline takes (src/pipeline.rs) is
+// not read.
 const cache = new Map();
 const CACHE_MAX = 1024;
+const CACHE_CHARS = 256 << 10;
+let cachedChars = 0;
 const SQL_MAX = 64 << 10;
 
 /** Whether `sql` (one statement) may be sent again after a lost connection. */
 function replayable(sql, cached) {
-  if (sql.length > SQL_MAX) return false;
+  if (sql.length > SQL_MAX || !LEADS.test(sql)) return false;
   if (!cached) return classify(sql);
   let yes = cache.get(sql);
   if (yes === undefined) {
     yes = classify(sql);
-    if (cache.size >= CACHE_MAX) cache.clear();
+    if (cache.size >= CACHE_MAX || cachedChars + sql.length > CACHE_CHARS) {
+      cache.clear();
+      cachedChars = 0;
+    }
     cache.set(sql, yes);
+    cachedChars += sql.length;
   }
   return yes;
+}
+
+/** What the cache holds, for tests. */
+function cacheSize() {
+  return { entries: cache.size, chars: cachedChars };
 }
 
 function classify(sql) {
@@ -166,4 +181,4 @@ function plainValue(v) {
   return typeof v !== 'object' || v === null || v instanceof Date || Buffer.isBuffer(v);
 }
 
-module.exports = { replayable, classify, plainValues };
+module.exports = { replayable, classify, plainValues, cacheSize };

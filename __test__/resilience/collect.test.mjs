@@ -121,3 +121,54 @@ describe('after end(), nothing waits for an answer that cannot come', () => {
     expect(lendErr.code).toBe('POOL_CLOSED')
   })
 })
+
+// Runs in the child: a pool.batch() waiting on a table lock holds neither
+// the caller's row arrays nor anything built per row, so back-to-back
+// batches keep one statement's text alive, not its rows twice over.
+async function batchScenario({ require, conn }) {
+  const { createPool } = require('./lib/index.js')
+  const pool = createPool({ ...conn, connectionLimit: 2 })
+  await pool.query('CREATE TABLE IF NOT EXISTS collect_batch (k INT, name VARCHAR(40), at DATETIME)')
+  await pool.query('TRUNCATE collect_batch')
+  const holder = await pool.getConnection()
+  await holder.query('LOCK TABLES collect_batch WRITE')
+  const refs = []
+  const start = () => {
+    const rows = []
+    for (let i = 0; i < 100; i++) rows.push([i, `row-${i}`, new Date(Date.UTC(2024, 0, 1, 0, 0, i))])
+    for (let i = 0; i < 100; i += 10) refs.push(new WeakRef(rows[i]))
+    return pool.batch('INSERT INTO collect_batch (k, name, at) VALUES (?, ?, ?)', rows)
+  }
+  const running = start()
+  // The INSERT is on the server, waiting for the lock.
+  let waiting = 0
+  for (let k = 0; k < 100 && waiting === 0; k++) {
+    await new Promise((r) => setTimeout(r, 20))
+    const [list] = await holder.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE 'INSERT INTO collect_batch%'")
+    waiting = Number(list[0].n)
+  }
+  for (let k = 0; k < 6; k++) {
+    await new Promise((r) => setImmediate(r))
+    globalThis.gc()
+  }
+  const collected = refs.filter((r) => r.deref() === undefined).length
+  await holder.query('UNLOCK TABLES')
+  holder.release()
+  const header = await running
+  const [[{ n }]] = await pool.query('SELECT COUNT(*) AS n FROM collect_batch')
+  await pool.query('DROP TABLE collect_batch')
+  await pool.end()
+  return { waiting, collected, refs: refs.length, affected: header.affectedRows, n }
+}
+
+describe('a running pool.batch() keeps no rows alive', () => {
+  it("while its INSERT waits on a lock, the caller's row arrays are collected; then every row is in", async () => {
+    const v = childValue(await runScenario(batchScenario, { args: { conn: base }, execArgv: ['--expose-gc'] }))
+    expect(v.waiting).toBe(1)
+    // V8 may keep one a while longer (a register, a stack slot).
+    expect(v.collected).toBeGreaterThanOrEqual(v.refs - 1)
+    expect(v.refs).toBe(10)
+    expect(v.affected).toBe(100)
+    expect(v.n).toBe(100)
+  }, 30_000)
+})

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module'
 import { describe, expect, it } from 'vitest'
 
 const require = createRequire(import.meta.url)
-const { classify, replayable, plainValues } = require('../../lib/replayable.js')
+const { classify, replayable, plainValues, cacheSize } = require('../../lib/replayable.js')
 const { prepare } = require('../../lib/command.js')
 const { normalize } = require('../../lib/config.js')
 const { FLAG } = require('../../lib/wire.js')
@@ -67,7 +67,32 @@ describe('replayable()', () => {
   })
 
   it('stays bounded: 5,000 distinct texts leave at most 1,024 cached, and still answer right', () => {
-    for (let i = 0; i < 5000; i++) expect(replayable(i % 2 ? `SELECT ${i}` : `SELECT f${i}(1)`, true)).toBe(i % 2 === 1)
+    for (let i = 0; i < 5000; i++) {
+      expect(replayable(i % 2 ? `SELECT ${i}` : `SELECT f${i}(1)`, true)).toBe(i % 2 === 1)
+      expect(cacheSize().entries).toBeLessThanOrEqual(1024)
+    }
+    expect(cacheSize().entries).toBeGreaterThan(0)
+  })
+
+  it('stays bounded in characters: 200 distinct 60 KB SELECTs keep at most 256 K characters', () => {
+    let most = 0
+    for (let i = 0; i < 200; i++) {
+      expect(replayable(`SELECT ${i} FROM t WHERE x IN (${'1,'.repeat(30_000)}1)`, true)).toBe(true)
+      const { chars } = cacheSize()
+      most = Math.max(most, chars)
+    }
+    expect(most).toBeGreaterThan(100_000)
+    expect(most).toBeLessThanOrEqual(256 << 10)
+  })
+
+  it('keeps no text that does not start like a SELECT (a bulk INSERT is new every time)', () => {
+    const before = cacheSize()
+    for (let i = 0; i < 100; i++) {
+      expect(replayable(`INSERT INTO t VALUES ${`(${i},'x'),`.repeat(500)}(0,'y')`, true)).toBe(false)
+      expect(replayable(`  UPDATE t SET a = ${i}`, true)).toBe(false)
+    }
+    expect(cacheSize()).toEqual(before)
+    expect(replayable('  (SELECT 1)', true)).toBe(true)
   })
 })
 
