@@ -281,7 +281,7 @@ function prepareBatch(cfg, sql, rows) {
     for (let i = 0; i < n; i++) {
       const row = positional[i];
       try {
-        for (let k = 0; k < row.length; k++) {
+        for (let k = 0; k < width; k++) {
           parts[2 * k + 1] = literal(row[k], tz);
           parts[2 * k + 2] = segs[k + 1];
         }

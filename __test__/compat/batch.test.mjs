@@ -427,6 +427,20 @@ describe('input', () => {
     expect(offline.stats().counters.created).toBe(0)
   })
 
+  it("a row that grows while it is read writes only the statement's values", async () => {
+    const t = await table('bt_grow', 'a INT, b VARCHAR(8)')
+    const row = [0, 'x']
+    // Reading value 0 appends to the row: its length was checked before.
+    Object.defineProperty(row, 0, { enumerable: true, get: () => (row.push(99), 7) })
+    const h = await ours.batch(`INSERT INTO ${t} (a, b) VALUES (?, ?)`, [row, [8, 'y']])
+    expect(h.affectedRows).toBe(2)
+    const [rows] = await ours.query(`SELECT a, b FROM ${t} ORDER BY a`)
+    expect(rows).toEqual([
+      { a: 7, b: 'x' },
+      { a: 8, b: 'y' },
+    ])
+  })
+
   it('a released connection and a closed pool', async () => {
     const p = createPool({ ...base, connectionLimit: 1 })
     const conn = await p.getConnection()
