@@ -166,15 +166,27 @@ function parse(sql) {
 }
 
 // A small cache: the same statement is usually batched again and again.
+// Texts are keys and plans hold their pieces, so only short texts are kept
+// (256 of at most 16 K characters each).
 const plans = new Map();
+const PLANS_MAX = 256;
+const PLAN_SQL_MAX = 16 << 10;
 function planFor(sql) {
   let plan = plans.get(sql);
   if (plan === undefined) {
     plan = parse(sql);
-    if (plans.size >= 256) plans.clear();
+    if (sql.length > PLAN_SQL_MAX) return plan;
+    if (plans.size >= PLANS_MAX) plans.clear();
     plans.set(sql, plan);
   }
   return plan;
+}
+
+/** How many plans the cache holds, and their texts' characters (for tests). */
+function plansCached() {
+  let chars = 0;
+  for (const k of plans.keys()) chars += k.length;
+  return { entries: plans.size, chars };
 }
 
 // ---- values ----------------------------------------------------------------
@@ -580,4 +592,4 @@ async function runConnBatch(conn, job) {
   return runWrapped(conn, job, ranges, wrap, () => {});
 }
 
-module.exports = { poolBatch, connBatch, parse, prepareBatch, chunkRanges, statement, sumInfo, MAX_CHUNK_ROWS, MAX_CHUNK_BYTES };
+module.exports = { poolBatch, connBatch, parse, prepareBatch, chunkRanges, statement, sumInfo, plansCached, MAX_CHUNK_ROWS, MAX_CHUNK_BYTES };

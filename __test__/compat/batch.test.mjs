@@ -479,8 +479,21 @@ function jsonLike(v) {
 }
 
 describe('statement forms and chunking (no server)', () => {
-  const { parse, prepareBatch, chunkRanges, statement, MAX_CHUNK_ROWS } = require('../../lib/batch.js')
+  const { parse, prepareBatch, chunkRanges, statement, plansCached, MAX_CHUNK_ROWS } = require('../../lib/batch.js')
   const merged = (sql) => parse(sql).multi !== null
+
+  it('keeps at most 256 statement plans, and none for a text over 16 K characters', () => {
+    const cfg = { timezone: 'local', namedPlaceholders: false }
+    for (let i = 0; i < 300; i++) prepareBatch(cfg, `INSERT INTO t${i} (a) VALUES (?)`, [[i]])
+    const short = plansCached()
+    expect(short.entries).toBeGreaterThan(0)
+    expect(short.entries).toBeLessThanOrEqual(256)
+    for (let i = 0; i < 50; i++) {
+      const job = prepareBatch(cfg, `INSERT INTO t (a) VALUES (?) /* ${String(i).padEnd(20_000, '.')} */`, [[i]])
+      expect(job.count).toBe(1)
+    }
+    expect(plansCached()).toEqual(short)
+  })
 
   it('finds the VALUES list with the tokenizer', () => {
     expect(merged('INSERT INTO t (a, b) VALUES (?, ?)')).toBe(true)
