@@ -50,25 +50,36 @@ const fullGc = () => (IS_BUN ? globalThis.Bun.gc(true) : global.gc?.());
 
 // ---- small utilities --------------------------------------------------------
 
+// Latencies: every op counts in n, min, max and mean; percentiles come from a
+// uniform sample of at most CAP of them (reservoir sampling), so the buffer is
+// the same 512 KB for every client: a growing array of every op's latency
+// made a faster client's peak RSS larger by the measurement itself.
 class Samples {
+  static CAP = 1 << 16;
   constructor() {
-    this.a = new Float64Array(1 << 14);
+    this.a = new Float64Array(Samples.CAP);
     this.n = 0;
+    this.min = Infinity;
+    this.max = -Infinity;
+    this.sum = 0;
+    this.rand = xorshift(0x5eed);
   }
   push(v) {
-    if (this.n === this.a.length) {
-      const b = new Float64Array(this.a.length * 2);
-      b.set(this.a);
-      this.a = b;
+    const i = this.n++;
+    this.sum += v;
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
+    if (i < Samples.CAP) this.a[i] = v;
+    else {
+      const j = Math.floor((this.rand() / 2 ** 32) * (i + 1));
+      if (j < Samples.CAP) this.a[j] = v;
     }
-    this.a[this.n++] = v;
   }
   summary() {
-    const s = this.a.slice(0, this.n).sort();
+    const s = this.a.slice(0, Math.min(this.n, Samples.CAP)).sort();
     const q = (p) => (s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor(p * s.length))]);
-    let sum = 0;
-    for (let i = 0; i < s.length; i++) sum += s[i];
-    return { n: s.length, min: s[0], p50: q(0.5), p95: q(0.95), p99: q(0.99), max: s[s.length - 1], mean: sum / s.length };
+    const n = this.n;
+    return { n, min: n ? this.min : undefined, p50: q(0.5), p95: q(0.95), p99: q(0.99), max: n ? this.max : undefined, mean: this.sum / n };
   }
 }
 
