@@ -68,11 +68,19 @@ const CACHE_CHARS = 256 << 10;
 let cachedChars = 0;
 const SQL_MAX = 64 << 10;
 
+// The last text asked about with `cached` and its answer: an ORM builds the
+// same text anew for every query, and comparing it with the last one costs
+// less than hashing it for the Map (Drizzle selects @200: 0.57 µs a query).
+let lastSql = '';
+let lastYes = false;
+
 /** Whether `sql` (one statement) may be sent again after a lost connection. */
 function replayable(sql, cached) {
+  if (cached && sql === lastSql) return lastYes;
   if (sql.length > SQL_MAX || !LEADS.test(sql)) return false;
   if (!cached) return classify(sql);
   let yes = cache.get(sql);
+  lastSql = sql;
   if (yes === undefined) {
     yes = classify(sql);
     if (cache.size >= CACHE_MAX || cachedChars + sql.length > CACHE_CHARS) {
@@ -82,6 +90,7 @@ function replayable(sql, cached) {
     cache.set(sql, yes);
     cachedChars += sql.length;
   }
+  lastYes = yes;
   return yes;
 }
 
