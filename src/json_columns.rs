@@ -270,8 +270,12 @@ impl JsonColumns {
         };
         let server = lock(&self.state).server;
         if server == Server::Unknown {
-            let version: Option<String> = conn.query_first("SELECT VERSION()").await?;
-            let kind = if version.is_some_and(|v| v.to_ascii_lowercase().contains("mariadb")) {
+            // Read untyped: mysql_async's typed reads panic on a value that
+            // does not convert (a proxy or fake server may send anything).
+            let row: Option<mysql_async::Row> = conn.query_first("SELECT VERSION()").await?;
+            let version = row.and_then(|mut r| r.take_opt::<mysql_async::Value, usize>(0)).and_then(Result::ok);
+            let kind = if matches!(version, Some(mysql_async::Value::Bytes(b)) if String::from_utf8_lossy(&b).to_ascii_lowercase().contains("mariadb"))
+            {
                 Server::MariaDb
             } else {
                 Server::Other
@@ -300,8 +304,14 @@ impl JsonColumns {
             );
             let mut params: Vec<mysql_async::Value> = vec![schema.into()];
             params.extend(tables.iter().map(|t| mysql_async::Value::from(*t)));
-            let rows: Vec<(String, String)> = conn.exec(sql, params).await?;
-            for (table, clause) in rows {
+            let rows: Vec<mysql_async::Row> = conn.exec(sql, params).await?;
+            for mut row in rows {
+                // A row that is not two texts is skipped, not a panic.
+                let (Some(Ok(table)), Some(Ok(clause))) =
+                    (row.take_opt::<String, usize>(0), row.take_opt::<String, usize>(1))
+                else {
+                    continue;
+                };
                 if let Some(col) = json_valid_column(&clause) {
                     out.push((schema.to_string(), table, col));
                 }

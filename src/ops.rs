@@ -62,7 +62,6 @@ const PACKET_CHECK_FROM: usize = 64 << 10;
 /// the reading would reset: the previous statement's FOUND_ROWS(),
 /// ROW_COUNT(), warnings or diagnostics (then it goes unchecked, as before).
 pub async fn fits_packet(conn: &mut Conn, known: &mut u32, payload: usize, sql: &[u8]) -> mysql_async::Result<()> {
-    use mysql_async::prelude::Queryable;
     if payload <= PACKET_CHECK_FROM {
         return Ok(());
     }
@@ -70,8 +69,7 @@ pub async fn fits_packet(conn: &mut Conn, known: &mut u32, payload: usize, sql: 
         if reads_diagnostics(sql) {
             return Ok(());
         }
-        let v: Option<u64> = conn.query_first("SELECT @@max_allowed_packet").await?;
-        *known = v.map_or(u32::MAX, |v| u32::try_from(v).unwrap_or(u32::MAX)).max(1);
+        *known = read_max_packet(conn).await?;
     }
     if payload > *known as usize {
         return Err(mysql_async::Error::Server(mysql_async::ServerError {
@@ -81,6 +79,31 @@ pub async fn fits_packet(conn: &mut Conn, known: &mut u32, payload: usize, sql: 
         }));
     }
     Ok(())
+}
+
+/// The session's max_allowed_packet, or u32::MAX (no check) when the
+/// server's answer is not one positive number: a proxy or a fake server may
+/// answer NULL, text, no row, several columns or an error. The row is read
+/// untyped: mysql_async's typed reads panic on a value that does not convert.
+/// Only a lost connection fails the command.
+async fn read_max_packet(conn: &mut Conn) -> mysql_async::Result<u32> {
+    use mysql_async::prelude::Queryable;
+    let row: Option<mysql_async::Row> = match conn.query_first("SELECT @@max_allowed_packet").await {
+        Ok(row) => row,
+        Err(mysql_async::Error::Server(_)) => None,
+        Err(e) => return Err(e),
+    };
+    let value = row.filter(|r| r.len() == 1).and_then(|mut r| r.take_opt::<Value, usize>(0)).and_then(Result::ok);
+    let n = match value {
+        Some(Value::Int(v)) => u64::try_from(v).ok(),
+        Some(Value::UInt(v)) => Some(v),
+        Some(Value::Bytes(b)) => std::str::from_utf8(&b).ok().and_then(|t| t.trim().parse::<u64>().ok()),
+        _ => None,
+    };
+    Ok(match n {
+        Some(v) if v > 0 => u32::try_from(v).unwrap_or(u32::MAX),
+        _ => u32::MAX,
+    })
 }
 
 /// Whether `sql` may read the previous statement's diagnostics, which any

@@ -428,6 +428,78 @@ async function connectPhaseScenario({ createPool, startFakeMysql, bounded, captu
   return { first, second, ms }
 }
 
+// The first command over 64 KB on a connection reads the session's
+// max_allowed_packet (src/ops.rs). A server (or proxy) answering that with
+// something other than one positive number must cost no check and no error:
+// mysql_async's typed read panicked on NULL, text, a negative number or two
+// columns.
+async function maxPacketScenario({ createPool, startFakeMysql, bounded, capture, args }) {
+  const answers = {
+    NULL: { columns: [{ name: '@@max_allowed_packet', type: 'null' }], rows: [[null]] },
+    text: { columns: ['@@max_allowed_packet'], rows: [['lots']] },
+    'a negative number': { columns: [{ name: '@@max_allowed_packet', type: 'longlong' }], rows: [[-5]] },
+    'no row': { columns: [{ name: '@@max_allowed_packet', type: 'longlong' }], rows: [] },
+    'two columns': {
+      columns: [
+        { name: 'a', type: 'longlong' },
+        { name: 'b', type: 'longlong' },
+      ],
+      rows: [[1, 2]],
+    },
+    'an error': { error: { errno: 1193, sqlState: 'HY000', message: 'Unknown system variable' } },
+    'a small number': { columns: [{ name: '@@max_allowed_packet', type: 'longlong' }], rows: [[70000]] },
+  }
+  const out = {}
+  for (const [name, answer] of Object.entries(answers)) {
+    const fake = await startFakeMysql({
+      onQuery: (sql) => (/max_allowed_packet/i.test(sql) ? answer : sql.startsWith("SELECT 'big") ? { columns: ['v'], rows: [['big']] } : undefined),
+    })
+    const pool = createPool({ host: fake.host, port: fake.port, user: 'u', password: '', connectionLimit: 1, acquireTimeout: 3000, endTimeout: 300 })
+    const big = await capture(bounded(pool.query(`SELECT 'big${'y'.repeat(args.size)}' AS v`), 4000, 'large query'))
+    const next = await capture(bounded(pool.query('SELECT 2 AS v'), 4000, 'next query'))
+    out[name] = { big, next, asked: fake.queries.filter((q) => /max_allowed_packet/i.test(q.sql)).length, conns: fake.conns.length }
+    await capture(bounded(pool.end(), 3000, 'pool.end()'))
+    await fake.close()
+  }
+  return out
+}
+
+// A result with a text column read from a table makes the pool ask the
+// server (on a side connection) whether it is MariaDB, to find JSON columns
+// (src/json_columns.rs). An odd answer to SELECT VERSION() must leave the
+// results as they are: mysql_async's typed read panicked on NULL, a number
+// or bytes that are not UTF-8, and every such query failed.
+async function versionScenario({ createPool, startFakeMysql, bounded, capture }) {
+  const answers = {
+    NULL: { columns: [{ name: 'VERSION()', type: 'null' }], rows: [[null]] },
+    'a number': { columns: [{ name: 'VERSION()', type: 'longlong' }], rows: [[5]] },
+    'bytes that are not UTF-8': { columns: [{ name: 'VERSION()', type: 'blob' }], rows: [[Buffer.from([0xff, 0xfe, 0x41])]] },
+  }
+  const doc = { name: 'doc', orgName: 'doc', table: 't', orgTable: 't', schema: 'db' }
+  const out = {}
+  for (const [name, answer] of Object.entries(answers)) {
+    const fake = await startFakeMysql({
+      onQuery: (sql) => (/VERSION\(\)/i.test(sql) ? answer : /FROM t\b/.test(sql) ? { columns: [doc], rows: [['{"a":1}']] } : undefined),
+    })
+    const pool = createPool({
+      host: fake.host,
+      port: fake.port,
+      user: 'u',
+      password: '',
+      database: 'db',
+      connectionLimit: 1,
+      acquireTimeout: 3000,
+      endTimeout: 300,
+    })
+    const first = await capture(bounded(pool.query('SELECT doc FROM t'), 4000, 'first query'))
+    const second = await capture(bounded(pool.query('SELECT doc FROM t'), 4000, 'second query'))
+    out[name] = { first, second, asked: fake.queries.filter((q) => /VERSION\(\)/i.test(q.sql)).length }
+    await capture(bounded(pool.end(), 3000, 'pool.end()'))
+    await fake.close()
+  }
+  return out
+}
+
 async function blackholeEndScenario({ createPool, bounded, capture, ask, sleep, waitFor, args }) {
   const pool = createPool({ ...args.conn, connectionLimit: 20, acquireTimeout: 3000, connectTimeout: 2000, endTimeout: 500 })
   await bounded(Promise.all(Array.from({ length: 20 }, () => pool.query('SELECT 1'))), 5000, 'warm-up')
@@ -639,6 +711,8 @@ for (const variant of [...BROKEN, 'ERR packet mid-rows'])
 const CONNECT_MODES = ['stall', 'close-on-accept', 'close-after-greeting', 'close-after-handshake', 'half-close']
 for (const mode of CONNECT_MODES) job(`connect ${mode}`, () => runChild(connectPhaseScenario, { args: { mode }, timeout: 15_000 }))
 
+job('max packet', () => runChild(maxPacketScenario, { args: { size: 70_000 }, timeout: 30_000 }))
+job('version', () => runChild(versionScenario, { timeout: 30_000 }))
 job('trailing', () => runChild(trailingScenario, { timeout: 30_000 }))
 job('trailing pipelined', () => runChild(trailingScenario, { args: { pipelined: true }, timeout: 30_000 }))
 for (const mode of ['close', 'wrong sequence']) job(`mid-pipeline ${mode}`, () => runChild(midPipelineScenario, { args: { mode }, timeout: 30_000 }))
@@ -867,6 +941,39 @@ describe('broken result streams', () => {
     expect(v.first.errno).toBe(1317)
     expect(v.second.ok, `next query failed: ${v.second.code} ${v.second.message}`).toBe(true)
     expect(v.second.value[0]).toEqual([{ v: 2 }])
+  })
+})
+
+describe("a hostile answer to the session's max_allowed_packet", () => {
+  it('NULL, text, a negative number, no row, two columns or an error: the large query runs unchecked, nothing panics', async () => {
+    const run = await result('max packet')
+    const v = valueOf(run, 'max_allowed_packet answers')
+    expect(run.stderr).not.toMatch(/panicked at/)
+    for (const name of ['NULL', 'text', 'a negative number', 'no row', 'two columns', 'an error']) {
+      expect(v[name].big.ok, `${name}: ${v[name].big.code} ${v[name].big.message}`).toBe(true)
+      expect(v[name].big.value[0], name).toEqual([{ v: 'big' }])
+      expect(v[name].next.value[0], name).toEqual([{ v: 2 }])
+      expect(v[name].asked, name).toBe(1)
+      expect(v[name].conns, name).toBe(1)
+    }
+    // A number is used: 70,000 bytes of SQL do not fit 70,000, refused before sending.
+    expect(v['a small number'].big).toMatchObject({ ok: false, code: 'ER_NET_PACKET_TOO_LARGE', errno: 1153 })
+    expect(v['a small number'].next.value[0]).toEqual([{ v: 2 }])
+  })
+})
+
+describe('a hostile answer to SELECT VERSION() on the JSON-column side connection', () => {
+  it('NULL, a number, bytes that are not UTF-8: both queries answer with their text, asked once, nothing panics', async () => {
+    const run = await result('version')
+    const v = valueOf(run, 'VERSION() answers')
+    expect(run.stderr).not.toMatch(/panicked at/)
+    for (const name of ['NULL', 'a number', 'bytes that are not UTF-8']) {
+      for (const q of [v[name].first, v[name].second]) {
+        expect(q.ok, `${name}: ${q.code} ${q.message}`).toBe(true)
+        expect(q.value[0], name).toEqual([{ doc: '{"a":1}' }])
+      }
+      expect(v[name].asked, name).toBe(1)
+    }
   })
 })
 
