@@ -134,7 +134,14 @@ function prepare(cfg, sql, values, forExecute) {
   // Any truthy value means arrays, as in mysql2 (the row builder cache
   // keys on exactly true).
   const rowsAsArray = Boolean(o.rowsAsArray !== undefined ? o.rowsAsArray : cfg.rowsAsArray);
-  const nestTables = o.nestTables !== undefined ? o.nestTables : cfg.nestTables;
+  let nestTables = o.nestTables !== undefined ? o.nestTables : cfg.nestTables;
+  // mysql2's parsers nest for exactly true and prefix for a string; any other
+  // value gives plain rows (and is never turned into text here: a Symbol or a
+  // null-prototype object threw an uncoded TypeError from the cache key).
+  if (nestTables !== undefined && typeof nestTables !== 'string' && typeof nestTables !== 'boolean') {
+    if (typeof nestTables === 'symbol') throw errors.make('ERR_INVALID_QUERY', 'nestTables must be true, false or a separator string, got a symbol', TypeError);
+    nestTables = false;
+  }
   const shape = nestTables === undefined ? (rowsAsArray ? AS_ARRAYS : EMPTY) : { rowsAsArray, nestTables };
   // What the server will run is read from the template when formatting
   // only adds quoted literals: applications repeat templates, so the

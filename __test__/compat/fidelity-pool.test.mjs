@@ -528,3 +528,38 @@ describe('16. a command over max_allowed_packet', () => {
     })
   })
 })
+
+// ---------------------------------------------------------------------------
+describe('17. nestTables values other than true, false and a string', () => {
+  const SQL = 'SELECT a.seq AS id, b.seq AS v, 3 AS k FROM seq_1_to_2 a JOIN seq_1_to_2 b ON a.seq = b.seq ORDER BY a.seq'
+
+  it('true and a separator string nest or prefix as in mysql2; other values give plain rows; a Symbol is refused with a code', async () => {
+    await withPair({ connectionLimit: 1 }, async (pair) => {
+      // Deterministic in mysql2 whatever its parser cache holds.
+      await diff(pair, async (pool) => {
+        const out = []
+        for (const nestTables of [true, '_', false]) {
+          for (const method of ['query', 'execute']) out.push((await pool[method]({ sql: SQL, nestTables }))[0])
+        }
+        return out
+      })
+      // mysql2 compiles its parser for the first such value it meets and
+      // keys it by Boolean(nestTables), so 1 and {} give nested or plain rows
+      // by history (README "Known differences"); its parser reads exactly
+      // true, so a fresh process gives plain rows: ours always does.
+      const [plain] = await pair.ref.query({ sql: SQL, nestTables: false })
+      for (const nestTables of [1, {}, [], 0, Object.create(null)]) {
+        for (const method of ['query', 'execute']) {
+          const [rows] = await pair.sut[method]({ sql: SQL, nestTables })
+          expect(rows).toEqual(plain)
+        }
+      }
+      // A string with rowsAsArray: the row's values (mysql2 3.24 gives nulls).
+      const [arrays] = await pair.ref.query({ sql: SQL, rowsAsArray: true })
+      expect((await pair.sut.query({ sql: SQL, nestTables: '_', rowsAsArray: true }))[0]).toEqual(arrays)
+      const err = await pair.sut.query({ sql: SQL, nestTables: Symbol('t') }).catch((e) => e)
+      expect(err).toBeInstanceOf(TypeError)
+      expect(err.code).toBe('ERR_INVALID_QUERY')
+    })
+  })
+})
