@@ -47,7 +47,13 @@ function escapeId(value, forbidQualified) {
   return coded(() => SqlEscaper.escapeId(value, forbidQualified));
 }
 function raw(sql) {
-  return SqlEscaper.raw(sql);
+  try {
+    return SqlEscaper.raw(sql);
+  } catch (err) {
+    // mysql2's TypeError and message ('argument sql must be a string'), with a code.
+    if (err !== null && typeof err === 'object' && err.code === undefined) err.code = 'ERR_INVALID_PARAMETER';
+    throw err;
+  }
 }
 
 const observability = require('./observability');

@@ -245,6 +245,24 @@ describe('escaping helpers match mysql2', () => {
     expect(pool.format(sql, args)).toBe(ref.format(sql, args))
     expect(lib.format(sql, args)).toBe(mysql2.format(sql, args))
     expect(lib.raw('NOW()').toSqlString()).toBe('NOW()')
+    // mysql2's TypeError and message, with a code.
+    for (const bad of [5, null, undefined, {}, Symbol('s')]) {
+      let ours
+      let theirs
+      try {
+        lib.raw(bad)
+      } catch (e) {
+        ours = e
+      }
+      try {
+        mysql2.raw(bad)
+      } catch (e) {
+        theirs = e
+      }
+      expect(ours).toBeInstanceOf(TypeError)
+      expect(ours.message).toBe(theirs.message)
+      expect(ours.code).toBe('ERR_INVALID_PARAMETER')
+    }
   })
 })
 
