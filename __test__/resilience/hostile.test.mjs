@@ -500,6 +500,117 @@ async function versionScenario({ createPool, startFakeMysql, bounded, capture })
   return out
 }
 
+// Prepared statements against a fake server that answers COM_STMT_PREPARE
+// and COM_STMT_EXECUTE itself: binary rows of every known column type with
+// random charsets, flags and decimals, cells mostly well formed for their
+// type (dates and times of every length, lenenc text) and sometimes random
+// bytes, and NULLs. Every execute() settles with rows or a coded error (or
+// the SyntaxError mysql2 also gives for invalid JSON), nothing panics, and
+// the pool answers afterwards.
+async function binaryRowsScenario({ createPool, startFakeMysql, frame, lenencInt, lenencStr, okPayload, eofPayload, bounded, args }) {
+  const u16 = (n) => Buffer.from([n & 0xff, (n >> 8) & 0xff])
+  const u32 = (n) => {
+    const b = Buffer.alloc(4)
+    b.writeUInt32LE(n >>> 0)
+    return b
+  }
+  let seed = args.seed
+  const int = (n) => Math.floor(((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff) * n)
+  const bytes = (n) => Buffer.from(Array.from({ length: n }, () => int(256)))
+  const coldef = ([type, charset, flags, decimals]) =>
+    Buffer.concat([
+      lenencStr('def'),
+      lenencStr('db'),
+      lenencStr('t'),
+      lenencStr('t'),
+      lenencStr('c'),
+      lenencStr('c'),
+      Buffer.from([0x0c]),
+      u16(charset),
+      u32(int(2 ** 32)),
+      Buffer.from([type]),
+      u16(flags),
+      Buffer.from([decimals, 0, 0]),
+    ])
+  const SIZE = { 1: 1, 2: 2, 13: 2, 3: 4, 9: 4, 4: 4, 8: 8, 5: 8, 6: 0 }
+  const cell = (type) => {
+    if (int(8) === 0) return bytes(int(12))
+    if (SIZE[type] !== undefined) return bytes(SIZE[type])
+    if ([7, 10, 12, 17, 18].includes(type)) {
+      const n = [0, 4, 7, 11][int(4)]
+      return Buffer.concat([Buffer.from([n]), bytes(n)])
+    }
+    if (type === 11 || type === 19) {
+      const n = [0, 8, 12][int(3)]
+      return Buffer.concat([Buffer.from([n]), bytes(n)])
+    }
+    const t = int(2)
+      ? bytes(int(3) === 0 ? int(300) : int(20))
+      : Buffer.from(['1.5', '-0', '99999999999999999999.99', '{"a":1}', 'abc', '2024-01-01', ''][int(7)])
+    return Buffer.concat([lenencInt(t.length), t])
+  }
+  const KNOWN = [0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 15, 16, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255]
+  const CHARSETS = [8, 33, 45, 63, 83, 255, 1000]
+  let cur = null
+  const eof = (conn) => (conn.deprecateEof ? [] : [eofPayload()])
+  const fake = await startFakeMysql({
+    onCommand: (cmd, body, conn) => {
+      if (cmd === 0x16)
+        return { raw: frame([Buffer.concat([Buffer.from([0]), u32(1), u16(1), u16(0), Buffer.from([0]), u16(0)]), coldef(cur.cols[0]), ...eof(conn)], 1) }
+      if (cmd !== 0x17) return undefined
+      const n = cur.cols.length
+      const rows = cur.rows.map((cells) => {
+        const bitmap = Buffer.alloc((n + 9) >> 3)
+        const values = []
+        cells.forEach((c, i) => {
+          if (c === null) bitmap[(i + 2) >> 3] |= 1 << ((i + 2) & 7)
+          else values.push(c)
+        })
+        return Buffer.concat([Buffer.from([0]), bitmap, ...values])
+      })
+      return { raw: frame([lenencInt(n), ...cur.cols.map(coldef), ...eof(conn), ...rows, conn.deprecateEof ? okPayload({}, 0xfe) : eofPayload()], 1) }
+    },
+  })
+  const pool = createPool({
+    host: fake.host,
+    port: fake.port,
+    user: 'u',
+    password: '',
+    database: 'db',
+    connectionLimit: 2,
+    acquireTimeout: 3000,
+    endTimeout: 300,
+  })
+  const OPTIONS = [
+    {},
+    { rowsAsArray: true },
+    { typeCast: false },
+    { dateStrings: true, supportBigNumbers: true, bigNumberStrings: true, decimalNumbers: true },
+    { typeCast: (f, next) => (f.string(), f.buffer(), next()) },
+  ]
+  let ok = 0
+  let rejected = 0
+  const bad = []
+  for (let i = 0; i < args.count; i++) {
+    const cols = Array.from({ length: 1 + int(3) }, () => [KNOWN[int(KNOWN.length)], CHARSETS[int(CHARSETS.length)], int(65536), [0, 2, 6, 31, 39][int(5)]])
+    cur = { cols, rows: Array.from({ length: 1 + int(3) }, () => cols.map((c) => (int(6) === 0 ? null : cell(c[0])))) }
+    for (const opts of OPTIONS) {
+      try {
+        await bounded(pool.execute({ sql: 'SELECT c FROM t', ...opts }), 4000, 'execute')
+        ok++
+      } catch (e) {
+        rejected++
+        const coded = e instanceof Error && typeof e.code === 'string' && e.code !== 'ERR_NATIVE_PANIC'
+        if (!coded && !(e instanceof SyntaxError)) bad.push({ i, code: e?.code, message: String(e?.message).slice(0, 120), cols })
+      }
+    }
+  }
+  const after = await bounded(pool.query('SELECT 1 AS one'), 4000, 'query after')
+  await bounded(pool.end(), 3000, 'pool.end()')
+  await fake.close()
+  return { ok, rejected, bad: bad.slice(0, 5), after: after[0] }
+}
+
 async function blackholeEndScenario({ createPool, bounded, capture, ask, sleep, waitFor, args }) {
   const pool = createPool({ ...args.conn, connectionLimit: 20, acquireTimeout: 3000, connectTimeout: 2000, endTimeout: 500 })
   await bounded(Promise.all(Array.from({ length: 20 }, () => pool.query('SELECT 1'))), 5000, 'warm-up')
@@ -713,6 +824,7 @@ for (const mode of CONNECT_MODES) job(`connect ${mode}`, () => runChild(connectP
 
 job('max packet', () => runChild(maxPacketScenario, { args: { size: 70_000 }, timeout: 30_000 }))
 job('version', () => runChild(versionScenario, { timeout: 30_000 }))
+job('binary rows', () => runChild(binaryRowsScenario, { args: { seed: SEED, count: 300 }, timeout: 60_000 }))
 job('trailing', () => runChild(trailingScenario, { timeout: 30_000 }))
 job('trailing pipelined', () => runChild(trailingScenario, { args: { pipelined: true }, timeout: 30_000 }))
 for (const mode of ['close', 'wrong sequence']) job(`mid-pipeline ${mode}`, () => runChild(midPipelineScenario, { args: { mode }, timeout: 30_000 }))
@@ -974,6 +1086,19 @@ describe('a hostile answer to SELECT VERSION() on the JSON-column side connectio
       }
       expect(v[name].asked, name).toBe(1)
     }
+  })
+})
+
+describe(`binary rows from a hostile server (seed ${SEED})`, () => {
+  it('300 prepared-statement results of random types, lengths and bytes, five option sets each: rows or coded errors, no panic, the pool answers', async () => {
+    const run = await result('binary rows')
+    const v = valueOf(run, 'binary rows')
+    expect(run.stderr).not.toMatch(/panicked at/)
+    expect(v.bad).toEqual([])
+    expect(v.ok + v.rejected).toBe(1500)
+    // Most cells are well formed for their type: most results decode.
+    expect(v.ok).toBeGreaterThan(600)
+    expect(v.after).toEqual([{ one: 1 }])
   })
 })
 
