@@ -611,6 +611,86 @@ async function binaryRowsScenario({ createPool, startFakeMysql, frame, lenencInt
   return { ok, rejected, bad: bad.slice(0, 5), after: after[0] }
 }
 
+// The MariaDB JSON-column lookup (src/json_columns.rs) reads
+// information_schema.CHECK_CONSTRAINTS with a prepared statement on its side
+// connection; the fake answers COM_STMT_PREPARE/EXECUTE itself. A row whose
+// clause is NULL or not UTF-8 is skipped, the good row still makes `doc` a
+// JSON column: mysql_async's typed read of (String, String) panicked on it.
+async function checkConstraintsScenario({ createPool, startFakeMysql, frame, lenencInt, okPayload, eofPayload, columnDefPayload, bounded, capture }) {
+  const u16 = (n) => Buffer.from([n & 0xff, (n >> 8) & 0xff])
+  const u32 = (n) => {
+    const b = Buffer.alloc(4)
+    b.writeUInt32LE(n >>> 0)
+    return b
+  }
+  const cell = (c) => {
+    const b = Buffer.isBuffer(c) ? c : Buffer.from(c)
+    return Buffer.concat([lenencInt(b.length), b])
+  }
+  const variants = {
+    'a good row': [['t', 'json_valid(`doc`)']],
+    'a NULL clause': [
+      ['t', null],
+      ['t', 'json_valid(`doc`)'],
+    ],
+    'a clause that is not UTF-8': [
+      ['t', Buffer.from([0xff, 0xfe])],
+      ['t', 'json_valid(`doc`)'],
+    ],
+  }
+  const cols = [
+    { name: 'TABLE_NAME', type: 'var_string' },
+    { name: 'CHECK_CLAUSE', type: 'var_string' },
+  ]
+  const out = {}
+  for (const [name, rows] of Object.entries(variants)) {
+    const eof = (conn) => (conn.deprecateEof ? [] : [eofPayload()])
+    const fake = await startFakeMysql({
+      onQuery: (sql) =>
+        /VERSION\(\)/i.test(sql)
+          ? { columns: ['v'], rows: [['10.11.0-MariaDB-fake']] }
+          : /FROM t\b/.test(sql)
+            ? { columns: [{ name: 'doc', orgName: 'doc', table: 't', orgTable: 't', schema: 'db' }], rows: [['{"a":1}']] }
+            : undefined,
+      onCommand: (cmd, body, conn) => {
+        if (cmd === 0x16) {
+          const n = (body.toString().match(/\?/g) || []).length
+          const params = Array.from({ length: n }, () => columnDefPayload({ name: '?', type: 'var_string' }))
+          const head = Buffer.concat([Buffer.from([0]), u32(1), u16(2), u16(n), Buffer.from([0]), u16(0)])
+          return { raw: frame([head, ...params, ...(n ? eof(conn) : []), ...cols.map(columnDefPayload), ...eof(conn)], 1) }
+        }
+        if (cmd !== 0x17) return undefined
+        const binary = rows.map((cells) => {
+          const bitmap = Buffer.alloc(1)
+          const values = []
+          cells.forEach((c, i) => {
+            if (c === null) bitmap[0] |= 1 << (i + 2)
+            else values.push(cell(c))
+          })
+          return Buffer.concat([Buffer.from([0]), bitmap, ...values])
+        })
+        return { raw: frame([lenencInt(2), ...cols.map(columnDefPayload), ...eof(conn), ...binary, conn.deprecateEof ? okPayload({}, 0xfe) : eofPayload()], 1) }
+      },
+    })
+    const pool = createPool({
+      host: fake.host,
+      port: fake.port,
+      user: 'u',
+      password: '',
+      database: 'db',
+      connectionLimit: 1,
+      acquireTimeout: 3000,
+      endTimeout: 300,
+    })
+    const first = await capture(bounded(pool.query('SELECT doc FROM t'), 4000, 'first query'))
+    const second = await capture(bounded(pool.query('SELECT doc FROM t'), 4000, 'second query'))
+    out[name] = { first, second }
+    await capture(bounded(pool.end(), 3000, 'pool.end()'))
+    await fake.close()
+  }
+  return out
+}
+
 async function blackholeEndScenario({ createPool, bounded, capture, ask, sleep, waitFor, args }) {
   const pool = createPool({ ...args.conn, connectionLimit: 20, acquireTimeout: 3000, connectTimeout: 2000, endTimeout: 500 })
   await bounded(Promise.all(Array.from({ length: 20 }, () => pool.query('SELECT 1'))), 5000, 'warm-up')
@@ -825,6 +905,7 @@ for (const mode of CONNECT_MODES) job(`connect ${mode}`, () => runChild(connectP
 job('max packet', () => runChild(maxPacketScenario, { args: { size: 70_000 }, timeout: 30_000 }))
 job('version', () => runChild(versionScenario, { timeout: 30_000 }))
 job('binary rows', () => runChild(binaryRowsScenario, { args: { seed: SEED, count: 300 }, timeout: 60_000 }))
+job('check constraints', () => runChild(checkConstraintsScenario, { timeout: 30_000 }))
 job('trailing', () => runChild(trailingScenario, { timeout: 30_000 }))
 job('trailing pipelined', () => runChild(trailingScenario, { args: { pipelined: true }, timeout: 30_000 }))
 for (const mode of ['close', 'wrong sequence']) job(`mid-pipeline ${mode}`, () => runChild(midPipelineScenario, { args: { mode }, timeout: 30_000 }))
@@ -1099,6 +1180,20 @@ describe(`binary rows from a hostile server (seed ${SEED})`, () => {
     // Most cells are well formed for their type: most results decode.
     expect(v.ok).toBeGreaterThan(600)
     expect(v.after).toEqual([{ one: 1 }])
+  })
+})
+
+describe('hostile CHECK_CONSTRAINTS rows on the JSON-column side connection', () => {
+  it('a NULL clause or one that is not UTF-8 is skipped; the good row still makes the column JSON; nothing panics', async () => {
+    const run = await result('check constraints')
+    const v = valueOf(run, 'CHECK_CONSTRAINTS rows')
+    expect(run.stderr).not.toMatch(/panicked at/)
+    for (const name of ['a good row', 'a NULL clause', 'a clause that is not UTF-8']) {
+      for (const q of [v[name].first, v[name].second]) {
+        expect(q.ok, `${name}: ${q.code} ${q.message}`).toBe(true)
+        expect(q.value[0], name).toEqual([{ doc: { a: 1 } }])
+      }
+    }
   })
 })
 
