@@ -563,3 +563,45 @@ describe('17. nestTables values other than true, false and a string', () => {
     })
   })
 })
+
+// ---------------------------------------------------------------------------
+describe('18. an error the server sends in place of its greeting', () => {
+  // What MySQL and MariaDB send at max_connections or to a blocked host: an
+  // ERR packet before any handshake, with or without '#' and a SQL state.
+  const errPacket = (errno, text) => {
+    const payload = Buffer.concat([Buffer.from([0xff, errno & 0xff, errno >> 8]), Buffer.from(text)])
+    return Buffer.concat([Buffer.from([payload.length & 0xff, payload.length >> 8, 0, 0]), payload])
+  }
+  const pick = (e) => ({ code: e.code, errno: e.errno, sqlState: e.sqlState, message: e.message, sqlMessage: e.sqlMessage })
+  for (const [what, errno, text] of [
+    ['with a SQL state', 1040, '#08004Too many connections'],
+    ['without one', 1129, "Host '127.0.0.1' is blocked because of many connection errors"],
+  ]) {
+    it(`${what}: code, errno, state and message as mysql2 reads them`, async () => {
+      const { createServer } = await import('node:net')
+      const server = createServer((s) => {
+        s.on('error', () => {})
+        s.end(errPacket(errno, text))
+      })
+      await new Promise((r) => server.listen(0, '127.0.0.1', r))
+      try {
+        await withPair({ host: '127.0.0.1', port: server.address().port, connectionLimit: 1 }, async (pair) => {
+          const got = {}
+          for (const side of ['ref', 'sut']) got[side] = await pair[side].query('SELECT 1').then(() => null, pick)
+          expect(got.ref.errno).toBe(errno)
+          if (text.startsWith('#')) {
+            expect(got.ref).toMatchObject({ sqlState: '08004', message: 'Too many connections' })
+            expect(got.sut).toEqual(got.ref)
+          } else {
+            // README "Known differences": the state a server did not send is
+            // 'HY000' here, '' in mysql2.
+            expect(got.ref.sqlState).toBe('')
+            expect(got.sut).toEqual({ ...got.ref, sqlState: 'HY000' })
+          }
+        })
+      } finally {
+        server.close()
+      }
+    })
+  }
+})
