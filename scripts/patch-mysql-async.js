@@ -581,6 +581,30 @@ impl Conn {
     /// Number of warnings as reported by the server, or \`0\`.
     pub fn warnings(&self) -> u16 {`,
   ],
+  // An answer that starts with 0x00 is taken as an OK packet whether or not
+  // handle_packet could parse it; one that does not parse (an info length
+  // past the packet's end) left the previous statement's OK in place, and its
+  // affected rows, insert id and info were reported for this one. The
+  // previous OK is forgotten first, and an OK that did not parse is a
+  // protocol violation (the connection is closed, src/error.rs).
+  [
+    'src/conn/routines/helpers.rs',
+    `        let packet = match self.read_packet().await {`,
+    `        self.inner.last_ok_packet = None;
+        let packet = match self.read_packet().await {`,
+  ],
+  [
+    'src/conn/routines/helpers.rs',
+    `            Some(0x00) => {`,
+    `            Some(0x00) if self.inner.last_ok_packet.is_none() => {
+                return Err(crate::error::IoError::Io(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "napi-mysql-pool: protocol violation: an OK packet that does not parse",
+                ))
+                .into());
+            }
+            Some(0x00) => {`,
+  ],
 ];
 
 const stamp = crypto.createHash('sha256').update(VERSION).update(JSON.stringify(EDITS)).digest('hex').slice(0, 16);

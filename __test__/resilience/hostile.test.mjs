@@ -691,6 +691,31 @@ async function checkConstraintsScenario({ createPool, startFakeMysql, frame, len
   return out
 }
 
+// An OK packet whose info length runs past the packet's end does not parse;
+// mysql_async took the answer as an OK anyway and reported the previous
+// statement's OK (its insert id, affected rows and info) for this one.
+async function malformedOkScenario({ createPool, startFakeMysql, frame, okPayload, lenencInt, bounded, capture }) {
+  const u16 = (n) => Buffer.from([n & 0xff, (n >> 8) & 0xff])
+  // affected 7, insert id 0, status AUTOCOMMIT, no warnings, then an info
+  // whose length byte (0x40 = 64) promises more than the packet holds.
+  const bad = Buffer.concat([Buffer.from([0]), lenencInt(7), lenencInt(0), u16(2), u16(0), Buffer.from([0x40]), Buffer.from('short')])
+  const fake = await startFakeMysql({
+    onQuery: (sql) =>
+      sql.startsWith('INSERT')
+        ? { raw: frame([okPayload({ affectedRows: 1, insertId: 5 })], 1) }
+        : sql.startsWith('UPDATE')
+          ? { raw: frame([bad], 1) }
+          : undefined,
+  })
+  const pool = createPool({ host: fake.host, port: fake.port, user: 'u', password: '', connectionLimit: 1, acquireTimeout: 3000, endTimeout: 300 })
+  const insert = await capture(bounded(pool.query('INSERT INTO t VALUES (1)'), 4000, 'insert'))
+  const update = await capture(bounded(pool.query('UPDATE t SET a = 2'), 4000, 'update'))
+  const next = await capture(bounded(pool.query('SELECT 3 AS v'), 4000, 'next query'))
+  await capture(bounded(pool.end(), 3000, 'pool.end()'))
+  await fake.close()
+  return { insert, update, next, conns: fake.conns.length }
+}
+
 async function blackholeEndScenario({ createPool, bounded, capture, ask, sleep, waitFor, args }) {
   const pool = createPool({ ...args.conn, connectionLimit: 20, acquireTimeout: 3000, connectTimeout: 2000, endTimeout: 500 })
   await bounded(Promise.all(Array.from({ length: 20 }, () => pool.query('SELECT 1'))), 5000, 'warm-up')
@@ -906,6 +931,7 @@ job('max packet', () => runChild(maxPacketScenario, { args: { size: 70_000 }, ti
 job('version', () => runChild(versionScenario, { timeout: 30_000 }))
 job('binary rows', () => runChild(binaryRowsScenario, { args: { seed: SEED, count: 300 }, timeout: 60_000 }))
 job('check constraints', () => runChild(checkConstraintsScenario, { timeout: 30_000 }))
+job('malformed ok', () => runChild(malformedOkScenario, { timeout: 30_000 }))
 job('trailing', () => runChild(trailingScenario, { timeout: 30_000 }))
 job('trailing pipelined', () => runChild(trailingScenario, { args: { pipelined: true }, timeout: 30_000 }))
 for (const mode of ['close', 'wrong sequence']) job(`mid-pipeline ${mode}`, () => runChild(midPipelineScenario, { args: { mode }, timeout: 30_000 }))
@@ -1194,6 +1220,19 @@ describe('hostile CHECK_CONSTRAINTS rows on the JSON-column side connection', ()
         expect(q.value[0], name).toEqual([{ doc: { a: 1 } }])
       }
     }
+  })
+})
+
+describe('an OK packet that does not parse', () => {
+  it("fails the command with PROTOCOL_UNEXPECTED_PACKET instead of reporting the previous statement's OK; the next query gets a new connection", async () => {
+    const v = valueOf(await result('malformed ok'), 'malformed OK')
+    expect(v.insert.ok).toBe(true)
+    expect(v.insert.value[0]).toMatchObject({ affectedRows: 1, insertId: 5 })
+    expectCoded(v.update, 'malformed OK')
+    expect(v.update).toMatchObject({ code: 'PROTOCOL_UNEXPECTED_PACKET', fatal: true })
+    expect(v.next.ok).toBe(true)
+    expect(v.next.value[0]).toEqual([{ v: 3 }])
+    expect(v.conns).toBe(2)
   })
 })
 
