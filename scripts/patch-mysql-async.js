@@ -581,6 +581,21 @@ impl Conn {
     /// Number of warnings as reported by the server, or \`0\`.
     pub fn warnings(&self) -> u16 {`,
   ],
+  // Before the handshake, an ERR packet (Too many connections, Host blocked)
+  // was read without protocol-4.1 capabilities, so a '#' and SQL state that
+  // the server put there stayed in the message and the state was 'HY000'.
+  // Read them when the marker is there, as mysql2 does.
+  [
+    'src/conn/mod.rs',
+    `            let capabilities = if self.inner.handshake_complete {
+                self.capabilities()
+            } else {`,
+    `            let capabilities = if self.inner.handshake_complete {
+                self.capabilities()
+            } else if packet.get(3) == Some(&b'#') {
+                CapabilityFlags::CLIENT_PROTOCOL_41
+            } else {`,
+  ],
   // An answer that starts with 0x00 is taken as an OK packet whether or not
   // handle_packet could parse it; one that does not parse (an info length
   // past the packet's end) left the previous statement's OK in place, and its

@@ -99,34 +99,18 @@ fn connect_code(e: &std::io::Error) -> &'static str {
     }
 }
 
-/// An error sent in place of the server's greeting (Too many connections,
-/// Host blocked) is read by mysql_async without protocol-4.1 capabilities, so
-/// a `#` and SQL state that a server put in front of the message stay in the
-/// message and the state is its default. Split them as mysql2 does.
-fn greeting_state<'a>(state: &'a str, message: &'a str) -> (&'a str, &'a str) {
-    match (message.strip_prefix('#'), message.get(1..6), message.get(6..)) {
-        (Some(_), Some(s), Some(rest)) if state == "HY000" && s.bytes().all(|b| b.is_ascii_alphanumeric()) => (s, rest),
-        _ => (state, message),
-    }
-}
-
 /// Maps a mysql_async error. `connecting` tells apart a failed handshake
 /// (mysql2 reports the socket error code) from a lost connection mid-query.
 pub fn from_mysql(err: &MyError, connecting: bool) -> ErrInfo {
     match err {
         MyError::Server(se) => {
             let code = error_name(se.code).unwrap_or("UNKNOWN_CODE_PLEASE_REPORT");
-            let (state, message) = if connecting {
-                greeting_state(&se.state, &se.message)
-            } else {
-                (se.state.as_str(), se.message.as_str())
-            };
             ErrInfo {
-                message: message.to_string(),
+                message: se.message.clone(),
                 code: code.to_string(),
                 errno: Some(se.code as u32),
-                sql_state: Some(state.to_string()),
-                sql_message: Some(message.to_string()),
+                sql_state: Some(se.state.clone()),
+                sql_message: Some(se.message.clone()),
                 // A refused login ends the connection attempt (mysql2 leaves
                 // `fatal` unset there; README "Known differences").
                 fatal: connecting,

@@ -102,12 +102,12 @@ export function lenencStr(s) {
   return Buffer.concat([lenencInt(b.length), b])
 }
 
-const u16 = (n) => {
+export const u16 = (n) => {
   const b = Buffer.alloc(2)
   b.writeUInt16LE(n & 0xffff)
   return b
 }
-const u32 = (n) => {
+export const u32 = (n) => {
   const b = Buffer.alloc(4)
   b.writeUInt32LE(n >>> 0)
   return b
@@ -208,6 +208,36 @@ export function resultSetPayloads(columns, rows, { deprecateEof = true, status =
 /** A correct, framed result set answering a command (sequence ids from 1). */
 export function resultSet(columns, rows, opts = {}) {
   return frame(resultSetPayloads(columns, rows, opts), opts.seq ?? 1)
+}
+
+// The prepared-statement protocol, for tests that answer COM_STMT_PREPARE and
+// COM_STMT_EXECUTE themselves (onCommand): the fake has no statements of its
+// own. Column definitions are payloads (columnDefPayload or hand-made).
+
+/** COM_STMT_PREPARE_OK with `params` parameter and `columns` column definitions, framed. */
+export function prepareOk(conn, { id = 1, params = [], columns = [] } = {}) {
+  const eof = conn.deprecateEof ? [] : [eofPayload()]
+  const head = Buffer.concat([Buffer.from([0]), u32(id), u16(columns.length), u16(params.length), Buffer.from([0]), u16(0)])
+  return frame([head, ...params, ...(params.length ? eof : []), ...columns, ...(columns.length ? eof : [])], 1)
+}
+
+/**
+ * A binary-protocol result set, framed: `rows` are arrays of cells, each the
+ * value's bytes as the protocol writes them, or null (set in the bitmap).
+ */
+export function binaryResultSet(conn, columns, rows) {
+  const n = columns.length
+  const packets = rows.map((cells) => {
+    const bitmap = Buffer.alloc((n + 9) >> 3)
+    const values = []
+    cells.forEach((c, i) => {
+      if (c === null) bitmap[(i + 2) >> 3] |= 1 << ((i + 2) & 7)
+      else values.push(c)
+    })
+    return Buffer.concat([Buffer.from([0]), bitmap, ...values])
+  })
+  const eof = conn.deprecateEof ? [] : [eofPayload()]
+  return frame([lenencInt(n), ...columns, ...eof, ...packets, conn.deprecateEof ? okPayload({}, 0xfe) : eofPayload()], 1)
 }
 
 // ---------------------------------------------------------------------------

@@ -43,6 +43,25 @@ async function capture(p) {
   }
 }
 
+// In a scenario: a pool of one connection to `fake` (database db) runs
+// `sql` twice and ends; the two outcomes, as capture() gives them.
+async function askTwice(createPool, fake, sql) {
+  const pool = createPool({
+    host: fake.host,
+    port: fake.port,
+    user: 'u',
+    password: '',
+    database: 'db',
+    connectionLimit: 1,
+    acquireTimeout: 3000,
+    endTimeout: 300,
+  })
+  const first = await capture(bounded(pool.query(sql), 4000, 'first query'))
+  const second = await capture(bounded(pool.query(sql), 4000, 'second query'))
+  await capture(bounded(pool.end(), 3000, 'pool.end()'))
+  return [first, second]
+}
+
 function ask(msg) {
   return new Promise((resolve) => {
     let buf = ''
@@ -107,6 +126,7 @@ const capture = ${capture.toString()}
 const tally = ${tally.toString()}
 const numbered = ${numbered.toString()}
 const ask = ${ask.toString()}
+const askTwice = ${askTwice.toString()}
 const args = JSON.parse(process.env.NMP_HOSTILE_ARGS || '{}')
 const scenario = (${scenario.toString()})
 const ctx = { ...fake, ...helpers, bounded, capture, tally, numbered, ask, args }
@@ -481,20 +501,8 @@ async function versionScenario({ createPool, startFakeMysql, bounded, capture })
     const fake = await startFakeMysql({
       onQuery: (sql) => (/VERSION\(\)/i.test(sql) ? answer : /FROM t\b/.test(sql) ? { columns: [doc], rows: [['{"a":1}']] } : undefined),
     })
-    const pool = createPool({
-      host: fake.host,
-      port: fake.port,
-      user: 'u',
-      password: '',
-      database: 'db',
-      connectionLimit: 1,
-      acquireTimeout: 3000,
-      endTimeout: 300,
-    })
-    const first = await capture(bounded(pool.query('SELECT doc FROM t'), 4000, 'first query'))
-    const second = await capture(bounded(pool.query('SELECT doc FROM t'), 4000, 'second query'))
+    const [first, second] = await askTwice(createPool, fake, 'SELECT doc FROM t')
     out[name] = { first, second, asked: fake.queries.filter((q) => /VERSION\(\)/i.test(q.sql)).length }
-    await capture(bounded(pool.end(), 3000, 'pool.end()'))
     await fake.close()
   }
   return out
@@ -507,13 +515,7 @@ async function versionScenario({ createPool, startFakeMysql, bounded, capture })
 // bytes, and NULLs. Every execute() settles with rows or a coded error (or
 // the SyntaxError mysql2 also gives for invalid JSON), nothing panics, and
 // the pool answers afterwards.
-async function binaryRowsScenario({ createPool, startFakeMysql, frame, lenencInt, lenencStr, okPayload, eofPayload, bounded, args }) {
-  const u16 = (n) => Buffer.from([n & 0xff, (n >> 8) & 0xff])
-  const u32 = (n) => {
-    const b = Buffer.alloc(4)
-    b.writeUInt32LE(n >>> 0)
-    return b
-  }
+async function binaryRowsScenario({ createPool, startFakeMysql, prepareOk, binaryResultSet, lenencInt, lenencStr, u16, u32, bounded, args }) {
   let seed = args.seed
   const int = (n) => Math.floor(((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff) * n)
   const bytes = (n) => Buffer.from(Array.from({ length: n }, () => int(256)))
@@ -552,23 +554,11 @@ async function binaryRowsScenario({ createPool, startFakeMysql, frame, lenencInt
   const KNOWN = [0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 15, 16, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255]
   const CHARSETS = [8, 33, 45, 63, 83, 255, 1000]
   let cur = null
-  const eof = (conn) => (conn.deprecateEof ? [] : [eofPayload()])
   const fake = await startFakeMysql({
     onCommand: (cmd, body, conn) => {
-      if (cmd === 0x16)
-        return { raw: frame([Buffer.concat([Buffer.from([0]), u32(1), u16(1), u16(0), Buffer.from([0]), u16(0)]), coldef(cur.cols[0]), ...eof(conn)], 1) }
-      if (cmd !== 0x17) return undefined
-      const n = cur.cols.length
-      const rows = cur.rows.map((cells) => {
-        const bitmap = Buffer.alloc((n + 9) >> 3)
-        const values = []
-        cells.forEach((c, i) => {
-          if (c === null) bitmap[(i + 2) >> 3] |= 1 << ((i + 2) & 7)
-          else values.push(c)
-        })
-        return Buffer.concat([Buffer.from([0]), bitmap, ...values])
-      })
-      return { raw: frame([lenencInt(n), ...cur.cols.map(coldef), ...eof(conn), ...rows, conn.deprecateEof ? okPayload({}, 0xfe) : eofPayload()], 1) }
+      if (cmd === 0x16) return { raw: prepareOk(conn, { columns: [coldef(cur.cols[0])] }) }
+      if (cmd === 0x17) return { raw: binaryResultSet(conn, cur.cols.map(coldef), cur.rows) }
+      return undefined
     },
   })
   const pool = createPool({
@@ -616,13 +606,7 @@ async function binaryRowsScenario({ createPool, startFakeMysql, frame, lenencInt
 // connection; the fake answers COM_STMT_PREPARE/EXECUTE itself. A row whose
 // clause is NULL or not UTF-8 is skipped, the good row still makes `doc` a
 // JSON column: mysql_async's typed read of (String, String) panicked on it.
-async function checkConstraintsScenario({ createPool, startFakeMysql, frame, lenencInt, okPayload, eofPayload, columnDefPayload, bounded, capture }) {
-  const u16 = (n) => Buffer.from([n & 0xff, (n >> 8) & 0xff])
-  const u32 = (n) => {
-    const b = Buffer.alloc(4)
-    b.writeUInt32LE(n >>> 0)
-    return b
-  }
+async function checkConstraintsScenario({ createPool, startFakeMysql, prepareOk, binaryResultSet, lenencInt, columnDefPayload, bounded, capture }) {
   const cell = (c) => {
     const b = Buffer.isBuffer(c) ? c : Buffer.from(c)
     return Buffer.concat([lenencInt(b.length), b])
@@ -644,7 +628,6 @@ async function checkConstraintsScenario({ createPool, startFakeMysql, frame, len
   ]
   const out = {}
   for (const [name, rows] of Object.entries(variants)) {
-    const eof = (conn) => (conn.deprecateEof ? [] : [eofPayload()])
     const fake = await startFakeMysql({
       onQuery: (sql) =>
         /VERSION\(\)/i.test(sql)
@@ -656,36 +639,20 @@ async function checkConstraintsScenario({ createPool, startFakeMysql, frame, len
         if (cmd === 0x16) {
           const n = (body.toString().match(/\?/g) || []).length
           const params = Array.from({ length: n }, () => columnDefPayload({ name: '?', type: 'var_string' }))
-          const head = Buffer.concat([Buffer.from([0]), u32(1), u16(2), u16(n), Buffer.from([0]), u16(0)])
-          return { raw: frame([head, ...params, ...(n ? eof(conn) : []), ...cols.map(columnDefPayload), ...eof(conn)], 1) }
+          return { raw: prepareOk(conn, { params, columns: cols.map(columnDefPayload) }) }
         }
         if (cmd !== 0x17) return undefined
-        const binary = rows.map((cells) => {
-          const bitmap = Buffer.alloc(1)
-          const values = []
-          cells.forEach((c, i) => {
-            if (c === null) bitmap[0] |= 1 << (i + 2)
-            else values.push(cell(c))
-          })
-          return Buffer.concat([Buffer.from([0]), bitmap, ...values])
-        })
-        return { raw: frame([lenencInt(2), ...cols.map(columnDefPayload), ...eof(conn), ...binary, conn.deprecateEof ? okPayload({}, 0xfe) : eofPayload()], 1) }
+        return {
+          raw: binaryResultSet(
+            conn,
+            cols.map(columnDefPayload),
+            rows.map((cells) => cells.map((c) => (c === null ? null : cell(c)))),
+          ),
+        }
       },
     })
-    const pool = createPool({
-      host: fake.host,
-      port: fake.port,
-      user: 'u',
-      password: '',
-      database: 'db',
-      connectionLimit: 1,
-      acquireTimeout: 3000,
-      endTimeout: 300,
-    })
-    const first = await capture(bounded(pool.query('SELECT doc FROM t'), 4000, 'first query'))
-    const second = await capture(bounded(pool.query('SELECT doc FROM t'), 4000, 'second query'))
+    const [first, second] = await askTwice(createPool, fake, 'SELECT doc FROM t')
     out[name] = { first, second }
-    await capture(bounded(pool.end(), 3000, 'pool.end()'))
     await fake.close()
   }
   return out
@@ -694,8 +661,7 @@ async function checkConstraintsScenario({ createPool, startFakeMysql, frame, len
 // An OK packet whose info length runs past the packet's end does not parse;
 // mysql_async took the answer as an OK anyway and reported the previous
 // statement's OK (its insert id, affected rows and info) for this one.
-async function malformedOkScenario({ createPool, startFakeMysql, frame, okPayload, lenencInt, bounded, capture }) {
-  const u16 = (n) => Buffer.from([n & 0xff, (n >> 8) & 0xff])
+async function malformedOkScenario({ createPool, startFakeMysql, frame, okPayload, lenencInt, u16, bounded, capture }) {
   // affected 7, insert id 0, status AUTOCOMMIT, no warnings, then an info
   // whose length byte (0x40 = 64) promises more than the packet holds.
   const bad = Buffer.concat([Buffer.from([0]), lenencInt(7), lenencInt(0), u16(2), u16(0), Buffer.from([0x40]), Buffer.from('short')])
