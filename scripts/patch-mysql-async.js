@@ -581,21 +581,30 @@ impl Conn {
     /// Number of warnings as reported by the server, or \`0\`.
     pub fn warnings(&self) -> u16 {`,
   ],
-  // Before the handshake, an ERR packet (Too many connections, Host blocked)
-  // was read without protocol-4.1 capabilities, so a '#' and SQL state that
-  // the server put there stayed in the message and the state was 'HY000'.
-  // Read them when the marker is there, as mysql2 does.
+  // An ERR packet's '#' and SQL state are read when the marker is there and
+  // only then, as mysql2 does. Before the handshake (Too many connections,
+  // Host blocked) mysql_async read without protocol-4.1 capabilities, so a
+  // state the server sent stayed in the message ('#08004Too many
+  // connections'); after it, an ERR without the marker (a non-conforming
+  // server or proxy) did not parse and the connection was reported lost.
   [
     'src/conn/mod.rs',
     `            let capabilities = if self.inner.handshake_complete {
                 self.capabilities()
             } else {`,
     `            let capabilities = if self.inner.handshake_complete {
-                self.capabilities()
+                let mut capabilities = self.capabilities();
+                if packet.get(3) != Some(&b'#') {
+                    capabilities.remove(CapabilityFlags::CLIENT_PROTOCOL_41);
+                }
+                capabilities
             } else if packet.get(3) == Some(&b'#') {
                 CapabilityFlags::CLIENT_PROTOCOL_41
             } else {`,
   ],
+  // A server error without a SQL state has the state '' (mysql2's), not the
+  // general 'HY000' mysql_async filled in.
+  ['src/error/mod.rs', `                .unwrap_or_else(|| "HY000".to_owned()),`, `                .unwrap_or_default(),`],
   // An answer that starts with 0x00 is taken as an OK packet whether or not
   // handle_packet could parse it; one that does not parse (an info length
   // past the packet's end) left the previous statement's OK in place, and its
