@@ -602,6 +602,37 @@ impl Conn {
                 CapabilityFlags::CLIENT_PROTOCOL_41
             } else {`,
   ],
+  // A server that closes or resets the connection during the TLS handshake
+  // surfaced as a plain end of stream or reset, indistinguishable from one
+  // lost under a command (src/error.rs called it PROTOCOL_CONNECTION_LOST or
+  // ECONNRESET by timing). Marked here, where the handshake runs, so it is
+  // reported as the TLS failure it is, as mysql2 reports it.
+  [
+    'src/conn/mod.rs',
+    `            conn.stream_mut()?
+                .make_secure(domain, &tls_connector)
+                .await?;`,
+    `            conn.stream_mut()?
+                .make_secure(domain, &tls_connector)
+                .await
+                .map_err(|e| match e {
+                    Error::Io(IoError::Io(io))
+                        if matches!(
+                            io.kind(),
+                            std::io::ErrorKind::UnexpectedEof
+                                | std::io::ErrorKind::ConnectionReset
+                                | std::io::ErrorKind::ConnectionAborted
+                                | std::io::ErrorKind::BrokenPipe
+                        ) =>
+                    {
+                        Error::Io(IoError::Io(std::io::Error::new(
+                            io.kind(),
+                            "napi-mysql-pool: TLS handshake: the server closed the connection",
+                        )))
+                    }
+                    e => e,
+                })?;`,
+  ],
   // A server error without a SQL state has the state '' (mysql2's), not the
   // general 'HY000' mysql_async filled in.
   ['src/error/mod.rs', `                .unwrap_or_else(|| "HY000".to_owned()),`, `                .unwrap_or_default(),`],

@@ -126,8 +126,9 @@ pub fn from_mysql(err: &MyError, connecting: bool) -> ErrInfo {
             let never_sent = text.contains("before the command was sent") || text.contains("no command asked for");
             let (code, message) = match io {
                 mysql_async::IoError::Io(e) if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => {
-                    // rustls reports certificate failures through an io::Error.
-                    ("HANDSHAKE_SSL_ERROR", text)
+                    // rustls reports certificate failures through an io::Error;
+                    // its own words, without mysql_async's "Input/output error: ".
+                    ("HANDSHAKE_SSL_ERROR", e.get_ref().map_or(text, |inner| inner.to_string()))
                 }
                 // A stream that broke the protocol (see scripts/patch-mysql-async.js
                 // and mysql_common's codec): never "connection lost", the
@@ -139,6 +140,12 @@ pub fn from_mysql(err: &MyError, connecting: bool) -> ErrInfo {
                         "PROTOCOL_UNEXPECTED_PACKET"
                     };
                     (code, text)
+                }
+                // Closed or reset during the TLS handshake (marked by a
+                // scripts/patch-mysql-async.js edit): Node's words, as mysql2
+                // passes them on.
+                mysql_async::IoError::Io(e) if e.to_string().starts_with(TLS_CLOSED) => {
+                    ("HANDSHAKE_SSL_ERROR", TLS_CLOSED_MESSAGE.to_string())
                 }
                 // A server that closed during the handshake: mysql2's words.
                 mysql_async::IoError::Io(e) if connecting && e.kind() == std::io::ErrorKind::UnexpectedEof => {
@@ -205,6 +212,10 @@ pub fn ends_connection(errno: u32) -> bool {
 }
 
 const CONNECTION_LOST: &str = "Connection lost: The server closed the connection.";
+
+/// The message scripts/patch-mysql-async.js gives a TLS handshake the server broke off.
+const TLS_CLOSED: &str = "napi-mysql-pool: TLS handshake: the server closed the connection";
+const TLS_CLOSED_MESSAGE: &str = "Client network socket disconnected before secure TLS connection was established";
 
 fn lost_code(kind: std::io::ErrorKind) -> &'static str {
     match kind {

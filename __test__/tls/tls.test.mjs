@@ -231,3 +231,84 @@ describe('configuration errors', () => {
     expect(codeOf({ ca: srv.pem.ca, bogus: 1 })).toBe('ERR_INVALID_POOL_OPTION')
   })
 })
+
+// A server (or something in its place) that advertises TLS and then breaks
+// the handshake off: the same code as mysql2 and never a hang or a plaintext
+// session. A plain net server speaks the greeting and reads the SSL request;
+// what follows is the scenario.
+describe('a server that breaks off the TLS handshake', () => {
+  const greetingFrame = async () => {
+    const { frame, u16, u32, CAP } = await import('../harness/mysql-fake.mjs')
+    const caps = (CAP.LONG_PASSWORD | CAP.PROTOCOL_41 | CAP.SECURE_CONNECTION | CAP.PLUGIN_AUTH | CAP.TRANSACTIONS | CAP.SSL) >>> 0
+    const nul = (s) => Buffer.from(`${s}\0`)
+    const scramble = Buffer.alloc(20, 0x41)
+    // biome-ignore format: the greeting packet, field by field
+    return frame(Buffer.concat([
+      Buffer.from([10]), nul('10.11.0-MariaDB-fake'), u32(1), scramble.subarray(0, 8), Buffer.from([0]),
+      u16(caps & 0xffff), Buffer.from([45]), u16(2), u16(caps >>> 16), Buffer.from([21]),
+      Buffer.alloc(10), scramble.subarray(8), Buffer.from([0]), nul('mysql_native_password'),
+    ]), 0)
+  }
+  const after = {
+    close: (s) => s.destroy(),
+    end: (s) => s.end(),
+    garbage: (s) => s.write(Buffer.alloc(300, 0x5a)),
+    alert: (s) => s.write(Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28])),
+    'record too large': (s) => s.write(Buffer.from([0x16, 0x03, 0x03, 0xff, 0xff, 1, 2, 3])),
+    'plaintext OK': (s) => s.write(Buffer.from([7, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0])),
+    silence: () => {},
+  }
+  async function serve(what) {
+    const net = await import('node:net')
+    const greeting = await greetingFrame()
+    const server = net.createServer((s) => {
+      s.on('error', () => {})
+      s.write(greeting)
+      let got = 0
+      let done = false
+      s.on('data', (d) => {
+        got += d.length
+        // The SSL request is 4 + 32 bytes; the ClientHello follows it.
+        if (!done && got >= 36) {
+          done = true
+          after[what](s)
+        }
+      })
+    })
+    await new Promise((r) => server.listen(0, '127.0.0.1', r))
+    return server
+  }
+  for (const what of Object.keys(after)) {
+    it(`${what}: the same code as mysql2, for every attempt`, async () => {
+      const { default: mysql2 } = await import('mysql2/promise')
+      const server = await serve(what)
+      const opts = {
+        host: '127.0.0.1',
+        port: server.address().port,
+        user: 'u',
+        password: 'p',
+        connectionLimit: 1,
+        connectTimeout: 700,
+        ssl: { rejectUnauthorized: false },
+      }
+      const ours = createPool(opts)
+      const ref = mysql2.createPool(opts)
+      try {
+        const pick = (e) => ({ code: e.code, fatal: e.fatal, message: e.message })
+        for (let i = 0; i < 2; i++) {
+          const [a, b] = [await rejectionOf(ours.query('SELECT 1')), await rejectionOf(ref.query('SELECT 1'))].map(pick)
+          expect(a.code).toBe(b.code)
+          expect(a.fatal).toBe(true)
+          expect(b.fatal).toBe(true)
+          if (what === 'close' || what === 'end') expect(a).toEqual(b)
+          expect(a.message).not.toMatch(/^Input\/output error/)
+        }
+        expect(['HANDSHAKE_SSL_ERROR', 'ETIMEDOUT']).toContain(pick(await rejectionOf(ours.query('SELECT 1'))).code)
+        expect(ours.stats().counters.created).toBe(0)
+      } finally {
+        await Promise.allSettled([ours.end(), ref.end()])
+        server.close()
+      }
+    })
+  }
+})
