@@ -256,6 +256,8 @@ export interface PoolConfig {
   maxLifetime: number
   acquireTimeout: number
   enableKeepAlive: boolean
+  /** mysql2's `enableCleartextPlugin`: answer a switch to mysql_clear_password. */
+  enableCleartextPlugin: boolean
   keepAliveInitialDelay: number
   idlePingInterval: number
   connectTimeout: number

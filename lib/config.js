@@ -66,6 +66,9 @@ const TABLE = {
   multipleStatements: { kind: 'bool', default: false, native: false, from: 'mysql2' },
   ssl: { kind: 'ssl', default: undefined, native: 'ssl', toNative: nativeSsl, from: 'mysql2' },
   enableKeepAlive: { kind: 'bool', default: true, native: 'enableKeepAlive', from: 'mysql2' },
+  // mysql2 reads it as truthy: the password goes as plain text when a server
+  // asks for mysql_clear_password (PAM, LDAP, AWS RDS IAM tokens); use TLS.
+  enableCleartextPlugin: { kind: 'bool', default: false, native: 'enableCleartextPlugin', from: 'mysql2' },
   keepAliveInitialDelay: { kind: 'ms', default: 0, native: 'keepAliveInitialDelay', from: 'mysql2' },
   // 256 per connection (mysql2: 16000), see the README.
   maxPreparedStatements: { kind: 'count', default: 256, native: 'maxPreparedStatements', from: 'mysql2' },
@@ -172,7 +175,6 @@ Object.assign(TABLE, {
   insecureAuth: unsupported(null),
   // mysql2's default (UTF8MB4_UNICODE_CI), or ignored because charset is given
   charsetNumber: unsupported((v, options) => v === 224 || (options.charset !== undefined && options.charset !== null && options.charset !== '')),
-  enableCleartextPlugin: unsupported(null),
   pool: unsupported(null),
 });
 for (const row of Object.values(TABLE)) {

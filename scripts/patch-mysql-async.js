@@ -633,6 +633,20 @@ impl Conn {
                     e => e,
                 })?;`,
   ],
+  // MariaDB's PARSEC plugin is not built in (its client_parsec feature would
+  // let a server pick up to 2^30 PBKDF2 rounds, computed on the runtime's
+  // worker, which every connection shares); without it mysql_async panicked
+  // when a server switched to it. An unknown plugin, as in mysql2.
+  [
+    'src/conn/mod.rs',
+    `                _x @ AuthPlugin::MariadbParsec { .. } => None,`,
+    `                AuthPlugin::MariadbParsec { .. } => {
+                    return Err(DriverError::UnknownAuthPlugin {
+                        name: "parsec".to_owned(),
+                    }
+                    .into())
+                }`,
+  ],
   // A server error without a SQL state has the state '' (mysql2's), not the
   // general 'HY000' mysql_async filled in.
   ['src/error/mod.rs', `                .unwrap_or_else(|| "HY000".to_owned()),`, `                .unwrap_or_default(),`],

@@ -44,6 +44,8 @@ pub struct PoolConfig {
     pub max_lifetime: f64,
     pub acquire_timeout: f64,
     pub enable_keep_alive: bool,
+    /// mysql2's `enableCleartextPlugin`: answer a switch to mysql_clear_password.
+    pub enable_cleartext_plugin: bool,
     pub keep_alive_initial_delay: f64,
     pub idle_ping_interval: f64,
     pub connect_timeout: f64,
@@ -179,6 +181,7 @@ impl PoolConfig {
             // mysql2 always sends CLIENT_FOUND_ROWS: UPDATE counts matched rows.
             .client_found_rows(true)
             .tcp_nodelay(true)
+            .enable_cleartext_plugin(self.enable_cleartext_plugin)
             .stmt_cache_size(self.max_prepared_statements as usize)
             .tcp_keepalive(if self.enable_keep_alive {
                 // The OS counts idle time before the first probe in whole seconds.

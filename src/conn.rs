@@ -5,9 +5,11 @@
 //! decides when; this file knows how.
 use crate::error::{self, ErrInfo};
 use crate::pool::Pool;
+use futures_util::FutureExt;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts};
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Weak;
 use std::time::{Duration, Instant};
 
@@ -24,9 +26,18 @@ pub(crate) async fn within<F: Future>(limit: Option<Duration>, fut: F) -> Option
 
 /// Opens a connection (handshake, TLS, setup statements) within `limit`.
 pub(crate) async fn open(opts: &Opts, limit: Option<Duration>) -> Result<Conn, ErrInfo> {
-    match within(Some(limit.unwrap_or(Duration::from_secs(3600))), Conn::new(opts.clone())).await {
-        Some(Ok(conn)) => Ok(conn),
-        Some(Err(e)) => Err(error::from_mysql(&e, true)),
+    // A panic in mysql_async's handshake (what a server answers decides the
+    // path) is this attempt's error: unwound further, it would skip the
+    // pool's count of connections being opened and leave that place taken.
+    let attempt = AssertUnwindSafe(Conn::new(opts.clone())).catch_unwind();
+    match within(Some(limit.unwrap_or(Duration::from_secs(3600))), attempt).await {
+        Some(Ok(Ok(conn))) => Ok(conn),
+        Some(Ok(Err(e))) => Err(error::from_mysql(&e, true)),
+        Some(Err(panic)) => {
+            let mut e = error::from_panic(panic);
+            e.handshake = true;
+            Err(e)
+        }
         None => {
             // mysql2's connectTimeout error (JS adds its errorno and syscall).
             let mut e = ErrInfo::new("ETIMEDOUT", "connect ETIMEDOUT").fatal();

@@ -247,6 +247,15 @@ fn driver(d: &DriverError, _connecting: bool) -> ErrInfo {
             ErrInfo::new("HANDSHAKE_NO_SSL_SUPPORT", "Server does not support secure connection").fatal()
         }
         DriverError::UnknownAuthPlugin { .. } => ErrInfo::new("AUTH_SWITCH_PLUGIN_ERROR", text).fatal(),
+        // mysql2's code and words for a server asking for the password in
+        // plain text without `enableCleartextPlugin`.
+        DriverError::CleartextPluginDisabled => ErrInfo::new(
+            "MYSQL_CLEAR_PASSWORD_NOT_ENABLED",
+            "Server requested authentication using mysql_clear_password, which sends the password in plaintext over the network and is disabled by default. To enable it, set the `enableCleartextPlugin` option to `true` in your connection configuration. Only use this over a secure connection (TLS/SSL).",
+        )
+        .fatal(),
+        // mysql2 has no client side for it either: an unknown plugin there.
+        DriverError::MysqlOldPasswordDisabled => ErrInfo::new("AUTH_SWITCH_PLUGIN_ERROR", text).fatal(),
         _ => ErrInfo::new("PROTOCOL_ERROR", text).fatal(),
     }
 }

@@ -187,7 +187,7 @@ const OPTION_TABLE = {
   uri: ['mysql://u:p@db.example:3307/app'],
   user: ['u'],
   disableEval: [true],
-  enableCleartextPlugin: [false, true],
+  enableCleartextPlugin: [true],
   connectionLimit: [5],
   maxIdle: [2],
   idleTimeout: [1000],

@@ -481,7 +481,9 @@ export function defaultAnswer(sql, conn, server) {
  *   'close-on-accept' | 'close-after-greeting' | 'close-after-handshake' |
  *   'half-close', or a function (conn) => mode), onQuery(sql, conn),
  *   onCommand(cmd, payload, conn) (return a reply to override any command),
- *   variables ({ name: value } for SELECT @@name).
+ *   variables ({ name: value } for SELECT @@name), authSwitch ({ plugin,
+ *   data }: an AuthSwitchRequest to that plugin after the handshake response;
+ *   the client's answer is conn.authSwitchReply).
  * Returns { host, port, close(), connections (count accepted), conns (state
  *   of each: id, closed, queries, deprecateEof, user, database, socket),
  *   queries ([{ sql, connId }]), open (count not yet closed), waitClosed(id, ms) }.
@@ -577,7 +579,16 @@ export async function startFakeMysql(opts = {}) {
     conn.caps = conn.clientCaps & caps
     conn.deprecateEof = Boolean(conn.caps & CAP.DEPRECATE_EOF)
     let seq = resp.seq + 1
-    if (conn.clientPlugin && conn.clientPlugin !== 'mysql_native_password') {
+    if (opts.authSwitch) {
+      // A switch to the plugin the test names (a hostile or unsupported one):
+      // the client's answer, if any, is kept and the login goes on from it.
+      write(conn, frame(Buffer.concat([Buffer.from([0xfe]), nulStr(opts.authSwitch.plugin), opts.authSwitch.data ?? Buffer.alloc(0)]), seq))
+      const sw = await reader.next()
+      if (!sw) return
+      conn.authSwitchReply = sw.payload
+      conn.authData = sw.payload
+      seq = sw.seq + 1
+    } else if (conn.clientPlugin && conn.clientPlugin !== 'mysql_native_password') {
       // Ask for mysql_native_password with the same scramble.
       write(conn, frame(Buffer.concat([Buffer.from([0xfe]), nulStr('mysql_native_password'), scramble, Buffer.from([0])]), seq))
       const sw = await reader.next()
