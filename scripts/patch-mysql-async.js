@@ -647,6 +647,77 @@ impl Conn {
                     .into())
                 }`,
   ],
+  // caching_sha2_password without TLS encrypts the password with the
+  // server's RSA key. mysql_common's reader panics on a key that does not
+  // parse and on a password too long for the key, an empty key packet or an
+  // empty scramble panicked here (an index, a modulo by zero), and any size
+  // of modulus and exponent was computed with: a hostile server could hold
+  // the runtime's worker, which every connection shares, for minutes. The
+  // key is checked first and refused as a protocol violation.
+  [
+    'src/conn/mod.rs',
+    `                            self.inner.server_key = Some(packet[1..].to_vec());
+                        }
+                        for (i, byte) in pass.as_mut().iter_mut().enumerate() {
+                            *byte ^= self.inner.nonce[i % self.inner.nonce.len()];
+                        }
+                        let encrypted_pass = crypto::encrypt(
+                            &pass,
+                            self.inner.server_key.as_deref().expect("unreachable"),
+                        );`,
+    `                            self.inner.server_key =
+                                Some(packet.get(1..).unwrap_or_default().to_vec());
+                        }
+                        if self.inner.nonce.is_empty() {
+                            return Err(Self::napi_bad_key("came with an empty scramble"));
+                        }
+                        for (i, byte) in pass.as_mut().iter_mut().enumerate() {
+                            *byte ^= self.inner.nonce[i % self.inner.nonce.len()];
+                        }
+                        let encrypted_pass = Self::napi_encrypt_pass(
+                            &pass,
+                            self.inner.server_key.as_deref().unwrap_or_default(),
+                        )?;`,
+  ],
+  // (mysql_common's encrypt() is no longer called there.)
+  [
+    'src/conn/mod.rs',
+    `    crypto,
+    io::ParseBuf,`,
+    `    io::ParseBuf,`,
+  ],
+  [
+    'src/conn/mod.rs',
+    `    async fn continue_caching_sha2_password_auth(&mut self) -> Result<()> {`,
+    `    /// napi-mysql-pool: the password encrypted with the server's RSA public
+    /// key, which is checked before use (see scripts/patch-mysql-async.js).
+    fn napi_encrypt_pass(pass: &[u8], key: &[u8]) -> Result<Vec<u8>> {
+        use mysql_common::crypto::rsa::{GetRandom, Pkcs1OaepPadding, PublicKey};
+        // A 16384-bit key's PEM is about 3 KB.
+        if key.len() > 8192 {
+            return Err(Self::napi_bad_key("is too large"));
+        }
+        let key = std::panic::catch_unwind(|| PublicKey::from_pem(key))
+            .map_err(|_| Self::napi_bad_key("does not parse"))?;
+        if key.modulus().bits() > 16384 || key.exponent().bits() > 64 {
+            return Err(Self::napi_bad_key("is out of bounds"));
+        }
+        // RSA-OAEP with SHA-1 takes at most k - 42 bytes.
+        if pass.len() + 42 > key.num_octets() {
+            return Err(Self::napi_bad_key("is too small for the password"));
+        }
+        Ok(key.encrypt_block(pass, Pkcs1OaepPadding::new(GetRandom)))
+    }
+
+    fn napi_bad_key(why: &str) -> Error {
+        Error::Io(IoError::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("napi-mysql-pool: protocol violation: the server's RSA public key {why}"),
+        )))
+    }
+
+    async fn continue_caching_sha2_password_auth(&mut self) -> Result<()> {`,
+  ],
   // A server error without a SQL state has the state '' (mysql2's), not the
   // general 'HY000' mysql_async filled in.
   ['src/error/mod.rs', `                .unwrap_or_else(|| "HY000".to_owned()),`, `                .unwrap_or_default(),`],

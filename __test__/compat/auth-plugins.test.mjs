@@ -4,6 +4,7 @@
 // mysql2's code. Before, a switch to either plugin panicked inside
 // mysql_async, and the panic skipped the pool's count of connections being
 // opened: with connectionLimit 1 the next query waited for ever.
+import crypto from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { startFakeMysql } from '../harness/mysql-fake.mjs'
 import { createPool, rejectionOf } from '../resilience/helpers.mjs'
@@ -145,4 +146,73 @@ describe('mysql_clear_password (PAM, LDAP, AWS RDS IAM logins)', () => {
       await fake.close()
     }
   })
+})
+
+describe("caching_sha2_password without TLS: the server's RSA key (fake server)", () => {
+  const nonce = Buffer.alloc(20, 0x41)
+  const pair = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const pemOf = (key) => key.export({ type: 'spki', format: 'pem' })
+  const derLen = (n) => (n < 128 ? Buffer.from([n]) : n < 256 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 255]))
+  const tlv = (tag, body) => Buffer.concat([Buffer.from([tag]), derLen(body.length), body])
+  const bigInt = (bytes) => tlv(0x02, Buffer.concat([Buffer.from([0]), Buffer.alloc(bytes, 0xff)]))
+  const armour = (label, der) => `-----BEGIN ${label}-----\n${der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END ${label}-----\n`
+  const keyPacket = (pem) => Buffer.concat([Buffer.from([1]), Buffer.from(pem)])
+  // Switch to caching_sha2_password, ask for full authentication (0x01
+  // 0x04), then answer the client's key request with `key`.
+  const login = (key, switchData = nonce) => ({
+    authSwitch: { plugin: 'caching_sha2_password', data: Buffer.concat([switchData, switchData.length ? Buffer.from([0]) : Buffer.alloc(0)]) },
+    authExchange: [Buffer.from([1, 4]), key],
+    password: 'p',
+  })
+
+  it('a good key: the password arrives encrypted with it (RSA-OAEP), XORed with the scramble', async () => {
+    const fake = await startFakeMysql(login(keyPacket(pemOf(pair.publicKey))))
+    const ours = createPool({ host: fake.host, port: fake.port, user: 'u', password: 'pässword', connectionLimit: 1, connectTimeout: 2000 })
+    try {
+      expect(pick(await within(rejectionOf(ours.query('SELECT 1'))))).toEqual({ code: 'ER_ACCESS_DENIED_ERROR', errno: 1045, fatal: true })
+      const [askKey, encrypted] = fake.conns[0].authReplies
+      expect([...askKey]).toEqual([2])
+      const plain = crypto.privateDecrypt({ key: pair.privateKey, oaepHash: 'sha1' }, encrypted)
+      const expected = Buffer.from('pässword\0')
+      for (let i = 0; i < expected.length; i++) expected[i] ^= nonce[i % nonce.length]
+      expect(plain).toEqual(expected)
+    } finally {
+      await ours.end()
+      await fake.close()
+    }
+  })
+
+  const hostile = {
+    'an empty key packet': [Buffer.alloc(0)],
+    'text that is no key': [keyPacket('not a key at all')],
+    'a PEM that is not base64': [keyPacket('-----BEGIN PUBLIC KEY-----\n!!!!\n-----END PUBLIC KEY-----\n')],
+    'base64 that is no DER key': [keyPacket(armour('PUBLIC KEY', Buffer.from([5, 0, 1])))],
+    // ~4 KB of PEM, under the size cap: refused by its numbers, before any arithmetic.
+    'a modulus and exponent of 12,000 bits': [keyPacket(armour('RSA PUBLIC KEY', tlv(0x30, Buffer.concat([bigInt(1500), bigInt(1500)]))))],
+    'a 40,000-byte key': [keyPacket(armour('RSA PUBLIC KEY', tlv(0x30, Buffer.concat([bigInt(15000), bigInt(15000)]))))],
+    'a key too small for the password': [
+      keyPacket(pemOf(crypto.generateKeyPairSync('rsa', { modulusLength: 512 }).publicKey)),
+      'a password longer than a 512-bit key can carry',
+    ],
+    'an empty scramble': [keyPacket(pemOf(pair.publicKey)), 'p', Buffer.alloc(0)],
+  }
+  for (const [what, [key, password = 'p', switchData]] of Object.entries(hostile)) {
+    it(`${what}: a protocol error at once, every time, and the pool goes on`, async () => {
+      const fake = await startFakeMysql(login(key, switchData))
+      const ours = createPool({ host: fake.host, port: fake.port, user: 'u', password, connectionLimit: 1, connectTimeout: 3000 })
+      try {
+        for (let i = 0; i < 2; i++) {
+          const t0 = Date.now()
+          const e = await within(rejectionOf(ours.query('SELECT 1')))
+          expect(pick(e)).toEqual({ code: 'PROTOCOL_UNEXPECTED_PACKET', errno: undefined, fatal: true })
+          expect(e.message).toMatch(/RSA public key/)
+          expect(Date.now() - t0).toBeLessThan(1500)
+        }
+        expect(ours.stats().counts).toMatchObject({ total: 0, connecting: 0 })
+      } finally {
+        await ours.end()
+        await fake.close()
+      }
+    })
+  }
 })

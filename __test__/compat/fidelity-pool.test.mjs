@@ -650,3 +650,41 @@ describe('19. an error after the handshake without a SQL state', () => {
     }
   })
 })
+
+// ---------------------------------------------------------------------------
+describe('20. a server that asks for a local file (LOCAL INFILE request)', () => {
+  // What `LOAD DATA LOCAL INFILE` makes a server send, or a hostile server
+  // on its own. No file is ever read: README "Known differences".
+  it('no byte of the file is sent, the command fails, and the pool goes on on another connection', async () => {
+    const after = []
+    const fake = await startFakeMysql({
+      onQuery: (sql, conn) => {
+        if (!sql.startsWith('SELECT evil')) return undefined
+        conn.data.asked = true
+        return { raw: frame(Buffer.concat([Buffer.from([0xfb]), Buffer.from('/etc/passwd')]), 1) }
+      },
+      onCommand: (cmd, body, conn) => {
+        if (!conn.data.asked) return undefined
+        conn.data.asked = false
+        after.push(body.length + (cmd === undefined ? 0 : 1))
+        return { ok: true }
+      },
+    })
+    try {
+      await withPair({ host: fake.host, port: fake.port, user: 'u', password: '', database: undefined, connectionLimit: 1 }, async (pair) => {
+        const e = await pair.sut.query('SELECT evil').catch((err) => err)
+        expect({ code: e.code, fatal: e.fatal }).toEqual({ code: 'PROTOCOL_ERROR', fatal: true })
+        expect((await pair.sut.query('SELECT 1'))[0]).toEqual([{ 1: 1 }])
+        expect(after).toEqual([])
+        expect(fake.connections).toBe(2)
+        // mysql2 (no infileStreamFactory) answers with an empty packet, fails
+        // the command without a code, and keeps the connection.
+        const r = await pair.ref.query('SELECT evil').catch((err) => err)
+        expect(r.code).toBe(undefined)
+        expect(after).toEqual([0])
+      })
+    } finally {
+      await fake.close()
+    }
+  })
+})

@@ -483,7 +483,8 @@ export function defaultAnswer(sql, conn, server) {
  *   onCommand(cmd, payload, conn) (return a reply to override any command),
  *   variables ({ name: value } for SELECT @@name), authSwitch ({ plugin,
  *   data }: an AuthSwitchRequest to that plugin after the handshake response;
- *   the client's answer is conn.authSwitchReply).
+ *   the client's answer is conn.authSwitchReply), authExchange (payloads
+ *   sent one by one after that, each answer kept in conn.authReplies).
  * Returns { host, port, close(), connections (count accepted), conns (state
  *   of each: id, closed, queries, deprecateEof, user, database, socket),
  *   queries ([{ sql, connId }]), open (count not yet closed), waitClosed(id, ms) }.
@@ -588,7 +589,20 @@ export async function startFakeMysql(opts = {}) {
       conn.authSwitchReply = sw.payload
       conn.authData = sw.payload
       seq = sw.seq + 1
-    } else if (conn.clientPlugin && conn.clientPlugin !== 'mysql_native_password') {
+    }
+    // More of the login, as the test scripts it (AuthMoreData packets: a
+    // caching_sha2_password full authentication, a public key...): each
+    // payload is sent and the client's answer kept in conn.authReplies.
+    for (const step of opts.authExchange ?? []) {
+      write(conn, frame(typeof step === 'function' ? step(conn) : step, seq))
+      const r = await reader.next()
+      if (!r) return
+      conn.authReplies = [...(conn.authReplies ?? []), r.payload]
+      conn.authData = r.payload
+      seq = r.seq + 1
+    }
+    const scripted = Boolean(opts.authSwitch || opts.authExchange)
+    if (!scripted && conn.clientPlugin && conn.clientPlugin !== 'mysql_native_password') {
       // Ask for mysql_native_password with the same scramble.
       write(conn, frame(Buffer.concat([Buffer.from([0xfe]), nulStr('mysql_native_password'), scramble, Buffer.from([0])]), seq))
       const sw = await reader.next()
