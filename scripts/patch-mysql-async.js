@@ -718,6 +718,36 @@ impl Conn {
 
     async fn continue_caching_sha2_password_auth(&mut self) -> Result<()> {`,
   ],
+  // A server's request for a local file (LOAD DATA LOCAL INFILE, or a
+  // hostile server unprompted) with no handler was refused with nothing
+  // sent back, so the server kept waiting for the file and the connection
+  // had to be closed. No file is read: the server gets an empty one, as
+  // mysql2 sends without a streamFactory, its answer is read, and the
+  // command fails with the file's name (src/error.rs) on a connection that
+  // stays in step.
+  [
+    'src/conn/routines/helpers.rs',
+    `        } else {
+            return Err(LocalInfileError::NoHandler.into());
+        };`,
+    `        } else {
+            let name = String::from_utf8_lossy(local_infile.file_name_ref()).into_owned();
+            self.write_bytes(&[]).await?;
+            self.read_packet().await?;
+            return Err(LocalInfileError::PathIsNotInTheWhiteList(name).into());
+        };`,
+  ],
+  // (The refusal above leaves the connection in step: kept, as after a
+  // server's error, instead of closed as after other client-side errors.)
+  [
+    'src/conn/mod.rs',
+    `            result @ Ok(_) | result @ Err(crate::Error::Server(_)) => {`,
+    `            result @ Ok(_)
+            | result @ Err(crate::Error::Server(_))
+            | result @ Err(crate::Error::Driver(DriverError::LocalInfile(
+                LocalInfileError::PathIsNotInTheWhiteList(_),
+            ))) => {`,
+  ],
   // A server error without a SQL state has the state '' (mysql2's), not the
   // general 'HY000' mysql_async filled in.
   ['src/error/mod.rs', `                .unwrap_or_else(|| "HY000".to_owned()),`, `                .unwrap_or_default(),`],

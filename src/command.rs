@@ -124,7 +124,9 @@ pub(crate) async fn run_op(at: &Attachment, c: &mut PooledConn, op: &Op, timeout
             let info = error::from_mysql(&e, false);
             // After a client-side driver error mysql_async may have dropped
             // the socket or left the stream mid-command: never reuse it.
-            c.broken |= info.fatal || matches!(e, mysql_async::Error::Driver(_));
+            // (Except a refused LOCAL INFILE request, answered in step.)
+            c.broken |=
+                info.fatal || (matches!(e, mysql_async::Error::Driver(_)) && info.code != error::LOCAL_INFILE_CODE);
             // Not `fatal` (mysql2 does not set it for a server's error packet),
             // but the server hangs up right after it.
             c.broken |= info.errno.is_some_and(error::ends_connection);

@@ -213,6 +213,9 @@ pub fn ends_connection(errno: u32) -> bool {
 
 const CONNECTION_LOST: &str = "Connection lost: The server closed the connection.";
 
+/// A refused LOCAL INFILE request: the command failed, the connection is fine.
+pub const LOCAL_INFILE_CODE: &str = "ERR_LOCAL_INFILE_NOT_SUPPORTED";
+
 /// The message scripts/patch-mysql-async.js gives a TLS handshake the server broke off.
 const TLS_CLOSED: &str = "napi-mysql-pool: TLS handshake: the server closed the connection";
 const TLS_CLOSED_MESSAGE: &str = "Client network socket disconnected before secure TLS connection was established";
@@ -247,6 +250,14 @@ fn driver(d: &DriverError, _connecting: bool) -> ErrInfo {
             ErrInfo::new("HANDSHAKE_NO_SSL_SUPPORT", "Server does not support secure connection").fatal()
         }
         DriverError::UnknownAuthPlugin { .. } => ErrInfo::new("AUTH_SWITCH_PLUGIN_ERROR", text).fatal(),
+        // A server's request for a local file, answered with an empty one (a
+        // scripts/patch-mysql-async.js edit): the connection is in step.
+        DriverError::LocalInfile(mysql_async::LocalInfileError::PathIsNotInTheWhiteList(name)) => ErrInfo::new(
+            LOCAL_INFILE_CODE,
+            format!(
+                "As a result of LOCAL INFILE command server wants to read {name} file; this pool reads no local files (mysql2's infileStreamFactory is not supported), so the server got an empty one."
+            ),
+        ),
         // mysql2's code and words for a server asking for the password in
         // plain text without `enableCleartextPlugin`.
         DriverError::CleartextPluginDisabled => ErrInfo::new(

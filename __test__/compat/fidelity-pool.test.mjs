@@ -16,7 +16,7 @@
 import './tz.mjs'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import vm from 'node:vm'
-import { frame, startFakeMysql, u16 } from '../harness/mysql-fake.mjs'
+import { frame, okPayload, startFakeMysql, u16 } from '../harness/mysql-fake.mjs'
 import { SELF, baseOptions, diff, makePair, mysql2, settle, snap, pathDiff, formatPaths } from './diff-helpers.mjs'
 
 const srv = inject('mysqlServer')
@@ -654,8 +654,9 @@ describe('19. an error after the handshake without a SQL state', () => {
 // ---------------------------------------------------------------------------
 describe('20. a server that asks for a local file (LOCAL INFILE request)', () => {
   // What `LOAD DATA LOCAL INFILE` makes a server send, or a hostile server
-  // on its own. No file is ever read: README "Known differences".
-  it('no byte of the file is sent, the command fails, and the pool goes on on another connection', async () => {
+  // on its own. No file is ever read; the server gets an empty one, as from
+  // mysql2 without an infileStreamFactory, and the connection stays in step.
+  it('no byte of the file is sent, the command fails with the file named, and the connection goes on', async () => {
     const after = []
     const fake = await startFakeMysql({
       onQuery: (sql, conn) => {
@@ -667,24 +668,55 @@ describe('20. a server that asks for a local file (LOCAL INFILE request)', () =>
         if (!conn.data.asked) return undefined
         conn.data.asked = false
         after.push(body.length + (cmd === undefined ? 0 : 1))
-        return { ok: true }
+        // After the request (sequence 1) and the client's file (2), the
+        // server's OK is sequence 3.
+        return { raw: frame(okPayload(), 3) }
       },
     })
     try {
       await withPair({ host: fake.host, port: fake.port, user: 'u', password: '', database: undefined, connectionLimit: 1 }, async (pair) => {
         const e = await pair.sut.query('SELECT evil').catch((err) => err)
-        expect({ code: e.code, fatal: e.fatal }).toEqual({ code: 'PROTOCOL_ERROR', fatal: true })
+        expect({ code: e.code, fatal: e.fatal }).toEqual({ code: 'ERR_LOCAL_INFILE_NOT_SUPPORTED', fatal: undefined })
+        expect(e.message).toContain('/etc/passwd')
+        expect(after).toEqual([0])
         expect((await pair.sut.query('SELECT 1'))[0]).toEqual([{ 1: 1 }])
-        expect(after).toEqual([])
-        expect(fake.connections).toBe(2)
-        // mysql2 (no infileStreamFactory) answers with an empty packet, fails
-        // the command without a code, and keeps the connection.
+        expect(fake.connections).toBe(1)
+        // mysql2 does the same on the wire; its error has no code.
         const r = await pair.ref.query('SELECT evil').catch((err) => err)
         expect(r.code).toBe(undefined)
-        expect(after).toEqual([0])
+        expect(r.message).toContain('/etc/passwd')
+        expect(after).toEqual([0, 0])
+        expect((await pair.ref.query('SELECT 1'))[0]).toEqual([{ 1: 1 }])
+        expect(fake.connections).toBe(2)
       })
     } finally {
       await fake.close()
     }
+  })
+
+  it('LOAD DATA LOCAL INFILE on a real server: nothing loaded, the same connection goes on, as in mysql2', async () => {
+    await withPair({ connectionLimit: 1 }, async (pair) => {
+      await pair.ref.query('CREATE TABLE IF NOT EXISTS nmp_local_infile (a TEXT)')
+      try {
+        const got = {}
+        for (const side of ['ref', 'sut']) {
+          const conn = await pair[side].getConnection()
+          try {
+            const [[{ id }]] = await conn.query('SELECT CONNECTION_ID() AS id')
+            const e = await conn.query("LOAD DATA LOCAL INFILE '/etc/hostname' INTO TABLE nmp_local_infile").catch((err) => err)
+            const [[{ id: after }]] = await conn.query('SELECT CONNECTION_ID() AS id')
+            const [[{ n }]] = await conn.query('SELECT COUNT(*) AS n FROM nmp_local_infile')
+            got[side] = { failed: e instanceof Error, names: e.message.includes('/etc/hostname'), fatal: e.fatal, same: id === after, n }
+            if (side === 'sut') expect(e.code).toBe('ERR_LOCAL_INFILE_NOT_SUPPORTED')
+          } finally {
+            conn.release()
+          }
+        }
+        expect(got.sut).toEqual(got.ref)
+        expect(got.sut).toEqual({ failed: true, names: true, fatal: undefined, same: true, n: 0 })
+      } finally {
+        await pair.ref.query('DROP TABLE IF EXISTS nmp_local_infile')
+      }
+    })
   })
 })
