@@ -697,6 +697,9 @@ impl Conn {
         if key.len() > 8192 {
             return Err(Self::napi_bad_key("is too large"));
         }
+        // mysql_common's reader panics where this check says no; the catch
+        // stays as a backstop.
+        Self::napi_key_parses(key).ok_or_else(|| Self::napi_bad_key("does not parse"))?;
         let key = std::panic::catch_unwind(|| PublicKey::from_pem(key))
             .map_err(|_| Self::napi_bad_key("does not parse"))?;
         if key.modulus().bits() > 16384 || key.exponent().bits() > 64 {
@@ -707,6 +710,116 @@ impl Conn {
             return Err(Self::napi_bad_key("is too small for the password"));
         }
         Ok(key.encrypt_block(pass, Pkcs1OaepPadding::new(GetRandom)))
+    }
+
+    /// Some(()) when mysql_common's PEM and DER readers take \`pem\` without
+    /// panicking: the block its regexes would find first (RSA PUBLIC KEY,
+    /// else PUBLIC KEY), canonical base64, and each DER element it walks
+    /// with its length inside its bounds. Stricter than they are, never
+    /// looser.
+    fn napi_key_parses(pem: &[u8]) -> Option<()> {
+        let (body, pkcs1) = match Self::napi_pem_body(pem, b"RSA PUBLIC KEY") {
+            Some(body) => (body, true),
+            None => (Self::napi_pem_body(pem, b"PUBLIC KEY")?, false),
+        };
+        let der = Self::napi_base64(body)?;
+        if pkcs1 {
+            return Self::napi_pkcs1(&der);
+        }
+        let (outer, _) = Self::napi_tlv(&der, 0x30)?;
+        let (_, rest) = Self::napi_tlv(outer, 0x30)?;
+        let (bits, _) = Self::napi_tlv(rest, 0x03)?;
+        let (&unused, key) = bits.split_first()?;
+        if unused != 0 {
+            return None;
+        }
+        Self::napi_pkcs1(key)
+    }
+
+    fn napi_pkcs1(der: &[u8]) -> Option<()> {
+        let (fields, _) = Self::napi_tlv(der, 0x30)?;
+        let (_, rest) = Self::napi_tlv(fields, 0x02)?;
+        Self::napi_tlv(rest, 0x02).map(|_| ())
+    }
+
+    /// One DER element tagged \`tag\`: (its contents, what follows it).
+    fn napi_tlv(der: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+        let (&t, rest) = der.split_first()?;
+        if t != tag {
+            return None;
+        }
+        let (&first, rest) = rest.split_first()?;
+        let (len, rest) = if first & 0x80 == 0 {
+            (first as usize, rest)
+        } else {
+            let n = (first & 0x7f) as usize;
+            if n == 0 || n > 4 || rest.len() < n {
+                return None;
+            }
+            let (bytes, rest) = rest.split_at(n);
+            (bytes.iter().fold(0usize, |a, &b| (a << 8) | b as usize), rest)
+        };
+        if len > rest.len() {
+            return None;
+        }
+        Some(rest.split_at(len))
+    }
+
+    /// What \`-----BEGIN {label}-----([^-]*)-----END {label}-----\` captures
+    /// first, as mysql_common's regex finds it.
+    fn napi_pem_body<'a>(pem: &'a [u8], label: &[u8]) -> Option<&'a [u8]> {
+        let begin = [b"-----BEGIN ".as_slice(), label, b"-----"].concat();
+        let end = [b"-----END ".as_slice(), label, b"-----"].concat();
+        let mut from = 0;
+        loop {
+            let rest = pem.get(from..)?;
+            let at = rest.windows(begin.len()).position(|w| w == begin.as_slice())?;
+            let body_and_after = rest.get(at + begin.len()..)?;
+            let body_len = body_and_after.iter().position(|&b| b == b'-').unwrap_or(body_and_after.len());
+            let (body, after) = body_and_after.split_at(body_len);
+            if after.starts_with(&end) {
+                return Some(body);
+            }
+            from += at + 1;
+        }
+    }
+
+    /// Canonical standard base64 (padded, unused bits zero), skipping the
+    /// whitespace mysql_common skips.
+    fn napi_base64(body: &[u8]) -> Option<Vec<u8>> {
+        let s: Vec<u8> = body.iter().copied().filter(|b| !b" \\n\\t\\r\\x0b\\x0c".contains(b)).collect();
+        if s.len() % 4 != 0 {
+            return None;
+        }
+        let val = |c: u8| -> Option<u32> {
+            match c {
+                b'A'..=b'Z' => Some(u32::from(c - b'A')),
+                b'a'..=b'z' => Some(u32::from(c - b'a') + 26),
+                b'0'..=b'9' => Some(u32::from(c - b'0') + 52),
+                b'+' => Some(62),
+                b'/' => Some(63),
+                _ => None,
+            }
+        };
+        let quanta = s.len() / 4;
+        let mut out = Vec::with_capacity(quanta * 3);
+        for (i, q) in s.chunks_exact(4).enumerate() {
+            let pad = if i + 1 == quanta { q.iter().rev().take_while(|&&c| c == b'=').count() } else { 0 };
+            if pad > 2 {
+                return None;
+            }
+            let mut acc = 0u32;
+            for &c in q.get(..4 - pad)? {
+                acc = (acc << 6) | val(c)?;
+            }
+            acc <<= 6 * pad as u32;
+            if pad > 0 && acc & ((1u32 << (8 * pad)) - 1) != 0 {
+                return None;
+            }
+            let bytes = [(acc >> 16) as u8, (acc >> 8) as u8, acc as u8];
+            out.extend_from_slice(bytes.get(..3 - pad)?);
+        }
+        Some(out)
     }
 
     fn napi_bad_key(why: &str) -> Error {

@@ -182,6 +182,75 @@ describe("caching_sha2_password without TLS: the server's RSA key (fake server)"
     }
   })
 
+  it('a good key in PKCS #1 form works as well', async () => {
+    const fake = await startFakeMysql(login(keyPacket(pair.publicKey.export({ type: 'pkcs1', format: 'pem' }))))
+    const ours = createPool({ host: fake.host, port: fake.port, user: 'u', password: 'p', connectionLimit: 1, connectTimeout: 2000 })
+    try {
+      expect(pick(await within(rejectionOf(ours.query('SELECT 1')))).code).toBe('ER_ACCESS_DENIED_ERROR')
+      const plain = crypto.privateDecrypt({ key: pair.privateKey, oaepHash: 'sha1' }, fake.conns[0].authReplies[1])
+      expect(plain).toEqual(Buffer.from([0x70 ^ 0x41, 0 ^ 0x41]))
+    } finally {
+      await ours.end()
+      await fake.close()
+    }
+  })
+
+  it('300 mangled keys: each refused or used, never a panic (stderr of a child process)', async () => {
+    // In a child, so that what a panic prints can be read: the PEM and DER
+    // readers behind the key panic on bad input unless the check before
+    // them says no first.
+    const { execFile } = await import('node:child_process')
+    const script = `
+      const crypto = require('node:crypto')
+      const { startFakeMysql } = await import(${JSON.stringify(new URL('../harness/mysql-fake.mjs', import.meta.url).href)})
+      const { createPool } = require(${JSON.stringify(new URL('../../lib/index.js', import.meta.url).pathname)})
+      const good = crypto.generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey
+      const pems = [good.export({ type: 'spki', format: 'pem' }), good.export({ type: 'pkcs1', format: 'pem' })]
+      let seed = 7
+      const rnd = (n) => { seed = (seed * 1103515245 + 12345) >>> 0; return seed % n }
+      const mangle = (pem) => {
+        const b = [...Buffer.from(pem)]
+        for (let k = 1 + rnd(3); k > 0; k--) {
+          const at = rnd(b.length)
+          const what = rnd(4)
+          if (what === 0) b[at] ^= 1 << rnd(8)
+          else if (what === 1) b.splice(at, 1 + rnd(8))
+          else if (what === 2) b.splice(at, 0, ...[45, 61, 65, 47, 43, 32, 10].slice(rnd(7)))
+          else b[at] = rnd(256)
+        }
+        return Buffer.from(b)
+      }
+      const counts = {}
+      for (let i = 0; i < 300; i++) {
+        const key = Buffer.concat([Buffer.from([1]), mangle(pems[i % 2])])
+        const fake = await startFakeMysql({
+          authSwitch: { plugin: 'caching_sha2_password', data: Buffer.concat([Buffer.alloc(20, 0x41), Buffer.from([0])]) },
+          authExchange: [Buffer.from([1, 4]), key],
+          password: 'p',
+        })
+        const pool = createPool({ host: fake.host, port: fake.port, user: 'u', password: 'p', connectionLimit: 1, connectTimeout: 2000 })
+        const e = await pool.query('SELECT 1').then(() => ({ code: 'ok' }), (err) => err)
+        counts[e.code] = (counts[e.code] || 0) + 1
+        await pool.end()
+        await fake.close()
+      }
+      console.log(JSON.stringify(counts))
+    `
+    const { stdout, stderr } = await new Promise((resolve, reject) =>
+      execFile(
+        process.execPath,
+        ['--input-type=module', '-e', `import { createRequire } from 'node:module'; const require = createRequire(import.meta.url); ${script}`],
+        { timeout: 60_000 },
+        (err, out, errOut) => (err ? reject(Object.assign(err, { stderr: errOut })) : resolve({ stdout: out, stderr: errOut })),
+      ),
+    )
+    expect(stderr).not.toMatch(/panic/i)
+    const counts = JSON.parse(stdout)
+    expect(Object.keys(counts).sort()).toEqual(expect.arrayContaining(['PROTOCOL_UNEXPECTED_PACKET']))
+    expect(Object.keys(counts).filter((c) => c !== 'PROTOCOL_UNEXPECTED_PACKET' && c !== 'ER_ACCESS_DENIED_ERROR')).toEqual([])
+    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(300)
+  }, 90_000)
+
   const hostile = {
     'an empty key packet': [Buffer.alloc(0)],
     'text that is no key': [keyPacket('not a key at all')],
