@@ -846,7 +846,16 @@ impl Conn {
     `        } else {
             let name = String::from_utf8_lossy(local_infile.file_name_ref()).into_owned();
             self.write_bytes(&[]).await?;
-            self.read_packet().await?;
+            // An ERR answer surfaces here; anything but an OK is out of step
+            // and the connection is not kept (src/error.rs).
+            let answer = self.read_packet().await?;
+            if answer.first() != Some(&0x00) {
+                return Err(crate::error::IoError::Io(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "napi-mysql-pool: protocol violation: no OK after the empty LOCAL INFILE file",
+                ))
+                .into());
+            }
             return Err(LocalInfileError::PathIsNotInTheWhiteList(name).into());
         };`,
   ],

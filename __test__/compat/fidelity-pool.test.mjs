@@ -17,7 +17,7 @@ import './tz.mjs'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import vm from 'node:vm'
 import { frame, okPayload, startFakeMysql, u16 } from '../harness/mysql-fake.mjs'
-import { SELF, baseOptions, diff, makePair, mysql2, settle, snap, pathDiff, formatPaths } from './diff-helpers.mjs'
+import { SELF, baseOptions, createSutPool, diff, makePair, mysql2, settle, snap, pathDiff, formatPaths } from './diff-helpers.mjs'
 
 const srv = inject('mysqlServer')
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
@@ -690,6 +690,32 @@ describe('20. a server that asks for a local file (LOCAL INFILE request)', () =>
         expect(fake.connections).toBe(2)
       })
     } finally {
+      await fake.close()
+    }
+  })
+
+  it('an answer to the empty file that is no OK is a protocol error, and that connection is not kept', async () => {
+    const fake = await startFakeMysql({
+      onQuery: (sql, conn) => {
+        if (!sql.startsWith('SELECT evil')) return undefined
+        conn.data.asked = true
+        return { raw: frame(Buffer.concat([Buffer.from([0xfb]), Buffer.from('/etc/passwd')]), 1) }
+      },
+      onCommand: (cmd, body, conn) => {
+        if (!conn.data.asked) return undefined
+        conn.data.asked = false
+        // A row where the OK belongs.
+        return { raw: frame(Buffer.from([3, 0x61, 0x62, 0x63]), 3) }
+      },
+    })
+    const pool = createSutPool({ host: fake.host, port: fake.port, user: 'u', password: '', connectionLimit: 1 })
+    try {
+      const e = await pool.query('SELECT evil').catch((err) => err)
+      expect({ code: e.code, fatal: e.fatal }).toEqual({ code: 'PROTOCOL_UNEXPECTED_PACKET', fatal: true })
+      expect((await pool.query('SELECT 1'))[0]).toEqual([{ 1: 1 }])
+      expect(fake.connections).toBe(2)
+    } finally {
+      await pool.end()
       await fake.close()
     }
   })

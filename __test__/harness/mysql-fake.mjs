@@ -143,6 +143,22 @@ export function header(length, seq) {
   return h
 }
 
+/** HandshakeV10: what a server says first (scramble: 20 bytes). */
+export function greetingPayload({
+  serverVersion = '10.11.0-MariaDB-fake',
+  connId = 1,
+  scramble = Buffer.alloc(20, 0x41),
+  caps,
+  plugin = 'mysql_native_password',
+}) {
+  // biome-ignore format: the greeting packet, field by field
+  return Buffer.concat([
+    Buffer.from([10]), nulStr(serverVersion), u32(connId), scramble.subarray(0, 8), Buffer.from([0]),
+    u16(caps & 0xffff), Buffer.from([45]), u16(STATUS.AUTOCOMMIT), u16(caps >>> 16), Buffer.from([21]),
+    Buffer.alloc(10), scramble.subarray(8), Buffer.from([0]), nulStr(plugin),
+  ])
+}
+
 export function okPayload({ affectedRows = 0, insertId = 0, status = STATUS.AUTOCOMMIT, warnings = 0, info = '' } = {}, marker = 0x00) {
   return Buffer.concat([Buffer.from([marker]), lenencInt(affectedRows), lenencInt(insertId), u16(status), u16(warnings), Buffer.from(info, 'utf8')])
 }
@@ -566,13 +582,7 @@ export async function startFakeMysql(opts = {}) {
     const { socket } = conn
     const reader = packetReader(socket)
     const scramble = Buffer.from(randomBytes(20).map((b) => (b % 94) + 33)) // printable, no NUL
-    // biome-ignore format: the greeting packet, field by field
-    const greeting = Buffer.concat([
-      Buffer.from([10]), nulStr(serverVersion), u32(conn.id), scramble.subarray(0, 8), Buffer.from([0]),
-      u16(caps & 0xffff), Buffer.from([45]), u16(STATUS.AUTOCOMMIT), u16(caps >>> 16), Buffer.from([21]),
-      Buffer.alloc(10), scramble.subarray(8), Buffer.from([0]), nulStr('mysql_native_password'),
-    ])
-    write(conn, frame(greeting, 0))
+    write(conn, frame(greetingPayload({ serverVersion, connId: conn.id, scramble, caps }), 0))
     if (mode === 'close-after-greeting') return socket.end()
     const resp = await reader.next()
     if (!resp) return

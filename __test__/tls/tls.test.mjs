@@ -238,16 +238,9 @@ describe('configuration errors', () => {
 // what follows is the scenario.
 describe('a server that breaks off the TLS handshake', () => {
   const greetingFrame = async () => {
-    const { frame, u16, u32, CAP } = await import('../harness/mysql-fake.mjs')
+    const { frame, greetingPayload, CAP } = await import('../harness/mysql-fake.mjs')
     const caps = (CAP.LONG_PASSWORD | CAP.PROTOCOL_41 | CAP.SECURE_CONNECTION | CAP.PLUGIN_AUTH | CAP.TRANSACTIONS | CAP.SSL) >>> 0
-    const nul = (s) => Buffer.from(`${s}\0`)
-    const scramble = Buffer.alloc(20, 0x41)
-    // biome-ignore format: the greeting packet, field by field
-    return frame(Buffer.concat([
-      Buffer.from([10]), nul('10.11.0-MariaDB-fake'), u32(1), scramble.subarray(0, 8), Buffer.from([0]),
-      u16(caps & 0xffff), Buffer.from([45]), u16(2), u16(caps >>> 16), Buffer.from([21]),
-      Buffer.alloc(10), scramble.subarray(8), Buffer.from([0]), nul('mysql_native_password'),
-    ]), 0)
+    return frame(greetingPayload({ caps }), 0)
   }
   const after = {
     close: (s) => s.destroy(),
