@@ -656,9 +656,11 @@ describe('20. a server that asks for a local file (LOCAL INFILE request)', () =>
   // What `LOAD DATA LOCAL INFILE` makes a server send, or a hostile server
   // on its own. No file is ever read; the server gets an empty one, as from
   // mysql2 without an infileStreamFactory, and the connection stays in step.
-  it('no byte of the file is sent, the command fails with the file named, and the connection goes on', async () => {
-    const after = []
-    const fake = await startFakeMysql({
+  // A fake server that answers 'SELECT evil' with a request for /etc/passwd
+  // and whatever the client sends next with answer(cmd, body): after the
+  // request (sequence 1) and the client's file (2), its answer is sequence 3.
+  const askingFake = (answer) =>
+    startFakeMysql({
       onQuery: (sql, conn) => {
         if (!sql.startsWith('SELECT evil')) return undefined
         conn.data.asked = true
@@ -667,11 +669,15 @@ describe('20. a server that asks for a local file (LOCAL INFILE request)', () =>
       onCommand: (cmd, body, conn) => {
         if (!conn.data.asked) return undefined
         conn.data.asked = false
-        after.push(body.length + (cmd === undefined ? 0 : 1))
-        // After the request (sequence 1) and the client's file (2), the
-        // server's OK is sequence 3.
-        return { raw: frame(okPayload(), 3) }
+        return { raw: frame(answer(cmd, body), 3) }
       },
+    })
+
+  it('no byte of the file is sent, the command fails with the file named, and the connection goes on', async () => {
+    const after = []
+    const fake = await askingFake((cmd, body) => {
+      after.push(body.length + (cmd === undefined ? 0 : 1))
+      return okPayload()
     })
     try {
       await withPair({ host: fake.host, port: fake.port, user: 'u', password: '', database: undefined, connectionLimit: 1 }, async (pair) => {
@@ -695,19 +701,8 @@ describe('20. a server that asks for a local file (LOCAL INFILE request)', () =>
   })
 
   it('an answer to the empty file that is no OK is a protocol error, and that connection is not kept', async () => {
-    const fake = await startFakeMysql({
-      onQuery: (sql, conn) => {
-        if (!sql.startsWith('SELECT evil')) return undefined
-        conn.data.asked = true
-        return { raw: frame(Buffer.concat([Buffer.from([0xfb]), Buffer.from('/etc/passwd')]), 1) }
-      },
-      onCommand: (cmd, body, conn) => {
-        if (!conn.data.asked) return undefined
-        conn.data.asked = false
-        // A row where the OK belongs.
-        return { raw: frame(Buffer.from([3, 0x61, 0x62, 0x63]), 3) }
-      },
-    })
+    // A row where the OK belongs.
+    const fake = await askingFake(() => Buffer.from([3, 0x61, 0x62, 0x63]))
     const pool = createSutPool({ host: fake.host, port: fake.port, user: 'u', password: '', connectionLimit: 1 })
     try {
       const e = await pool.query('SELECT evil').catch((err) => err)
